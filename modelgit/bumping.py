@@ -1,0 +1,38 @@
+"""Bump levels and the next version they give."""
+
+from __future__ import annotations
+
+import enum
+
+import semver
+
+
+class Part(enum.Enum):
+    """Which part of the version a bump raises."""
+
+    MAJOR = "major"
+    MINOR = "minor"
+    PATCH = "patch"
+
+
+_FIRST = {Part.MAJOR: "1.0.0", Part.MINOR: "0.1.0", Part.PATCH: "0.1.0"}
+
+
+def next_version(previous: str | None, part: Part) -> str:
+    """The version after `previous` (the first version when there is none)."""
+    if previous is None:
+        return _FIRST[part]
+    current = semver.Version.parse(previous)
+    if part is Part.MAJOR:
+        return str(current.bump_major())
+    if part is Part.MINOR:
+        return str(current.bump_minor())
+    # A pre-release bumps to its own release (1.2.0-rc.1 -> 1.2.0), as semver defines.
+    if current.prerelease:
+        return str(current.finalize_version())
+    return str(current.bump_patch())
+
+
+def is_greater(candidate: str, previous: str | None) -> bool:
+    """True when `candidate` sorts after `previous` in semver order."""
+    return previous is None or semver.Version.parse(candidate) > semver.Version.parse(previous)

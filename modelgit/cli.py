@@ -1,0 +1,213 @@
+"""The `modelgit` command line: parse arguments, call one API function, format its result."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from modelgit import api
+from modelgit.bumping import Part
+from modelgit.errors import ModelgitError
+from modelgit.project import init as init_project
+
+app = typer.Typer(
+    name="modelgit",
+    help="Git/DVC-native model versioning: versions and stages are git tags carrying metadata.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+UNEXPECTED = 3
+INTERRUPTED = 130
+F = TypeVar("F", bound=Callable[..., Any])
+
+RepoOption = Annotated[
+    Path, typer.Option("--repo", "-C", help="Run in this directory instead of the current one.")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON with stable, documented keys.")]
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def funnel(command: F) -> F:
+    """Turn every failure into one line on stderr and an exit code; no traceback unless debugging."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except ModelgitError as exc:
+            if os.environ.get("MODELGIT_DEBUG"):
+                raise
+            raise _fail(str(exc), exc.exit_code) from None
+        except KeyboardInterrupt:
+            raise _fail("interrupted", INTERRUPTED) from None
+        except (typer.Exit, typer.Abort):
+            raise
+        except Exception as exc:
+            if os.environ.get("MODELGIT_DEBUG"):
+                raise
+            raise _fail(
+                f"unexpected error: {type(exc).__name__}: {exc} (rerun with MODELGIT_DEBUG=1 "
+                "for the traceback)",
+                UNEXPECTED,
+            ) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _print_json(value: Any) -> None:
+    typer.echo(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def _table(title: str | None, columns: list[str], rows: list[list[str]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, show_edge=False, header_style="bold")
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*row)
+    Console(soft_wrap=True).print(table)
+
+
+@app.command()
+@funnel
+def init(
+    directory: Annotated[Path, typer.Argument(help="Project directory (default: here).")] = Path(),
+    example: Annotated[
+        bool, typer.Option("--example", help="Create a new project holding the example pipeline.")
+    ] = False,
+) -> None:
+    """Make a directory a git + DVC project (with --example, a ready example project)."""
+    result = init_project(directory, example=example)
+    done = "; ".join(result.actions) or "nothing to do: already a git + DVC project"
+    typer.echo(f"{result.path}: {done}")
+
+
+@app.command()
+@funnel
+def bump(
+    part: Annotated[Part, typer.Argument(help="Which part of the version to raise.")],
+    model: Annotated[
+        str | None, typer.Argument(help="Model name (optional when one is declared).")
+    ] = None,
+    version: Annotated[
+        str | None, typer.Option("--version", help="Use this version (must exceed the latest).")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the tag and metadata without creating it.")
+    ] = False,
+    message: Annotated[
+        str | None, typer.Option("--message", "-m", help="Subject line for the version tag.")
+    ] = None,
+    push: Annotated[bool, typer.Option("--push", help="Push the new tag (only it) to origin.")] = False,
+    as_json: JsonOption = False,
+    repo: RepoOption = Path(),
+) -> None:
+    """Register the model at HEAD as a new version (an annotated tag with its metadata)."""
+    result = api.bump(repo, part, model, version=version, dry_run=dry_run, message=message, push=push)
+    if as_json:
+        _print_json(asdict(result))
+        return
+    if result.dry_run:
+        typer.echo(f"would create {result.tag} on {result.commit[:12]}:\n")
+        typer.echo(result.message)
+        return
+    previous = f" (previous: v{result.previous})" if result.previous else ""
+    typer.echo(f"created {result.tag} on {result.commit[:12]}{previous}")
+    typer.echo(result.message.splitlines()[0])
+    if result.pushed_to:
+        typer.echo(f"pushed {result.tag} to {result.pushed_to}")
+
+
+@app.command("list")
+@funnel
+def list_command(as_json: JsonOption = False, repo: RepoOption = Path()) -> None:
+    """Every model with its latest version and the version in each stage."""
+    models = api.list_models(repo)
+    if as_json:
+        _print_json([asdict(m) for m in models])
+        return
+    if not models:
+        typer.echo("no models: declare one in dvc.yaml `artifacts:` and run `modelgit bump`")
+        return
+    stages = sorted({stage for m in models for stage in m.stages})
+    rows = []
+    for m in models:
+        latest = f"v{m.latest}" if m.latest else "-"
+        if m.deprecated:
+            latest += " (deprecated)"
+        rows.append([m.name, latest, *(_v(m.stages.get(s)) for s in stages)])
+    _table(None, ["model", "latest", *stages], rows)
+
+
+def _v(version: str | None) -> str:
+    return f"v{version}" if version else "-"
+
+
+@app.command()
+@funnel
+def show(
+    reference: Annotated[
+        str | None, typer.Argument(help="MODEL, MODEL@vX.Y.Z or MODEL#stage (default: latest).")
+    ] = None,
+    as_json: JsonOption = False,
+    repo: RepoOption = Path(),
+) -> None:
+    """One version's metadata: hashes, params, metrics, features, environment."""
+    info = api.show(repo, reference)
+    if as_json:
+        _print_json({**info.metadata, "tag": info.tag, "commit": info.commit,
+                     "stages": list(info.stages), "signed": info.signed,
+                     "derived": info.derived, "problem": info.problem})
+        return
+    stages = f" [{', '.join(info.stages)}]" if info.stages else ""
+    typer.echo(f"{info.tag}{stages}  commit {info.commit[:12]}")
+    if info.problem:
+        typer.echo(f"warning: {info.problem}; showing what the tag and its commit say", err=True)
+    import yaml
+
+    shown = {k: v for k, v in info.metadata.items() if v not in (None, [], {})}
+    typer.echo(yaml.safe_dump(shown, sort_keys=False, allow_unicode=True).rstrip())
+
+
+@app.command()
+@funnel
+def history(
+    model: Annotated[str | None, typer.Argument(help="Model name (optional with one model).")] = None,
+    as_json: JsonOption = False,
+    repo: RepoOption = Path(),
+) -> None:
+    """Registrations and stage moves of a model, newest first."""
+    entries = api.history(repo, model)
+    if as_json:
+        _print_json([asdict(e) for e in entries])
+        return
+    rows = [
+        [e.created_at, e.event, _v(e.version), e.stage or "", e.tag, e.author]
+        for e in entries
+    ]
+    _table(None, ["when", "event", "version", "stage", "tag", "by"], rows)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app(prog_name="modelgit")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,332 @@
+"""The DVC pipeline as committed at one revision, read from git objects with PyYAML (no dvc import).
+
+Stages, their dependencies, outputs and params come from `dvc.lock` (DVC has already resolved
+`foreach`/`matrix` there and recorded every hash); artifact declarations, metrics declarations
+and `wdir` come from `dvc.yaml`; raw data comes from `.dvc` files.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from modelgit import gitrepo
+from modelgit.errors import PipelineError
+
+DVCFILE = "dvc.yaml"
+LOCKFILE = "dvc.lock"
+DEFAULT_PARAMS = "params.yaml"
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """A model (or other artifact) declared in a dvc.yaml `artifacts:` section."""
+
+    name: str
+    path: str
+    type: str
+    dvcfile: str
+    desc: str = ""
+    labels: tuple[str, ...] = ()
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def directory(self) -> str:
+        """The folder of the dvc.yaml that declares it ('' at the repo root)."""
+        return posixpath.dirname(self.dvcfile)
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    """A dependency or output as dvc.lock records it, with a repo-relative path."""
+
+    path: str
+    md5: str | None = None
+    size: int | None = None
+
+
+@dataclass
+class Stage:
+    """One resolved stage of dvc.lock."""
+
+    id: str
+    name: str
+    dvcfile: str
+    cmd: str = ""
+    deps: list[FileEntry] = field(default_factory=list)
+    outs: list[FileEntry] = field(default_factory=list)
+    params: dict[str, Any] = field(default_factory=dict)
+    metrics: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Pipeline:
+    """All stages and DVC-tracked files of a revision, indexed by the paths they produce."""
+
+    rev: str
+    dvcfiles: dict[str, dict[str, Any]]
+    stages: dict[str, Stage]
+    tracked: dict[str, FileEntry]  # paths tracked by .dvc files
+    producers: dict[str, str] = field(default_factory=dict)  # out path -> stage id
+
+    def __post_init__(self) -> None:
+        for stage in self.stages.values():
+            for out in stage.outs:
+                self.producers[out.path] = stage.id
+
+    def producer(self, path: str) -> str | None:
+        """The stage that outputs `path` (or a directory containing it)."""
+        for candidate in _self_and_parents(path):
+            if candidate in self.producers:
+                return self.producers[candidate]
+        return None
+
+    def is_dvc_tracked(self, path: str) -> bool:
+        """True when DVC (a stage output or a .dvc file) tracks `path`."""
+        return self.producer(path) is not None or any(
+            c in self.tracked for c in _self_and_parents(path)
+        )
+
+    def upstream(self, path: str) -> list[str]:
+        """Stage ids `path` depends on, producers first (a topological order)."""
+        start = self.producer(path)
+        if start is None:
+            return []
+        seen: dict[str, None] = {}
+        queue = deque([start])
+        while queue:
+            stage_id = queue.popleft()
+            if stage_id in seen:
+                continue
+            seen[stage_id] = None
+            for dep in self.stages[stage_id].deps:
+                parent = self.producer(dep.path)
+                if parent is not None and parent not in seen:
+                    queue.append(parent)
+        return _topological(self.stages, list(seen))
+
+    def downstream(self, stage_id: str) -> list[str]:
+        """Stage ids that (transitively) consume an output of `stage_id`, itself first."""
+        consumers: dict[str, set[str]] = {}
+        for stage in self.stages.values():
+            for dep in stage.deps:
+                parent = self.producer(dep.path)
+                if parent is not None and parent != stage.id:
+                    consumers.setdefault(parent, set()).add(stage.id)
+        seen: dict[str, None] = {}
+        queue = deque([stage_id])
+        while queue:
+            current = queue.popleft()
+            if current in seen:
+                continue
+            seen[current] = None
+            queue.extend(sorted(consumers.get(current, ())))
+        return list(seen)
+
+    def entry(self, path: str) -> FileEntry | None:
+        """The hash record of a DVC-tracked path: its producing stage's out, or its .dvc file."""
+        stage_id = self.producers.get(path)
+        if stage_id is not None:
+            return next(o for o in self.stages[stage_id].outs if o.path == path)
+        return self.tracked.get(path)
+
+
+def _self_and_parents(path: str) -> Iterator[str]:
+    current = posixpath.normpath(path)
+    while current and current != ".":
+        yield current
+        current = posixpath.dirname(current)
+
+
+def _topological(stages: dict[str, Stage], ids: list[str]) -> list[str]:
+    """Order `ids` so that every stage comes after the stages producing its deps."""
+    produced_by = {out.path: sid for sid in ids for out in stages[sid].outs}
+    ordered: list[str] = []
+    visiting: set[str] = set()
+
+    def visit(sid: str) -> None:
+        if sid in ordered or sid in visiting:
+            return
+        visiting.add(sid)
+        for dep in stages[sid].deps:
+            for candidate in _self_and_parents(dep.path):
+                if candidate in produced_by:
+                    visit(produced_by[candidate])
+        visiting.discard(sid)
+        ordered.append(sid)
+
+    for sid in ids:
+        visit(sid)
+    return ordered
+
+
+def _load_yaml(raw: bytes | None, what: str) -> Any:
+    if raw is None:
+        return None
+    try:
+        return yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        raise PipelineError(f"{what} is not valid YAML: {str(exc).splitlines()[0]}") from exc
+
+
+def _join(directory: str, path: str) -> str:
+    return posixpath.normpath(posixpath.join(directory, path))
+
+
+def find_dvcfiles(files: list[str]) -> list[str]:
+    """The dvc.yaml files among `files`, the root one first."""
+    found = [f for f in files if posixpath.basename(f) == DVCFILE]
+    return sorted(found, key=lambda f: (f.count("/"), f))
+
+
+def model_name(dvcfile: str, name: str) -> str:
+    """`name` for the root dvc.yaml, `<folder>:name` for one in a sub-folder."""
+    directory = posixpath.dirname(dvcfile)
+    return f"{directory}:{name}" if directory else name
+
+
+def read_artifacts(dvcfiles: dict[str, dict[str, Any]]) -> dict[str, Artifact]:
+    """Every artifact declared across the dvc.yaml documents, by full model name."""
+    artifacts: dict[str, Artifact] = {}
+    for dvcfile, document in dvcfiles.items():
+        declared = document.get("artifacts") or {}
+        if not isinstance(declared, dict):
+            raise PipelineError(f"{dvcfile}: `artifacts:` must be a mapping of name to declaration")
+        for name, spec in declared.items():
+            if not isinstance(spec, dict) or not isinstance(spec.get("path"), str):
+                raise PipelineError(f"{dvcfile}: artifact {name!r} needs a `path:`")
+            full = model_name(dvcfile, str(name))
+            artifacts[full] = Artifact(
+                name=full,
+                path=_join(posixpath.dirname(dvcfile), spec["path"]),
+                type=str(spec.get("type", "model")),
+                dvcfile=dvcfile,
+                desc=str(spec.get("desc", "") or ""),
+                labels=tuple(str(label) for label in spec.get("labels") or ()),
+                meta=dict(spec.get("meta") or {}),
+            )
+    return artifacts
+
+
+def load(repo: Path, rev: str) -> Pipeline:
+    """Read every dvc.yaml, dvc.lock and .dvc file of `rev` in one batch of git object reads."""
+    files = gitrepo.list_files(repo, rev)
+    dvcfiles = find_dvcfiles(files)
+    lockfiles = [_join(posixpath.dirname(f), LOCKFILE) for f in dvcfiles]
+    dotdvc = [f for f in files if f.endswith(".dvc") and not f.startswith(".dvc/")]
+    blobs = gitrepo.read_blobs(repo, rev, dvcfiles + lockfiles + dotdvc)
+    documents: dict[str, dict[str, Any]] = {}
+    for dvcfile in dvcfiles:
+        document = _load_yaml(blobs[dvcfile], dvcfile) or {}
+        if not isinstance(document, dict):
+            raise PipelineError(f"{dvcfile} is not a YAML mapping")
+        documents[dvcfile] = document
+    stages: dict[str, Stage] = {}
+    for dvcfile, lockfile in zip(dvcfiles, lockfiles, strict=True):
+        lock = _load_yaml(blobs[lockfile], lockfile) or {}
+        stages.update(_lock_stages(dvcfile, documents[dvcfile], lock, lockfile))
+    tracked: dict[str, FileEntry] = {}
+    for path in dotdvc:
+        document = _load_yaml(blobs[path], path) or {}
+        for out in document.get("outs") or []:
+            entry = _entry(posixpath.dirname(path), out, path)
+            tracked[entry.path] = entry
+    return Pipeline(rev=rev, dvcfiles=documents, stages=stages, tracked=tracked)
+
+
+def _entry(directory: str, raw: Any, where: str) -> FileEntry:
+    if not isinstance(raw, dict) or "path" not in raw:
+        raise PipelineError(f"{where}: an entry lacks `path:`")
+    size = raw.get("size")
+    md5 = raw.get("md5") or raw.get("etag") or raw.get("checksum")
+    return FileEntry(
+        path=_join(directory, str(raw["path"])),
+        md5=str(md5) if md5 is not None else None,
+        size=int(size) if isinstance(size, int) else None,
+    )
+
+
+def _lock_stages(
+    dvcfile: str, document: dict[str, Any], lock: Any, lockfile: str
+) -> dict[str, Stage]:
+    if not isinstance(lock, dict):
+        raise PipelineError(f"{lockfile} is not a YAML mapping")
+    directory = posixpath.dirname(dvcfile)
+    definitions = document.get("stages") or {}
+    stages: dict[str, Stage] = {}
+    for name, raw in (lock.get("stages") or {}).items():
+        if not isinstance(raw, dict):
+            raise PipelineError(f"{lockfile}: stage {name!r} is not a mapping")
+        definition = definitions.get(str(name).split("@", 1)[0]) or {}
+        wdir = _join(directory, str(definition.get("wdir", "."))) if definition else directory
+        wdir = "" if wdir == "." else wdir
+        stage_id = f"{dvcfile}:{name}" if directory else str(name)
+        cmd = raw.get("cmd", "")
+        stages[stage_id] = Stage(
+            id=stage_id,
+            name=str(name),
+            dvcfile=dvcfile,
+            cmd=" && ".join(cmd) if isinstance(cmd, list) else str(cmd),
+            deps=[_entry(wdir, d, lockfile) for d in raw.get("deps") or []],
+            outs=[_entry(wdir, o, lockfile) for o in raw.get("outs") or []],
+            params={_join(wdir, f): v for f, v in (raw.get("params") or {}).items()},
+            metrics=[_join(wdir, p) for p in _declared_paths(definition.get("metrics"))],
+        )
+    for path in _declared_paths(document.get("metrics")):
+        full = _join(directory, path)
+        for stage in stages.values():
+            if any(out.path == full for out in stage.outs) and full not in stage.metrics:
+                stage.metrics.append(full)
+    return stages
+
+
+def _declared_paths(entries: Any) -> list[str]:
+    """Paths of a dvc.yaml list whose items are `path` or `{path: {options}}`."""
+    paths = []
+    for item in entries or []:
+        if isinstance(item, str):
+            paths.append(item)
+        elif isinstance(item, dict):
+            paths.extend(str(key) for key in item)
+    return [p for p in paths if "${" not in p]
+
+
+def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested mappings flattened to dotted keys, as `dvc params diff` and `dvc metrics diff` show them."""
+    if not isinstance(value, dict):
+        return {prefix: value} if prefix else {}
+    flat: dict[str, Any] = {}
+    for key, inner in value.items():
+        name = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(inner, dict) and inner:
+            flat.update(flatten(inner, name))
+        else:
+            flat[name] = inner
+    return flat
+
+
+def params_of(pipeline: Pipeline, stage_ids: list[str]) -> dict[str, Any]:
+    """The params the stages used, flattened; keys from a non-default params file get `file:`."""
+    params: dict[str, Any] = {}
+    for stage_id in stage_ids:
+        stage = pipeline.stages[stage_id]
+        default = _join(posixpath.dirname(stage.dvcfile), DEFAULT_PARAMS)
+        for path, values in stage.params.items():
+            prefix = "" if path == default else f"{path}:"
+            for key, value in flatten(values).items():
+                params[f"{prefix}{key}"] = value
+    return dict(sorted(params.items()))
+
+
+def parse_data_file(raw: bytes, path: str) -> Any:
+    """A JSON or YAML metrics/params/schema file's content (YAML is a superset of JSON)."""
+    try:
+        return yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        raise PipelineError(f"{path} does not parse: {str(exc).splitlines()[0]}") from exc
