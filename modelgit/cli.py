@@ -198,7 +198,8 @@ def history(
         _print_json([asdict(e) for e in entries])
         return
     rows = [
-        [e.created_at, e.event, _v(e.version), e.stage or "", e.tag, e.author]
+        [e.created_at[:19].replace("T", " "), e.event, _v(e.version), e.stage or "", e.tag,
+         e.author.split(" <")[0]]
         for e in entries
     ]
     _table(None, ["when", "event", "version", "stage", "tag", "by"], rows)

@@ -43,11 +43,12 @@ def locate(pipe: Pipeline, artifact: Artifact) -> Lineage:
 
 
 def dependency_paths(pipe: Pipeline, lineage: Lineage) -> list[str]:
-    """Every path the upstream and evaluating stages name as a dependency or params file."""
+    """Every path the upstream and evaluating stages name as a dependency, output or params file."""
     paths: dict[str, None] = {}
     for stage_id in dict.fromkeys(lineage.upstream + lineage.evaluating):
         stage = pipe.stages[stage_id]
         paths.update(dict.fromkeys(dep.path for dep in stage.deps))
+        paths.update(dict.fromkeys(out.path for out in stage.outs))
         paths.update(dict.fromkeys(stage.params))
     return list(paths)
 

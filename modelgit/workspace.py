@@ -32,10 +32,12 @@ def check_clean(root: Path, pipe: Pipeline, artifact: Artifact) -> None:
         raise DirtyWorkspaceError(
             f"uncommitted changes to {listed}; commit or stash them before cutting a version"
         )
+    # DVC resolves targets against the process's cwd, so they are made absolute here.
     if lineage.evaluating:
-        targets = lineage.evaluating
+        stages = [pipe.stages[sid] for sid in lineage.evaluating]
+        targets = [f"{root / stage.dvcfile}:{stage.name}" for stage in stages]
     else:  # tracked by a .dvc file rather than produced by a stage
-        targets = [f"{artifact.path}.dvc"]
+        targets = [str(root / f"{artifact.path}.dvc")]
     stale = dvcproject.stale(root, targets)
     if stale:
         detail = "; ".join(f"{stage}: {', '.join(changes)}" for stage, changes in stale.items())

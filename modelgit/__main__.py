@@ -1,0 +1,5 @@
+"""`python -m modelgit` runs the CLI."""
+
+from modelgit.cli import main
+
+main()

@@ -1,0 +1,111 @@
+"""Real git and real DVC in tmp_path: an isolated HOME, a git identity, no analytics."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import modelgit
+
+BIN = str(Path(sys.executable).parent)
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    home = tmp_path_factory.mktemp("home")
+    (home / ".gitconfig").write_text(
+        "[user]\n\tname = Test User\n\temail = test@example.com\n"
+        "[commit]\n\tgpgsign = false\n[tag]\n\tgpgsign = false\n"
+        "[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n"
+    )
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("DVC_NO_ANALYTICS", "1")
+    # The example's stages run `python`: it must be this interpreter, with scikit-learn.
+    monkeypatch.setenv("PATH", BIN + os.pathsep + os.environ.get("PATH", ""))
+    for name in ("GIT_DIR", "GIT_WORK_TREE", "MODELGIT_DEBUG"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def git(repo: Path, *args: str, stdin: str | None = None) -> str:
+    """Run real git in `repo` and return stdout."""
+    proc = subprocess.run(
+        ["git", *args], cwd=repo, input=stdin, capture_output=True, text=True, check=True
+    )
+    return proc.stdout
+
+
+def dvc(repo: Path, *args: str) -> str:
+    """Run the real dvc CLI in `repo`."""
+    proc = subprocess.run(
+        [os.path.join(BIN, "dvc"), *args], cwd=repo, capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    return proc.stdout
+
+
+def commit_all(repo: Path, message: str) -> str:
+    """Stage everything and commit; returns the new HEAD."""
+    git(repo, "add", "--all")
+    git(repo, "commit", "--quiet", "-m", message)
+    return git(repo, "rev-parse", "HEAD").strip()
+
+
+def set_param(repo: Path, old: str, new: str) -> None:
+    """Edit params.yaml textually (keeps the file's layout, as a user would)."""
+    path = repo / "params.yaml"
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+
+
+def change_and_repro(repo: Path, old: str, new: str, message: str) -> str:
+    """Change a param, reproduce and commit: a new model version ready to tag."""
+    set_param(repo, old, new)
+    dvc(repo, "repro", "--quiet")
+    return commit_all(repo, message)
+
+
+@pytest.fixture(scope="session")
+def example_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example project initialised, reproduced and committed once per session."""
+    home = tmp_path_factory.mktemp("template-home")
+    (home / ".gitconfig").write_text(
+        "[user]\n\tname = Test User\n\temail = test@example.com\n[init]\n\tdefaultBranch = main\n"
+    )
+    saved = dict(os.environ)
+    os.environ.update(
+        HOME=str(home), GIT_CONFIG_NOSYSTEM="1", DVC_NO_ANALYTICS="1",
+        PATH=BIN + os.pathsep + os.environ.get("PATH", ""),
+    )
+    try:
+        root = tmp_path_factory.mktemp("template") / "project"
+        modelgit.init(root, example=True)
+        dvc(root, "repro", "--quiet")
+        commit_all(root, "Reproduce the example pipeline")
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return root
+
+
+@pytest.fixture
+def project(example_template: Path, tmp_path: Path) -> Path:
+    """A fresh copy of the reproduced example project (git history, DVC cache and all)."""
+    target = tmp_path / "project"
+    shutil.copytree(example_template, target, symlinks=True)
+    return target
+
+
+@pytest.fixture
+def registry(project: Path) -> Path:
+    """The example project with two versions built through the public API."""
+    modelgit.bump(project, "minor")
+    change_and_repro(project, "C: 1.0", "C: 0.3", "Regularise more")
+    modelgit.bump(project, "minor")
+    return project

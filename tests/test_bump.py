@@ -1,0 +1,239 @@
+"""`bump` on a real git + DVC project: what it records, and everything it refuses."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import change_and_repro, commit_all, dvc, git, set_param
+
+import modelgit
+from modelgit import metadata
+from modelgit.errors import (
+    AlreadyRegisteredError,
+    DirtyWorkspaceError,
+    NoCommitsError,
+    NotADvcProjectError,
+    NotAGitRepoError,
+    StalePipelineError,
+    TagExistsError,
+    UnknownModelError,
+    VersionOrderError,
+)
+
+
+def tag_message(repo: Path, tag: str) -> str:
+    return git(repo, "for-each-ref", "--format=%(contents)", f"refs/tags/{tag}")
+
+
+def test_bump_records_what_dvc_lock_and_the_pipeline_say(project):
+    result = modelgit.bump(project, "minor")
+    assert result.tag == "churn@v0.1.0" and result.previous is None
+    assert git(project, "cat-file", "-t", "churn@v0.1.0").strip() == "tag"  # annotated
+    assert git(project, "rev-parse", "churn@v0.1.0^{commit}").strip() == result.commit
+    document = metadata.parse(tag_message(project, "churn@v0.1.0"))
+    lock = yaml.safe_load((project / "dvc.lock").read_text())
+    outs = {o["path"]: o for o in lock["stages"]["train"]["outs"]}
+    assert document["artifact"] == {
+        "path": "models/churn.pkl", "hash": "md5",
+        "md5": outs["models/churn.pkl"]["md5"], "size": outs["models/churn.pkl"]["size"],
+    }
+    train_csv = next(d for d in lock["stages"]["train"]["deps"] if d["path"] == "data/train.csv")
+    assert document["data"] == [{"path": "data/train.csv", "md5": train_csv["md5"], "size": train_csv["size"]}]
+    assert document["stages"] == ["prepare", "train"]
+    assert document["params"] == {
+        "prepare.n_samples": 2000, "prepare.seed": 42, "prepare.test_size": 0.25,
+        "train.C": 1.0, "train.max_iter": 200,
+    }
+    assert document["metrics"] == json.loads((project / "metrics.json").read_text())
+    schema = json.loads((project / "models/schema.json").read_text())
+    assert document["features"] == [f["name"] for f in schema["inputs"]]
+    assert document["schema_signature"] == schema
+    assert document["environment"]["packages"]["scikit-learn"] != "not installed"
+    assert document["created_by"] == "Test User <test@example.com>"
+    assert document["commit"] == result.commit
+    assert document["bump"] == {"level": "minor", "reasons": []}
+    assert document["fingerprint"] == metadata.fingerprint(
+        document["artifact"]["md5"], document["params"], document["data"]
+    )
+    assert tag_message(project, "churn@v0.1.0").startswith("churn v0.1.0: minor bump, accuracy ")
+
+
+def test_second_bump_follows_the_first_and_names_it(registry):
+    document = metadata.parse(tag_message(registry, "churn@v0.2.0"))
+    assert document["previous"] == "0.1.0"
+    assert document["params"]["train.C"] == 0.3
+    first = metadata.parse(tag_message(registry, "churn@v0.1.0"))
+    assert document["artifact"]["md5"] != first["artifact"]["md5"]
+    subject = tag_message(registry, "churn@v0.2.0").splitlines()[0]
+    assert subject == (
+        f"churn v0.2.0: minor bump, accuracy {first['metrics']['accuracy']} -> "
+        f"{document['metrics']['accuracy']}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("part", "expected"), [("major", "1.0.0"), ("minor", "0.1.0"), ("patch", "0.1.0")]
+)
+def test_first_versions(project, part, expected):
+    assert modelgit.bump(project, part).version == expected
+
+
+def test_levels_and_explicit_version(registry):
+    change_and_repro(registry, "C: 0.3", "C: 0.2", "c")
+    assert modelgit.bump(registry, "patch").version == "0.2.1"
+    change_and_repro(registry, "C: 0.2", "C: 0.1", "c")
+    assert modelgit.bump(registry, "major").version == "1.0.0"
+    change_and_repro(registry, "C: 0.1", "C: 0.05", "c")
+    assert modelgit.bump(registry, "minor", version="v2.5.0-rc.1").version == "2.5.0-rc.1"
+
+
+def test_dry_run_and_message(project):
+    result = modelgit.bump(project, "minor", dry_run=True, message="first release\nignored")
+    assert result.dry_run and result.message.startswith("churn v0.1.0: first release\n\n")
+    assert git(project, "tag", "--list").strip() == ""
+
+
+def test_refuses_an_artifact_already_registered(registry):
+    with pytest.raises(AlreadyRegisteredError, match=r"already registered as v0\.2\.0"):
+        modelgit.bump(registry, "minor")
+
+
+@pytest.mark.parametrize(
+    ("path", "edit"),
+    [
+        ("params.yaml", lambda p: p.write_text(p.read_text() + "# note\n")),
+        ("pipeline/train.py", lambda p: p.write_text(p.read_text() + "\n# tweak\n")),
+        ("pipeline/common.py", lambda p: p.write_text(p.read_text() + "\n")),
+        ("dvc.yaml", lambda p: p.write_text(p.read_text() + "\n")),
+        ("dvc.lock", lambda p: p.write_text(p.read_text() + "\n")),
+        ("data.dvc", lambda p: p.write_text("outs:\n- path: data\n")),
+    ],
+)
+def test_refuses_uncommitted_changes_to_what_the_model_depends_on(registry, path, edit):
+    change_and_repro(registry, "C: 0.3", "C: 0.25", "new model")
+    edit(registry / path)
+    with pytest.raises(DirtyWorkspaceError, match=f"uncommitted changes to {path} "):
+        modelgit.bump(registry, "minor")
+
+
+def test_unrelated_uncommitted_files_do_not_block(registry):
+    change_and_repro(registry, "C: 0.3", "C: 0.25", "new model")
+    (registry / "notes.txt").write_text("scratch\n")
+    assert modelgit.bump(registry, "minor").version == "0.3.0"
+
+
+def test_refuses_a_stale_pipeline(registry):
+    set_param(registry, "C: 0.3", "C: 0.9")
+    commit_all(registry, "Change a param but forget dvc repro")
+    with pytest.raises(StalePipelineError, match=r"train: changed deps: params\.yaml.*dvc repro"):
+        modelgit.bump(registry, "minor")
+
+
+def test_refuses_an_artifact_that_differs_from_dvc_lock(registry):
+    change_and_repro(registry, "C: 0.3", "C: 0.25", "new model")
+    model = registry / "models/churn.pkl"
+    model.unlink()
+    model.write_bytes(b"not the model dvc.lock records")
+    with pytest.raises(StalePipelineError, match=r"models/churn\.pkl \(modified\)"):
+        modelgit.bump(registry, "minor")
+
+
+def test_refuses_versions_not_greater_and_existing_tags(registry):
+    change_and_repro(registry, "C: 0.3", "C: 0.25", "new model")
+    with pytest.raises(VersionOrderError, match="0.1.5 is not greater than the latest, 0.2.0"):
+        modelgit.bump(registry, "minor", version="0.1.5")
+    # v0.3.0 deregistered (GTO's cancel form): its tag still exists and is never reused.
+    git(registry, "tag", "-a", "-m", "Registering", "churn@v0.3.0", "HEAD~1")
+    git(registry, "tag", "-a", "-m", "Deregistering", "churn@v0.3.0!", "HEAD~1")
+    with pytest.raises(TagExistsError, match="'churn@v0.3.0' already exists"):
+        modelgit.bump(registry, "minor")
+    assert modelgit.bump(registry, "minor", version="0.4.0").tag == "churn@v0.4.0"
+
+
+def test_refuses_unknown_and_ambiguous_models(project):
+    with pytest.raises(UnknownModelError, match="unknown model 'nope'; known models: churn"):
+        modelgit.bump(project, "minor", "nope")
+    document = yaml.safe_load((project / "dvc.yaml").read_text())
+    document["artifacts"]["churn-copy"] = dict(document["artifacts"]["churn"])
+    (project / "dvc.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
+    commit_all(project, "Declare a second model")
+    with pytest.raises(UnknownModelError, match=r"several models are declared \(churn, churn-copy\)"):
+        modelgit.bump(project, "minor")
+    assert modelgit.bump(project, "minor", "churn").tag == "churn@v0.1.0"
+
+
+def test_refuses_non_repos_empty_repos_and_non_dvc_repos(tmp_path, project):
+    with pytest.raises(NotAGitRepoError):
+        modelgit.bump(tmp_path, "minor")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    git(empty, "init", "--quiet")
+    with pytest.raises(NoCommitsError, match="no commits"):
+        modelgit.bump(empty, "minor")
+    shutil.rmtree(project / ".dvc")
+    commit_all(project, "Drop DVC")
+    with pytest.raises(NotADvcProjectError, match="dvc init"):
+        modelgit.bump(project, "minor")
+
+
+def test_monorepo_models_are_folder_qualified(project):
+    sub = project / "nlp"
+    sub.mkdir()
+    for name in ("dvc.yaml", "params.yaml", "pipeline"):
+        source = project / name
+        if source.is_dir():
+            shutil.copytree(source, sub / name)
+        else:
+            shutil.copy(source, sub / name)
+    document = yaml.safe_load((sub / "dvc.yaml").read_text())
+    document["artifacts"] = {"intent": document["artifacts"]["churn"]}
+    (sub / "dvc.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
+    (sub / "requirements.txt").write_text("pyyaml\n")
+    dvc(sub, "repro", "--quiet")
+    commit_all(project, "A second pipeline in nlp/")
+    result = modelgit.bump(project, "minor", "nlp:intent")
+    assert result.tag == "nlp=intent@v0.1.0"
+    document = metadata.parse(tag_message(project, "nlp=intent@v0.1.0"))
+    assert document["model"] == "nlp:intent"
+    assert document["artifact"]["path"] == "nlp/models/churn.pkl"
+    assert document["data"][0]["path"] == "nlp/data/train.csv"
+    assert document["params"]["train.C"] == 1.0
+    assert list(document["environment"]["packages"]) == ["pyyaml"]
+    assert modelgit.bump(project, "minor", "churn").tag == "churn@v0.1.0"
+    assert [m.name for m in modelgit.list_models(project)] == ["churn", "nlp:intent"]
+
+
+def test_push_sends_only_the_new_tag(registry, tmp_path):
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "init", "--quiet", "--bare", str(origin))
+    git(registry, "remote", "add", "origin", str(origin))
+    change_and_repro(registry, "C: 0.3", "C: 0.25", "new model")
+    result = modelgit.bump(registry, "minor", push=True)
+    assert result.pushed_to == "origin"
+    assert git(origin, "tag", "--list").split() == ["churn@v0.3.0"]
+
+
+def test_racing_bumps_never_create_a_version_twice(registry):
+    change_and_repro(registry, "C: 0.3", "C: 0.25", "new model")
+    command = [sys.executable, "-m", "modelgit", "bump", "minor", "-C", str(registry)]
+    processes = [
+        subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
+    results = [(p.wait(timeout=120), *p.communicate()) for p in processes]
+    winners = [r for r in results if r[0] == 0]
+    assert len(winners) == 1, results
+    for code, _, stderr in results:
+        if code != 0:
+            assert code == 2
+            assert stderr.count("\n") == 1 and stderr.startswith("error: ")
+            assert "already registered as v0.3.0" in stderr or "already exists" in stderr
+    tags = git(registry, "tag", "--list", "churn@*").split()
+    assert tags == ["churn@v0.1.0", "churn@v0.2.0", "churn@v0.3.0"]
+    assert metadata.parse(tag_message(registry, "churn@v0.3.0"))["params"]["train.C"] == 0.25
