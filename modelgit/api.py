@@ -150,7 +150,7 @@ def _state(root: Path, model: str | None) -> ModelState:
     model = _normalise(model)
     state = registry.read(root, model)[model]
     if not state.events and model not in _declared(root):
-        raise UnknownModelError(f"unknown model {model!r}: no tag registers it and no dvc.yaml declares it")
+        _choose(sorted(set(registry.read(root)) | set(_declared(root))), model)  # raises
     return state
 
 
@@ -209,7 +209,7 @@ def _derive(root: Path, event: Event) -> dict[str, Any]:
 
 
 def show(repo: Path | str = ".", reference: str | None = None) -> VersionInfo:
-    """One version (`model`, `model@v1.2.3` or `model#stage`; latest by default) and its metadata."""
+    """One version (`model`, `model@v1.2.3` or `model#stage`; latest by default) with metadata."""
     root = _root(repo)
     model, version, stage = split_reference(reference) if reference else (None, None, None)
     state = _state(root, model)
@@ -301,6 +301,13 @@ def _plan(
     """Decide the version and compose the tag message, refusing what must not be tagged."""
     state = registry.read(root, model)[model]
     latest = state.latest
+    previous = latest.version if latest else None
+    new = explicit or next_version(previous, part)
+    if not is_greater(new, previous):
+        raise VersionOrderError(f"version {new} is not greater than the latest, {previous}")
+    tag = version_tag(model, new)
+    if any(e.tag == tag for e in state.events):
+        raise TagExistsError(f"tag {tag!r} already exists; tags are never moved")
     previous_doc: dict[str, Any] = {}
     if latest is not None:
         previous_doc = read_metadata(root, latest)[0] or _derive(root, latest)
@@ -309,13 +316,6 @@ def _plan(
                 f"the artifact {facts['artifact']['path']} at HEAD is already registered as "
                 f"v{latest.version} ({latest.tag}); change the model before cutting a new version"
             )
-    previous = latest.version if latest else None
-    new = explicit or next_version(previous, part)
-    if not is_greater(new, previous):
-        raise VersionOrderError(f"version {new} is not greater than the latest, {previous}")
-    tag = version_tag(model, new)
-    if state.version(new) is not None or any(e.tag == tag for e in state.events):
-        raise TagExistsError(f"tag {tag!r} already exists; tags are never moved")
     document: dict[str, Any] = {
         "schema": metadata.SCHEMA,
         "model": model,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-import sys
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -33,7 +32,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 RepoOption = Annotated[
     Path, typer.Option("--repo", "-C", help="Run in this directory instead of the current one.")
 ]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON with stable, documented keys.")]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print JSON with stable, documented keys.")
+]
 
 
 def _fail(message: str, code: int) -> typer.Exit:
@@ -42,7 +43,7 @@ def _fail(message: str, code: int) -> typer.Exit:
 
 
 def funnel(command: F) -> F:
-    """Turn every failure into one line on stderr and an exit code; no traceback unless debugging."""
+    """Turn every failure into one stderr line and an exit code (traceback only when debugging)."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -114,12 +115,16 @@ def bump(
     message: Annotated[
         str | None, typer.Option("--message", "-m", help="Subject line for the version tag.")
     ] = None,
-    push: Annotated[bool, typer.Option("--push", help="Push the new tag (only it) to origin.")] = False,
+    push: Annotated[
+        bool, typer.Option("--push", help="Push the new tag (only it) to origin.")
+    ] = False,
     as_json: JsonOption = False,
     repo: RepoOption = Path(),
 ) -> None:
     """Register the model at HEAD as a new version (an annotated tag with its metadata)."""
-    result = api.bump(repo, part, model, version=version, dry_run=dry_run, message=message, push=push)
+    result = api.bump(
+        repo, part, model, version=version, dry_run=dry_run, message=message, push=push
+    )
     if as_json:
         _print_json(asdict(result))
         return
@@ -171,9 +176,17 @@ def show(
     """One version's metadata: hashes, params, metrics, features, environment."""
     info = api.show(repo, reference)
     if as_json:
-        _print_json({**info.metadata, "tag": info.tag, "commit": info.commit,
-                     "stages": list(info.stages), "signed": info.signed,
-                     "derived": info.derived, "problem": info.problem})
+        _print_json(
+            {
+                **info.metadata,
+                "tag": info.tag,
+                "commit": info.commit,
+                "stages": list(info.stages),
+                "signed": info.signed,
+                "derived": info.derived,
+                "problem": info.problem,
+            }
+        )
         return
     stages = f" [{', '.join(info.stages)}]" if info.stages else ""
     typer.echo(f"{info.tag}{stages}  commit {info.commit[:12]}")
@@ -188,7 +201,9 @@ def show(
 @app.command()
 @funnel
 def history(
-    model: Annotated[str | None, typer.Argument(help="Model name (optional with one model).")] = None,
+    model: Annotated[
+        str | None, typer.Argument(help="Model name (optional with one model).")
+    ] = None,
     as_json: JsonOption = False,
     repo: RepoOption = Path(),
 ) -> None:
@@ -198,8 +213,14 @@ def history(
         _print_json([asdict(e) for e in entries])
         return
     rows = [
-        [e.created_at[:19].replace("T", " "), e.event, _v(e.version), e.stage or "", e.tag,
-         e.author.split(" <")[0]]
+        [
+            e.created_at[:19].replace("T", " "),
+            e.event,
+            _v(e.version),
+            e.stage or "",
+            e.tag,
+            e.author.split(" <")[0],
+        ]
         for e in entries
     ]
     _table(None, ["when", "event", "version", "stage", "tag", "by"], rows)
@@ -211,4 +232,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

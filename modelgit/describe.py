@@ -1,4 +1,4 @@
-"""What a commit says about one artifact: the facts a version's metadata records (DESIGN 3.3/3.4)."""
+"""What a commit says about one artifact: the facts a version's metadata records (DESIGN 3.3)."""
 
 from __future__ import annotations
 
@@ -53,9 +53,7 @@ def dependency_paths(pipe: Pipeline, lineage: Lineage) -> list[str]:
     return list(paths)
 
 
-def describe(
-    repo: Path, pipe: Pipeline, artifact: Artifact, workspace: bool
-) -> dict[str, Any]:
+def describe(repo: Path, pipe: Pipeline, artifact: Artifact, workspace: bool) -> dict[str, Any]:
     """The metadata fields a commit determines for `artifact` (everything but version facts).
 
     `workspace` says the work tree is known to match the commit (bump checks that first), so
@@ -68,7 +66,9 @@ def describe(
     declared_files = meta_files(artifact)
     metric_files = [m for sid in lineage.evaluating for m in pipe.stages[sid].metrics]
     requirements = posixpath.join(artifact.directory, REQUIREMENTS)
-    wanted = list(dict.fromkeys([*metric_files, *declared_files.values(), requirements, REQUIREMENTS]))
+    wanted = list(
+        dict.fromkeys([*metric_files, *declared_files.values(), requirements, REQUIREMENTS])
+    )
     contents = _read(repo, pipe.rev, wanted, workspace)
     document: dict[str, Any] = {
         "artifact": {
@@ -153,7 +153,9 @@ def _metrics(files: list[str], contents: dict[str, bytes | None]) -> dict[str, A
     return merged
 
 
-def _schema(artifact: Artifact, path: str | None, contents: dict[str, bytes | None]) -> dict[str, Any]:
+def _schema(
+    artifact: Artifact, path: str | None, contents: dict[str, bytes | None]
+) -> dict[str, Any]:
     """`features` and `schema_signature` from the declared schema (a file or inline in meta)."""
     schema = _structured(path, contents) if path else artifact.meta.get("schema")
     if path and schema is None:

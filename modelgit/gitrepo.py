@@ -90,7 +90,7 @@ def resolve_commit(repo: Path, rev: str) -> str | None:
 
 
 def read_tags(repo: Path, patterns: Iterable[str] = ("refs/tags",)) -> list[TagRef]:
-    """Every annotated tag under `patterns`, in one `for-each-ref` call; lightweight tags are skipped."""
+    """Every annotated tag under `patterns`, from one `for-each-ref`; lightweight ones skipped."""
     out = run(repo, ["for-each-ref", f"--format={_TAG_FORMAT}", *patterns])
     tags = []
     for line in out.splitlines():
@@ -103,7 +103,7 @@ def read_tags(repo: Path, patterns: Iterable[str] = ("refs/tags",)) -> list[TagR
 
 
 def cat_objects(repo: Path, specs: list[str]) -> list[bytes | None]:
-    """Contents of many objects (`<oid>` or `<rev>:<path>`) in one `cat-file --batch`; None if missing."""
+    """Objects (`<oid>` or `<rev>:<path>`) read by one `cat-file --batch`; None if missing."""
     if not specs:
         return []
     if any("\n" in spec for spec in specs):

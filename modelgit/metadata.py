@@ -1,4 +1,4 @@
-"""The metadata document carried in a version tag's message: dump, parse (safely) and fingerprint."""
+"""The metadata document in a version tag's message: dump, parse (safely), fingerprint."""
 
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ def parse(message: str) -> dict[str, Any]:
     if not sep or not body.strip():
         raise MetadataError("tag message carries no metadata document")
     try:
-        document = yaml.load(body, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
+        document = yaml.load(body, Loader=_NoAliasLoader)
     except MetadataError:
         raise
     except (yaml.YAMLError, RecursionError, ValueError) as exc:

@@ -105,7 +105,9 @@ def is_model_name(name: str) -> bool:
 def check_new_model_name(name: str) -> None:
     """Refuse a name modelgit would create a tag for unless its last part is a DNS-1123 label."""
     if not is_model_name(name):
-        raise InvalidNameError(f"{name!r} is not a valid model name; use lowercase letters, digits and '-'")
+        raise InvalidNameError(
+            f"{name!r} is not a valid model name; use lowercase letters, digits and '-'"
+        )
     short = name.rsplit(":", 1)[-1]
     if not _DNS1123_RE.match(short):
         raise InvalidNameError(

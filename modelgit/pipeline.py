@@ -298,7 +298,7 @@ def _declared_paths(entries: Any) -> list[str]:
 
 
 def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
-    """Nested mappings flattened to dotted keys, as `dvc params diff` and `dvc metrics diff` show them."""
+    """Nested mappings flattened to dotted keys, as `dvc params diff`/`metrics diff` show them."""
     if not isinstance(value, dict):
         return {prefix: value} if prefix else {}
     flat: dict[str, Any] = {}

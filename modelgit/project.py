@@ -1,4 +1,4 @@
-"""`modelgit init`: make a directory a git + DVC project, optionally holding the example pipeline."""
+"""`modelgit init`: make a directory a git + DVC project, optionally with the example pipeline."""
 
 from __future__ import annotations
 
@@ -71,7 +71,7 @@ def init(path: Path | str = ".", example: bool = False) -> InitResult:
             gitrepo.run(root, ["commit", "--quiet", "-m", "Add the modelgit example pipeline"])
         except GitError as exc:
             raise ExampleError(
-                f"could not commit the example ({exc.stderr.splitlines()[-1] if exc.stderr else exc}); "
+                f"could not commit the example ({exc!s}); "
                 "set `git config user.name` and `user.email` and retry"
             ) from exc
         actions.append("committed")

@@ -1,4 +1,4 @@
-"""Refuse to tag a workspace that differs from the commit being tagged, saying exactly what differs."""
+"""Refuse to tag a workspace that differs from the commit to tag, saying exactly what differs."""
 
 from __future__ import annotations
 
@@ -26,7 +26,9 @@ def check_clean(root: Path, pipe: Pipeline, artifact: Artifact) -> None:
     lineage = locate(pipe, artifact)
     watched = set(dependency_paths(pipe, lineage))
     watched.update(meta_files(artifact).values())
-    dirty = {path: code for path, code in gitrepo.dirty_paths(root).items() if relevant(path, watched)}
+    dirty = {
+        path: code for path, code in gitrepo.dirty_paths(root).items() if relevant(path, watched)
+    }
     if dirty:
         listed = ", ".join(f"{path} ({_describe(code)})" for path, code in sorted(dirty.items()))
         raise DirtyWorkspaceError(

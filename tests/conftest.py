@@ -80,7 +80,9 @@ def example_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     saved = dict(os.environ)
     os.environ.update(
-        HOME=str(home), GIT_CONFIG_NOSYSTEM="1", DVC_NO_ANALYTICS="1",
+        HOME=str(home),
+        GIT_CONFIG_NOSYSTEM="1",
+        DVC_NO_ANALYTICS="1",
         PATH=BIN + os.pathsep + os.environ.get("PATH", ""),
     )
     try:

@@ -21,11 +21,19 @@ scalars = st.one_of(
 
 
 @given(
-    params=st.dictionaries(st.from_regex(r"\A[a-z]{1,8}(\.[a-z]{1,8}){0,2}\Z"), scalars, max_size=6),
+    params=st.dictionaries(
+        st.from_regex(r"\A[a-z]{1,8}(\.[a-z]{1,8}){0,2}\Z"), scalars, max_size=6
+    ),
     metrics=st.dictionaries(st.from_regex(r"\A[a-z_]{1,10}\Z"), scalars, max_size=6),
 )
 def test_dump_then_parse_round_trips(params, metrics):
-    document = {"schema": 1, "model": "churn", "version": "1.2.3", "params": params, "metrics": metrics}
+    document = {
+        "schema": 1,
+        "model": "churn",
+        "version": "1.2.3",
+        "params": params,
+        "metrics": metrics,
+    }
     message = metadata.dump("churn v1.2.3: minor bump", document)
     assert message.startswith("churn v1.2.3: minor bump\n\n")
     assert metadata.parse(message) == document
@@ -34,7 +42,10 @@ def test_dump_then_parse_round_trips(params, metrics):
 def test_fields_are_written_in_design_order():
     message = metadata.dump("s", {"metrics": {}, "version": "1.0.0", "model": "m", "schema": 1})
     assert [line.split(":")[0] for line in message.splitlines()[2:]] == [
-        "schema", "model", "version", "metrics"
+        "schema",
+        "model",
+        "version",
+        "metrics",
     ]
 
 

@@ -26,7 +26,10 @@ from modelgit.names import (
         ("churn#production#7", TagName("churn", Action.ASSIGN, stage="production", counter=7)),
         ("churn#prod!#8", TagName("churn", Action.UNASSIGN, stage="prod", counter=8)),
         ("churn@deprecated", TagName("churn", Action.DEPRECATE)),
-        ("nlp=intent@v1.0.0-rc.1+b5", TagName("nlp:intent", Action.REGISTER, version="1.0.0-rc.1+b5")),
+        (
+            "nlp=intent@v1.0.0-rc.1+b5",
+            TagName("nlp:intent", Action.REGISTER, version="1.0.0-rc.1+b5"),
+        ),
         ("a/b=c@v0.0.1", TagName("a/b:c", Action.REGISTER, version="0.0.1")),
     ],
 )
@@ -36,7 +39,8 @@ def test_parses_gto_spellings(tag, expected):
 
 
 @pytest.mark.parametrize(
-    "tag", ["v1.0.0", "churn@1.0.0", "churn@v1.0", "churn@v01.0.0", "-x@v1.0.0", "churn#", "release-2024"]
+    "tag",
+    ["v1.0.0", "churn@1.0.0", "churn@v1.0", "churn@v01.0.0", "-x@v1.0.0", "churn#", "release-2024"],
 )
 def test_ignores_tags_outside_the_grammar(tag):
     assert parse_tag(tag) is None
@@ -66,7 +70,7 @@ def test_parse_inverts_format(model, version, stage, counter, kind):
 def test_new_names_must_be_kubernetes_labels():
     check_new_model_name("churn-v2")
     check_new_model_name("nlp:intent")
-    with pytest.raises(InvalidNameError, match="DNS-1123.*'churn-model'"):
+    with pytest.raises(InvalidNameError, match=r"DNS-1123.*'churn-model'"):
         check_new_model_name("Churn_Model")
     with pytest.raises(InvalidNameError):
         check_new_model_name("a" * 64)

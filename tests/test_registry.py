@@ -32,7 +32,10 @@ def test_list_show_history_after_two_bumps(registry):
     assert (summary.name, summary.latest, summary.stages) == ("churn", "0.2.0", {})
     latest = modelgit.show(registry, "churn")
     assert (latest.version, latest.tag, latest.derived, latest.problem) == (
-        "0.2.0", "churn@v0.2.0", False, None
+        "0.2.0",
+        "churn@v0.2.0",
+        False,
+        None,
     )
     assert latest.commit == git(registry, "rev-parse", "HEAD").strip()
     assert latest.metadata["params"]["train.C"] == 0.3
@@ -41,14 +44,17 @@ def test_list_show_history_after_two_bumps(registry):
     assert modelgit.show(registry).version == "0.2.0"  # one model: the name is optional
     events = modelgit.history(registry)
     assert [(e.event, e.version) for e in events] == [
-        ("registration", "0.2.0"), ("registration", "0.1.0")
+        ("registration", "0.2.0"),
+        ("registration", "0.1.0"),
     ]
 
 
 def test_unknown_models_and_versions(registry):
     with pytest.raises(UnknownModelError, match="'nope'"):
         modelgit.show(registry, "nope")
-    with pytest.raises(UnknownVersionError, match=r"no version 9\.9\.9 \(latest: 0\.1\.0, 0\.2\.0\)"):
+    with pytest.raises(
+        UnknownVersionError, match=r"no version 9\.9\.9 \(latest: 0\.1\.0, 0\.2\.0\)"
+    ):
         modelgit.show(registry, "churn@v9.9.9")
     with pytest.raises(UnknownVersionError, match="no version of churn is in stage 'production'"):
         modelgit.show(registry, "churn#production")
@@ -95,7 +101,10 @@ def test_modelgit_reads_what_gto_wrote(registry):
     derived = modelgit.show(registry, "churn@v0.2.1")
     assert derived.derived and "no metadata" in (derived.problem or "")
     # What the commit's dvc.lock says is still shown for a tag GTO wrote.
-    assert derived.metadata["artifact"]["md5"] == modelgit.show(registry, "churn@v0.2.0").metadata["artifact"]["md5"]
+    assert (
+        derived.metadata["artifact"]["md5"]
+        == modelgit.show(registry, "churn@v0.2.0").metadata["artifact"]["md5"]
+    )
     assert derived.metadata["params"]["train.C"] == 0.3
     assert modelgit.show(registry, "churn#production").version == "0.2.0"
 
@@ -103,10 +112,15 @@ def test_modelgit_reads_what_gto_wrote(registry):
 def test_current_stage_is_decided_by_counter_not_timestamp(registry):
     # Same timestamp on both stage tags: only the counter can decide which is current.
     env = dict(os.environ, GIT_COMMITTER_DATE="2026-01-01T00:00:00Z")
-    for tag, rev in (("churn#production#2", "churn@v0.1.0"), ("churn#production#1", "churn@v0.2.0")):
+    for tag, rev in (
+        ("churn#production#2", "churn@v0.1.0"),
+        ("churn#production#1", "churn@v0.2.0"),
+    ):
         subprocess.run(
             ["git", "tag", "-a", "-m", "assign", tag, f"{rev}^{{commit}}"],
-            cwd=registry, env=env, check=True,
+            cwd=registry,
+            env=env,
+            check=True,
         )
     [summary] = modelgit.list_models(registry)
     assert summary.stages == {"production": "0.1.0"}
@@ -127,7 +141,10 @@ def test_deregistered_versions_and_deprecated_models(registry):
     [
         ("Registering artifact churn version v0.3.0", "no metadata"),
         ("s\n\nschema: 1\nmodel: [broken", "does not parse"),
-        ("s\n\nx: &a [1,1,1,1,1,1,1,1,1]\ny: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nz: [*b,*b,*b]\n", "aliases"),
+        (
+            "s\n\nx: &a [1,1,1,1,1,1,1,1,1]\ny: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nz: [*b,*b,*b]\n",
+            "aliases",
+        ),
         ("s\n\nx: " + "[" * 100_000 + "]" * 100_000, "does not parse"),
         ("s\n\n" + "k: v\n" * 200_000, "larger than"),
         ("s\n\nschema: 1\nmodel: other\nversion: 0.3.0\n", "another model"),
