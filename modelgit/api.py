@@ -20,7 +20,6 @@ from modelgit.errors import (
 )
 from modelgit.names import check_new_model_name, check_version, split_reference, version_tag
 from modelgit.registry import Event, ModelState
-from modelgit.workspace import check_clean
 
 __all__ = [
     "BumpResult",
@@ -98,7 +97,7 @@ def _declared(root: Path) -> dict[str, pipeline.Artifact]:
     head = gitrepo.resolve_commit(root, "HEAD")
     if head is None:
         return {}
-    return pipeline.read_artifacts(pipeline.load(root, head).dvcfiles)
+    return pipeline.read_artifacts(pipeline.load_dvcfiles(root, head))
 
 
 def _normalise(name: str) -> str:
@@ -245,7 +244,7 @@ def history(repo: Path | str = ".", model: str | None = None) -> list[HistoryEnt
             created_at=e.created_at,
             author=e.author,
         )
-        for e in state.events
+        for e in state.history()
     ]
 
 
@@ -260,6 +259,7 @@ def bump(
 ) -> BumpResult:
     """Register the model at HEAD as a new version: an annotated tag carrying its metadata."""
     from modelgit.describe import describe
+    from modelgit.workspace import check_clean
 
     part = Part(part)
     root = _root(repo)

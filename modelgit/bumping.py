@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from typing import Any
 
 import semver
 
@@ -33,6 +34,22 @@ def next_version(previous: str | None, part: Part) -> str:
     return str(current.bump_patch())
 
 
+def version_key(version: str) -> tuple[Any, ...]:
+    """A sort key with semver 2.0 precedence, far cheaper than comparing `semver.Version`s.
+
+    A release sorts after its pre-releases; pre-release identifiers compare numerically when
+    numeric, and numeric ones sort before alphanumeric ones; build metadata is ignored.
+    """
+    core, _, prerelease = version.partition("+")[0].partition("-")
+    major, minor, patch = (int(part) for part in core.split("."))
+    if not prerelease:
+        return (major, minor, patch, (1,))
+    identifiers = tuple(
+        (0, int(item), "") if item.isdigit() else (1, 0, item) for item in prerelease.split(".")
+    )
+    return (major, minor, patch, (0, identifiers))
+
+
 def is_greater(candidate: str, previous: str | None) -> bool:
     """True when `candidate` sorts after `previous` in semver order."""
-    return previous is None or semver.Version.parse(candidate) > semver.Version.parse(previous)
+    return previous is None or version_key(candidate) > version_key(previous)

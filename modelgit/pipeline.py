@@ -22,6 +22,8 @@ from modelgit.errors import PipelineError
 DVCFILE = "dvc.yaml"
 LOCKFILE = "dvc.lock"
 DEFAULT_PARAMS = "params.yaml"
+# libyaml parses a large dvc.lock many times faster than the pure-Python loader.
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -170,7 +172,7 @@ def _load_yaml(raw: bytes | None, what: str) -> Any:
     if raw is None:
         return None
     try:
-        return yaml.safe_load(raw)
+        return yaml.load(raw, Loader=_SafeLoader)  # CSafeLoader: safe, and fast
     except yaml.YAMLError as exc:
         raise PipelineError(f"{what} is not valid YAML: {str(exc).splitlines()[0]}") from exc
 
@@ -214,6 +216,20 @@ def read_artifacts(dvcfiles: dict[str, dict[str, Any]]) -> dict[str, Artifact]:
     return artifacts
 
 
+def load_dvcfiles(repo: Path, rev: str) -> dict[str, dict[str, Any]]:
+    """Only the dvc.yaml documents of `rev` (enough to know which models are declared)."""
+    dvcfiles = find_dvcfiles(gitrepo.list_files(repo, rev))
+    blobs = gitrepo.read_blobs(repo, rev, dvcfiles)
+    return {path: _mapping(blobs[path], path) for path in dvcfiles}
+
+
+def _mapping(raw: bytes | None, path: str) -> dict[str, Any]:
+    document = _load_yaml(raw, path) or {}
+    if not isinstance(document, dict):
+        raise PipelineError(f"{path} is not a YAML mapping")
+    return document
+
+
 def load(repo: Path, rev: str) -> Pipeline:
     """Read every dvc.yaml, dvc.lock and .dvc file of `rev` in one batch of git object reads."""
     files = gitrepo.list_files(repo, rev)
@@ -221,12 +237,7 @@ def load(repo: Path, rev: str) -> Pipeline:
     lockfiles = [_join(posixpath.dirname(f), LOCKFILE) for f in dvcfiles]
     dotdvc = [f for f in files if f.endswith(".dvc") and not f.startswith(".dvc/")]
     blobs = gitrepo.read_blobs(repo, rev, dvcfiles + lockfiles + dotdvc)
-    documents: dict[str, dict[str, Any]] = {}
-    for dvcfile in dvcfiles:
-        document = _load_yaml(blobs[dvcfile], dvcfile) or {}
-        if not isinstance(document, dict):
-            raise PipelineError(f"{dvcfile} is not a YAML mapping")
-        documents[dvcfile] = document
+    documents = {path: _mapping(blobs[path], path) for path in dvcfiles}
     stages: dict[str, Stage] = {}
     for dvcfile, lockfile in zip(dvcfiles, lockfiles, strict=True):
         lock = _load_yaml(blobs[lockfile], lockfile) or {}
@@ -327,6 +338,6 @@ def params_of(pipeline: Pipeline, stage_ids: list[str]) -> dict[str, Any]:
 def parse_data_file(raw: bytes, path: str) -> Any:
     """A JSON or YAML metrics/params/schema file's content (YAML is a superset of JSON)."""
     try:
-        return yaml.safe_load(raw)
+        return yaml.load(raw, Loader=_SafeLoader)  # CSafeLoader: safe, and fast
     except yaml.YAMLError as exc:
         raise PipelineError(f"{path} does not parse: {str(exc).splitlines()[0]}") from exc

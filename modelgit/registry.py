@@ -6,10 +6,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-
-import semver
+from typing import NamedTuple
 
 from modelgit import gitrepo
+from modelgit.bumping import version_key
 from modelgit.names import Action, model_to_tag, parse_tag
 
 # GTO's order for events that share a timestamp: register before assign, and so on.
@@ -21,10 +21,10 @@ _PRIORITY = {
     Action.DEPRECATE: 7,
 }
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_STAGE_ACTIONS = (Action.ASSIGN, Action.UNASSIGN)
 
 
-@dataclass(frozen=True)
-class Event:
+class Event(NamedTuple):
     """One registry tag: a registration, deregistration, stage (un)assignment or deprecation."""
 
     model: str
@@ -47,7 +47,7 @@ class ModelState:
     versions: tuple[Event, ...]  # active registrations, lowest version first
     stages: dict[str, str | None]  # stage -> current version (None when unassigned)
     deprecated: bool
-    events: tuple[Event, ...]  # newest first
+    events: tuple[Event, ...]  # in no particular order; see history()
 
     @property
     def latest(self) -> Event | None:
@@ -57,6 +57,10 @@ class ModelState:
     def version(self, version: str) -> Event | None:
         """The active registration of `version`, if any."""
         return next((e for e in self.versions if e.version == version), None)
+
+    def history(self) -> list[Event]:
+        """Every event, newest first (tag date, then GTO's counter, then GTO's action order)."""
+        return sorted(self.events, key=_history_key, reverse=True)
 
     def next_counter(self) -> int:
         """GTO's counter for a new stage tag: one more than the largest on any tag of the model."""
@@ -74,10 +78,6 @@ def _history_key(event: Event) -> tuple[datetime, int, int]:
     return (_when(event), event.counter or 0, _PRIORITY[event.action])
 
 
-def _version_key(event: Event) -> semver.Version:
-    return semver.Version.parse(event.version or "0.0.0")
-
-
 def events_from_tags(tags: Iterable[gitrepo.TagRef]) -> dict[str, list[Event]]:
     """Registry events per model from raw tags; tags outside the grammar are skipped."""
     events: dict[str, list[Event]] = {}
@@ -86,64 +86,65 @@ def events_from_tags(tags: Iterable[gitrepo.TagRef]) -> dict[str, list[Event]]:
         if parsed is None:
             continue
         event = Event(
-            model=parsed.model,
-            action=parsed.action,
-            tag=tag.name,
-            commit=tag.commit,
-            object_id=tag.object_id,
-            created_at=tag.created_at,
-            author=tag.tagger,
-            version=parsed.version,
-            stage=parsed.stage,
-            counter=parsed.counter,
+            parsed.model,
+            parsed.action,
+            tag.name,
+            tag.commit,
+            tag.object_id,
+            tag.created_at,
+            tag.tagger,
+            parsed.version,
+            parsed.stage,
+            parsed.counter,
         )
         events.setdefault(parsed.model, []).append(event)
     return events
 
 
+def _with_stage_versions(events: list[Event]) -> list[Event]:
+    """Give stage events the version registered on their commit (stage tags name no version)."""
+    by_commit: dict[str, Event] = {}
+    for event in events:
+        if event.action is Action.REGISTER:
+            held = by_commit.get(event.commit)
+            if held is None or version_key(event.version or "") > version_key(held.version or ""):
+                by_commit[event.commit] = event
+    resolved = []
+    for event in events:
+        if event.action in _STAGE_ACTIONS and event.version is None:
+            registered = by_commit.get(event.commit)
+            event = event._replace(version=registered.version if registered else None)
+        resolved.append(event)
+    return resolved
+
+
 def build_state(name: str, events: list[Event]) -> ModelState:
-    """Fold one model's events into its versions, current stages and history."""
+    """Fold one model's events into its versions and current stages."""
+    events = _with_stage_versions(events)
     deregistered = {e.version for e in events if e.action is Action.DEREGISTER}
     versions = sorted(
         (e for e in events if e.action is Action.REGISTER and e.version not in deregistered),
-        key=_version_key,
+        key=lambda e: version_key(e.version or ""),
     )
     active = {e.version for e in versions}
-    stages: dict[str, str | None] = {}
     # The current holder of a stage is the stage event with the largest counter, never the
     # newest timestamp (one-second resolution makes ties common); tags without a counter
     # (older GTO) count as older than every counted one.
     stage_events = sorted(
-        (e for e in events if e.action in (Action.ASSIGN, Action.UNASSIGN)),
-        key=lambda e: (e.counter is not None, e.counter or 0, _when(e)),
+        (e for e in events if e.action in _STAGE_ACTIONS),
+        key=lambda e: (e.counter is not None, e.counter or 0, e.created_at),
     )
+    stages: dict[str, str | None] = {}
     for event in stage_events:
-        assert event.stage is not None
         holds = event.action is Action.ASSIGN and event.version in active
-        stages[event.stage] = event.version if holds else None
+        stages[event.stage or ""] = event.version if holds else None
     return ModelState(
         name=name,
         versions=tuple(versions),
         stages=dict(sorted(stages.items())),
         deprecated=any(e.action is Action.DEPRECATE for e in events),
-        events=tuple(sorted(events, key=_history_key, reverse=True)),
+        events=tuple(events),
     )
-
-
-def _stage_versions(events: list[Event], tags: list[gitrepo.TagRef]) -> list[Event]:
-    """Give stage events the version their commit holds (stage tags name no version)."""
-    by_commit: dict[str, list[Event]] = {}
-    for event in events:
-        if event.action is Action.REGISTER:
-            by_commit.setdefault(event.commit, []).append(event)
-    resolved = []
-    for event in events:
-        if event.action in (Action.ASSIGN, Action.UNASSIGN) and event.version is None:
-            candidates = sorted(by_commit.get(event.commit, []), key=_version_key)
-            version = candidates[-1].version if candidates else None
-            event = Event(**{**event.__dict__, "version": version})
-        resolved.append(event)
-    return resolved
 
 
 def read(repo: Path, model: str | None = None) -> dict[str, ModelState]:
@@ -153,11 +154,7 @@ def read(repo: Path, model: str | None = None) -> dict[str, ModelState]:
     else:
         prefix = f"refs/tags/{model_to_tag(model)}"
         patterns = [f"{prefix}@*", f"{prefix}#*"]
-    tags = gitrepo.read_tags(repo, patterns)
-    per_model = events_from_tags(tags)
+    per_model = events_from_tags(gitrepo.read_tags(repo, patterns))
     if model is not None:
         per_model = {model: per_model.get(model, [])}
-    return {
-        name: build_state(name, _stage_versions(events, tags))
-        for name, events in sorted(per_model.items())
-    }
+    return {name: build_state(name, events) for name, events in sorted(per_model.items())}
