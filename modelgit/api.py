@@ -11,15 +11,20 @@ from modelgit import gitrepo, metadata, pipeline, registry
 from modelgit.bumping import Part, is_greater, next_version
 from modelgit.errors import (
     AlreadyRegisteredError,
-    MetadataError,
-    ModelgitError,
     TagExistsError,
-    UnknownModelError,
-    UnknownVersionError,
     VersionOrderError,
 )
 from modelgit.names import check_new_model_name, check_version, split_reference, version_tag
-from modelgit.registry import Event, ModelState
+from modelgit.resolve import (
+    choose,
+    declared,
+    derive_metadata,
+    model_state,
+    pick,
+    read_metadata,
+    root_of,
+)
+from modelgit.trees import Tree
 
 __all__ = [
     "BumpResult",
@@ -86,48 +91,17 @@ class BumpResult:
     metadata: dict[str, Any] = field(default_factory=dict)
     dry_run: bool = False
     pushed_to: str | None = None
-
-
-def _root(repo: Path | str) -> Path:
-    return gitrepo.toplevel(Path(repo).resolve())
-
-
-def _declared(root: Path) -> dict[str, pipeline.Artifact]:
-    """Artifacts declared at HEAD, or none in a repository without commits."""
-    head = gitrepo.resolve_commit(root, "HEAD")
-    if head is None:
-        return {}
-    return pipeline.read_artifacts(pipeline.load_dvcfiles(root, head))
-
-
-def _normalise(name: str) -> str:
-    return name.replace("=", ":")
-
-
-def _choose(names: list[str], model: str | None) -> str:
-    """The model meant: `model` if given and known, else the only one there is."""
-    if model is not None:
-        model = _normalise(model)
-        if model not in names:
-            known = ", ".join(names) or "none"
-            raise UnknownModelError(f"unknown model {model!r}; known models: {known}")
-        return model
-    if len(names) == 1:
-        return names[0]
-    if not names:
-        raise UnknownModelError(
-            "no model is declared; add one to the `artifacts:` section of dvc.yaml"
-        )
-    raise UnknownModelError(f"several models are declared ({', '.join(names)}); name one")
+    level: str = ""
+    reasons: tuple[str, ...] = ()
 
 
 def list_models(repo: Path | str = ".") -> list[ModelSummary]:
     """Every declared or registered model with its latest version and current stages."""
-    root = _root(repo)
+    root = root_of(repo)
     states = registry.read(root)
-    declared = _declared(root)
+    known = declared(root)
     summaries = []
-    for name in sorted(set(states) | set(declared)):
+    for name in sorted(set(states) | set(known)):
         state = states.get(name)
         latest = state.latest if state else None
         summaries.append(
@@ -136,87 +110,22 @@ def list_models(repo: Path | str = ".") -> list[ModelSummary]:
                 latest=latest.version if latest else None,
                 stages=dict(state.stages) if state else {},
                 deprecated=state.deprecated if state else False,
-                declared=name in declared,
+                declared=name in known,
             )
         )
     return summaries
 
 
-def _state(root: Path, model: str | None) -> ModelState:
-    if model is None:
-        names = sorted(set(registry.read(root)) | set(_declared(root)))
-        model = _choose(names, None)
-    model = _normalise(model)
-    state = registry.read(root, model)[model]
-    if not state.events and model not in _declared(root):
-        _choose(sorted(set(registry.read(root)) | set(_declared(root))), model)  # raises
-    return state
-
-
-def _pick(state: ModelState, version: str | None, stage: str | None) -> Event:
-    if stage is not None:
-        held = state.stages.get(stage)
-        if held is None:
-            raise UnknownVersionError(f"no version of {state.name} is in stage {stage!r}")
-        version = held
-    if version is None:
-        if state.latest is None:
-            raise UnknownVersionError(f"{state.name} has no versions yet; run `modelgit bump`")
-        return state.latest
-    event = state.version(version)
-    if event is None:
-        known = ", ".join(e.version or "" for e in state.versions[-5:]) or "none"
-        raise UnknownVersionError(f"{state.name} has no version {version} (latest: {known})")
-    return event
-
-
-def read_metadata(root: Path, event: Event) -> tuple[dict[str, Any] | None, str | None, bool]:
-    """A version tag's metadata, the reason it is unusable (if it is), and whether it is signed."""
-    (raw,) = gitrepo.cat_objects(root, [event.object_id])
-    if raw is None:
-        return None, "tag object is missing", False
-    message, signed = gitrepo.tag_message(raw)
-    try:
-        document = metadata.parse(message)
-    except MetadataError as exc:
-        return None, str(exc), signed
-    if document.get("model") != event.model or document.get("version") != event.version:
-        return None, "metadata names another model or version than the tag", signed
-    return document, None, signed
-
-
-def _derive(root: Path, event: Event) -> dict[str, Any]:
-    """What the tag and its commit's dvc.lock say, for tags that carry no metadata."""
-    from modelgit.describe import describe
-
-    document: dict[str, Any] = {
-        "schema": metadata.SCHEMA,
-        "model": event.model,
-        "version": event.version,
-        "created_at": event.created_at,
-        "created_by": event.author,
-        "commit": event.commit,
-    }
-    try:
-        pipe = pipeline.load(root, event.commit)
-        artifact = pipeline.read_artifacts(pipe.dvcfiles).get(event.model)
-        if artifact is not None:
-            document.update(describe(root, pipe, artifact, workspace=False))
-    except ModelgitError:
-        pass  # the tag alone is all there is to show
-    return document
-
-
 def show(repo: Path | str = ".", reference: str | None = None) -> VersionInfo:
     """One version (`model`, `model@v1.2.3` or `model#stage`; latest by default) with metadata."""
-    root = _root(repo)
+    root = root_of(repo)
     model, version, stage = split_reference(reference) if reference else (None, None, None)
-    state = _state(root, model)
-    event = _pick(state, version, stage)
+    state = model_state(root, model)
+    event = pick(state, version, stage)
     document, problem, signed = read_metadata(root, event)
     derived = document is None
     if document is None:
-        document = _derive(root, event)
+        document = derive_metadata(root, event)
     assert event.version is not None
     return VersionInfo(
         model=state.name,
@@ -233,7 +142,7 @@ def show(repo: Path | str = ".", reference: str | None = None) -> VersionInfo:
 
 def history(repo: Path | str = ".", model: str | None = None) -> list[HistoryEntry]:
     """Registrations and stage events of a model, newest first."""
-    state = _state(_root(repo), model)
+    state = model_state(root_of(repo), model)
     return [
         HistoryEntry(
             event=e.action.value,
@@ -248,6 +157,9 @@ def history(repo: Path | str = ".", model: str | None = None) -> list[HistoryEnt
     ]
 
 
+AUTO = "auto"
+
+
 def bump(
     repo: Path | str = ".",
     part: Part | str = Part.MINOR,
@@ -256,24 +168,31 @@ def bump(
     dry_run: bool = False,
     message: str | None = None,
     push: bool = False,
+    explain: bool = False,
 ) -> BumpResult:
-    """Register the model at HEAD as a new version: an annotated tag carrying its metadata."""
+    """Register the model at HEAD as a new version: an annotated tag carrying its metadata.
+
+    `part` is major, minor, patch or auto (decided from what changed since the latest
+    version; the reasons go into `bump.reasons`). `explain` plans without tagging, like
+    `dry_run`, so the decision and its reasons can be read first.
+    """
     from modelgit.describe import describe
     from modelgit.workspace import check_clean
 
-    part = Part(part)
-    root = _root(repo)
+    level = AUTO if part == AUTO else Part(part)
+    root = root_of(repo)
     commit = gitrepo.head_commit(root)
-    pipe = pipeline.load(root, commit)
+    pipe = pipeline.load(Tree(root, commit))
     artifacts = pipeline.read_artifacts(pipe.dvcfiles)
-    artifact = artifacts[_choose(sorted(artifacts), model)]
+    artifact = artifacts[choose(sorted(artifacts), model)]
     check_new_model_name(artifact.name)
     explicit = check_version(version) if version else None
     check_clean(root, pipe, artifact)
     facts = describe(root, pipe, artifact, workspace=True)
     for attempt in (1, 2):
-        result = _plan(root, artifact.name, part, explicit, commit, facts, message)
-        if dry_run:
+        plan = _Plan(root, pipe, artifact, commit, facts)
+        result = plan.make(level, explicit, message)
+        if dry_run or explain:
             return BumpResult(**{**result.__dict__, "dry_run": True})
         try:
             gitrepo.create_tag(root, result.tag, commit, result.message)
@@ -289,54 +208,83 @@ def bump(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _plan(
-    root: Path,
-    model: str,
-    part: Part,
-    explicit: str | None,
-    commit: str,
-    facts: dict[str, Any],
-    message: str | None,
-) -> BumpResult:
-    """Decide the version and compose the tag message, refusing what must not be tagged."""
-    state = registry.read(root, model)[model]
-    latest = state.latest
-    previous = latest.version if latest else None
-    new = explicit or next_version(previous, part)
-    if not is_greater(new, previous):
-        raise VersionOrderError(f"version {new} is not greater than the latest, {previous}")
-    tag = version_tag(model, new)
-    if any(e.tag == tag for e in state.events):
-        raise TagExistsError(f"tag {tag!r} already exists; tags are never moved")
-    previous_doc: dict[str, Any] = {}
-    if latest is not None:
-        previous_doc = read_metadata(root, latest)[0] or _derive(root, latest)
-        if (previous_doc.get("artifact") or {}).get("md5") == facts["artifact"]["md5"]:
-            raise AlreadyRegisteredError(
-                f"the artifact {facts['artifact']['path']} at HEAD is already registered as "
-                f"v{latest.version} ({latest.tag}); change the model before cutting a new version"
-            )
-    document: dict[str, Any] = {
-        "schema": metadata.SCHEMA,
-        "model": model,
-        "version": new,
-        "previous": previous,
-        "bump": {"level": part.value if not explicit else "explicit", "reasons": []},
-        "created_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "created_by": gitrepo.identity(root),
-        "commit": commit,
-        **facts,
-    }
-    subject = _subject(model, new, document["bump"]["level"], previous_doc, facts, message)
-    return BumpResult(
-        model=model,
-        version=new,
-        tag=tag,
-        previous=previous,
-        commit=commit,
-        message=metadata.dump(subject, document),
-        metadata=metadata.to_jsonable(document),
-    )
+@dataclass(frozen=True)
+class _Plan:
+    """Decides the version and composes the tag message, refusing what must not be tagged."""
+
+    root: Path
+    pipe: pipeline.Pipeline
+    artifact: pipeline.Artifact
+    commit: str
+    facts: dict[str, Any]
+
+    def make(self, level: Part | str, explicit: str | None, message: str | None) -> BumpResult:
+        """The BumpResult for `level` (or an explicit version) against the registry as it is now."""
+        model = self.artifact.name
+        state = registry.read(self.root, model)[model]
+        latest = state.latest
+        previous = latest.version if latest else None
+        if explicit:
+            self._check_new(state, explicit, previous)
+        previous_doc: dict[str, Any] = {}
+        if latest is not None:
+            previous_doc = read_metadata(self.root, latest)[0] or derive_metadata(self.root, latest)
+            if (previous_doc.get("artifact") or {}).get("md5") == self.facts["artifact"]["md5"]:
+                raise AlreadyRegisteredError(
+                    f"the artifact {self.facts['artifact']['path']} at HEAD is already registered"
+                    f" as v{latest.version} ({latest.tag}); change the model before cutting a "
+                    "new version"
+                )
+        part, reasons = self._decide(level, latest)
+        new = explicit or next_version(previous, part)
+        self._check_new(state, new, previous)
+        recorded = "explicit" if explicit else part.value
+        document: dict[str, Any] = {
+            "schema": metadata.SCHEMA,
+            "model": model,
+            "version": new,
+            "previous": previous,
+            "bump": {"level": recorded, "reasons": reasons},
+            "created_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "created_by": gitrepo.identity(self.root),
+            "commit": self.commit,
+            **self.facts,
+        }
+        subject = _subject(model, new, recorded, previous_doc, self.facts, message)
+        return BumpResult(
+            model=model,
+            version=new,
+            tag=version_tag(model, new),
+            previous=previous,
+            commit=self.commit,
+            message=metadata.dump(subject, document),
+            metadata=metadata.to_jsonable(document),
+            level=recorded,
+            reasons=tuple(reasons),
+        )
+
+    @staticmethod
+    def _check_new(state: registry.ModelState, new: str, previous: str | None) -> None:
+        if not is_greater(new, previous):
+            raise VersionOrderError(f"version {new} is not greater than the latest, {previous}")
+        tag = version_tag(state.name, new)
+        if any(e.tag == tag for e in state.events):
+            raise TagExistsError(f"tag {tag!r} already exists; tags are never moved")
+
+    def _decide(self, level: Part | str, latest: registry.Event | None) -> tuple[Part, list[str]]:
+        if isinstance(level, Part):
+            return level, []
+        if latest is None:
+            return Part.MINOR, ["first version"]
+        from modelgit.autobump import decide
+        from modelgit.comparing import breaking_commits, snapshot_pair
+        from modelgit.describe import dependency_paths, locate
+
+        comparison = snapshot_pair(self.root, self.artifact.name, latest.commit, self.commit)
+        paths = dependency_paths(self.pipe, locate(self.pipe, self.artifact))
+        paths += [self.artifact.dvcfile, self.artifact.dvcfile.replace("dvc.yaml", "dvc.lock")]
+        breaking = breaking_commits(self.root, latest.commit, self.commit, paths)
+        return decide(comparison, breaking)
 
 
 def _subject(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import functools
 import json
 import os
@@ -13,8 +14,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from modelgit import api
-from modelgit.bumping import Part
-from modelgit.errors import ModelgitError
+from modelgit.errors import CHECK_FAILED, ModelgitError
 from modelgit.project import init as init_project
 
 app = typer.Typer(
@@ -99,10 +99,21 @@ def init(
     typer.echo(f"{result.path}: {done}")
 
 
+class Level(str, enum.Enum):
+    """What `bump` raises: a part of the version, or `auto` to decide from what changed."""
+
+    MAJOR = "major"
+    MINOR = "minor"
+    PATCH = "patch"
+    AUTO = "auto"
+
+
 @app.command()
 @funnel
 def bump(
-    part: Annotated[Part, typer.Argument(help="Which part of the version to raise.")],
+    level: Annotated[
+        Level, typer.Argument(help="major, minor, patch, or auto (decided from what changed).")
+    ],
     model: Annotated[
         str | None, typer.Argument(help="Model name (optional when one is declared).")
     ] = None,
@@ -118,15 +129,36 @@ def bump(
     push: Annotated[
         bool, typer.Option("--push", help="Push the new tag (only it) to origin.")
     ] = False,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Print the decided level and why; tag nothing.")
+    ] = False,
     as_json: JsonOption = False,
     repo: RepoOption = Path(),
 ) -> None:
     """Register the model at HEAD as a new version (an annotated tag with its metadata)."""
     result = api.bump(
-        repo, part, model, version=version, dry_run=dry_run, message=message, push=push
+        repo,
+        level.value,
+        model,
+        version=version,
+        dry_run=dry_run,
+        message=message,
+        push=push,
+        explain=explain,
     )
     if as_json:
         _print_json(asdict(result))
+        return
+    if explain:
+        typer.echo(
+            f"{result.level} bump: {result.tag} (previous: v{result.previous})"
+            if result.previous
+            else f"{result.level} bump: {result.tag}"
+        )
+        for reason in result.reasons:
+            typer.echo(f"  - {reason}")
+        if not result.reasons:
+            typer.echo("  - the level was given, not decided")
         return
     if result.dry_run:
         typer.echo(f"would create {result.tag} on {result.commit[:12]}:\n")
@@ -141,11 +173,29 @@ def bump(
 
 @app.command("list")
 @funnel
-def list_command(as_json: JsonOption = False, repo: RepoOption = Path()) -> None:
+def list_command(
+    metrics: Annotated[
+        bool, typer.Option("--metrics", help="Add the key metric of each listed version.")
+    ] = False,
+    as_json: JsonOption = False,
+    repo: RepoOption = Path(),
+) -> None:
     """Every model with its latest version and the version in each stage."""
     models = api.list_models(repo)
+    keyed: dict[str, dict[str, tuple[str, Any]]] = {}
+    if metrics:
+        from modelgit import comparing
+
+        keyed = comparing.key_metrics(repo)
     if as_json:
-        _print_json([asdict(m) for m in models])
+        documents = [asdict(m) for m in models]
+        if metrics:
+            for document in documents:
+                found = keyed.get(document["name"], {})
+                document["metrics"] = {
+                    label: {"name": k, "value": v} for label, (k, v) in found.items()
+                }
+        _print_json(documents)
         return
     if not models:
         typer.echo("no models: declare one in dvc.yaml `artifacts:` and run `modelgit bump`")
@@ -153,11 +203,18 @@ def list_command(as_json: JsonOption = False, repo: RepoOption = Path()) -> None
     stages = sorted({stage for m in models for stage in m.stages})
     rows = []
     for m in models:
-        latest = f"v{m.latest}" if m.latest else "-"
-        if m.deprecated:
-            latest += " (deprecated)"
-        rows.append([m.name, latest, *(_v(m.stages.get(s)) for s in stages)])
+        found = keyed.get(m.name, {})
+        latest = _v(m.latest) + (" (deprecated)" if m.deprecated else "") + _metric(found, "latest")
+        cells = [_v(m.stages.get(s)) + _metric(found, s) for s in stages]
+        rows.append([m.name, latest, *cells])
     _table(None, ["model", "latest", *stages], rows)
+
+
+def _metric(found: dict[str, tuple[str, Any]], label: str) -> str:
+    if label not in found:
+        return ""
+    name, value = found[label]
+    return f"  {name}={value}"
 
 
 def _v(version: str | None) -> str:
@@ -204,26 +261,126 @@ def history(
     model: Annotated[
         str | None, typer.Argument(help="Model name (optional with one model).")
     ] = None,
+    metrics: Annotated[
+        bool, typer.Option("--metrics", help="List versions with metric columns instead.")
+    ] = False,
+    metric: Annotated[
+        list[str] | None,
+        typer.Option("--metric", help="With --metrics: only this metric (repeatable)."),
+    ] = None,
     as_json: JsonOption = False,
     repo: RepoOption = Path(),
 ) -> None:
-    """Registrations and stage moves of a model, newest first."""
+    """Registrations and stage moves of a model, newest first (or its metrics per version)."""
+    if metrics or metric:
+        from modelgit import comparing
+
+        rows = comparing.metric_history(repo, model, metric or None)
+        if as_json:
+            _print_json([asdict(r) for r in rows])
+            return
+        names = list(dict.fromkeys(k for r in rows for k in r.metrics))
+        table = [
+            [_v(r.version), r.created_at[:10], *(_cell(r.metrics.get(n)) for n in names)]
+            for r in rows
+        ]
+        _table(None, ["version", "date", *names], table)
+        return
     entries = api.history(repo, model)
     if as_json:
         _print_json([asdict(e) for e in entries])
         return
-    rows = [
-        [
-            e.created_at[:19].replace("T", " "),
-            e.event,
-            _v(e.version),
-            e.stage or "",
-            e.tag,
-            e.author.split(" <")[0],
-        ]
+    rows_ = [
+        [e.created_at[:19].replace("T", " "), e.event, _v(e.version), e.stage or "", e.tag,
+         e.author.split(" <")[0]]
         for e in entries
-    ]
-    _table(None, ["when", "event", "version", "stage", "tag", "by"], rows)
+    ]  # fmt: skip
+    _table(None, ["when", "event", "version", "stage", "tag", "by"], rows_)
+
+
+def _cell(value: Any) -> str:
+    return "-" if value is None else str(value)
+
+
+@app.command()
+@funnel
+def diff(
+    a: Annotated[
+        str | None,
+        typer.Argument(
+            help="Old side: MODEL@vX.Y.Z, MODEL#stage, a git revision or workspace "
+            "(default: the latest version)."
+        ),
+    ] = None,
+    b: Annotated[
+        str | None,
+        typer.Argument(help="New side, same forms (default: the workspace)."),
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", help="Compare this model (default: every one).")
+    ] = None,
+    md: Annotated[bool, typer.Option("--md", help="GitHub Markdown for a PR comment.")] = False,
+    show_all: Annotated[bool, typer.Option("--all", help="Show unchanged rows too.")] = False,
+    fail_on: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--fail-on",
+            help="Gate, repeatable: accuracy<-0.01, latency>+10%, "
+            "any-metric-worse. A failed gate exits 1.",
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+    repo: RepoOption = Path(),
+) -> None:
+    """Compare two versions, stages or revisions: metrics, params, data, stages, schema."""
+    from modelgit import comparing, gates, render
+
+    rules = [gates.parse_rule(rule) for rule in fail_on or []]
+    comparisons = comparing.diff(repo, a, b, model)
+    results = gates.check(rules, comparisons)
+    if as_json:
+        _print_json(
+            {
+                "comparisons": [asdict(c) for c in comparisons],
+                "gates": [asdict(r) for r in results],
+                "failed": any(r.failed for r in results),
+            }
+        )
+    elif md:
+        body = "\n".join(render.markdown(c, show_all) for c in comparisons)
+        typer.echo(body + ("\n" + render.gates_markdown(results) if results else ""), nl=False)
+    else:
+        typer.echo("\n".join(render.text(c, show_all) for c in comparisons), nl=False)
+        if results:
+            typer.echo(render.gates_text(results), nl=False)
+    if any(r.failed for r in results):
+        failed = [r for r in results if r.failed]
+        typer.echo(
+            f"error: {len(failed)} gate(s) failed: "
+            + "; ".join(f"{r.rule} ({r.detail})" for r in failed),
+            err=True,
+        )
+        raise typer.Exit(CHECK_FAILED)
+
+
+@app.command()
+@funnel
+def changelog(
+    model: Annotated[
+        str | None, typer.Argument(help="Model name (optional with one model).")
+    ] = None,
+    md: Annotated[bool, typer.Option("--md", help="Markdown, e.g. for CHANGELOG.md.")] = False,
+    as_json: JsonOption = False,
+    repo: RepoOption = Path(),
+) -> None:
+    """Every version newest first: date, bump level and reasons, metric and param changes."""
+    from modelgit import comparing, render
+
+    entries = comparing.changelog(repo, model)
+    if as_json:
+        _print_json([asdict(e) for e in entries])
+    else:
+        typer.echo(render.changelog(entries, markdown=md), nl=False)
 
 
 def main() -> None:

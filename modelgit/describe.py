@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from modelgit import gitrepo
 from modelgit.errors import PipelineError
 from modelgit.metadata import fingerprint
 from modelgit.pipeline import Artifact, FileEntry, Pipeline, flatten, params_of, parse_data_file
@@ -34,7 +33,7 @@ def locate(pipe: Pipeline, artifact: Artifact) -> Lineage:
     if entry is None or entry.md5 is None:
         raise PipelineError(
             f"{artifact.path} (model {artifact.name}) has no hash in dvc.lock or a .dvc file at "
-            f"{pipe.rev[:12]}; run `dvc repro` (or `dvc add`) and commit"
+            f"{pipe.tree.label}; run `dvc repro` (or `dvc add`) and commit"
         )
     upstream = pipe.upstream(artifact.path)
     producer = pipe.producer(artifact.path)
@@ -69,7 +68,7 @@ def describe(repo: Path, pipe: Pipeline, artifact: Artifact, workspace: bool) ->
     wanted = list(
         dict.fromkeys([*metric_files, *declared_files.values(), requirements, REQUIREMENTS])
     )
-    contents = _read(repo, pipe.rev, wanted, workspace)
+    contents = _read(repo, pipe, wanted, workspace)
     document: dict[str, Any] = {
         "artifact": {
             "path": artifact.path,
@@ -118,8 +117,8 @@ def meta_files(artifact: Artifact) -> dict[str, str]:
     return files
 
 
-def _read(repo: Path, rev: str, paths: list[str], workspace: bool) -> dict[str, bytes | None]:
-    contents = gitrepo.read_blobs(repo, rev, paths)
+def _read(repo: Path, pipe: Pipeline, paths: list[str], workspace: bool) -> dict[str, bytes | None]:
+    contents = pipe.tree.read(paths)
     for path, content in contents.items():
         on_disk = repo / path
         if content is None and workspace and on_disk.is_file():

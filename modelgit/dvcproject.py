@@ -71,3 +71,27 @@ def _quiet() -> Any:
             yield
     finally:
         logger.setLevel(level)
+
+
+def read_cached(repo: Path, md5: str) -> bytes | None:
+    """A file's bytes from the project's local DVC cache (default location) by md5, or None."""
+    if md5.endswith(".dir") or len(md5) < 3:
+        return None
+    for cache in (repo / ".dvc" / "cache" / "files" / "md5", repo / ".dvc" / "cache"):
+        candidate = cache / md5[:2] / md5[2:]
+        if candidate.is_file():
+            return candidate.read_bytes()
+    return None
+
+
+def read_through_dvc(repo: Path, path: str, rev: str | None) -> bytes | None:
+    """A DVC-tracked file at `rev` through DVC itself (its cache, then its remote), or None."""
+    import dvc.api
+    from dvc.exceptions import DvcException
+
+    try:
+        with _quiet():
+            data = dvc.api.read(path, repo=str(repo), rev=rev, mode="rb")
+    except (DvcException, OSError):
+        return None
+    return data if isinstance(data, bytes) else None

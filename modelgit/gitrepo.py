@@ -147,6 +147,12 @@ def list_files(repo: Path, rev: str) -> list[str]:
     return [name for name in out.split("\0") if name]
 
 
+def worktree_files(repo: Path) -> list[str]:
+    """Paths in the work tree that git tracks or would track (ignored files left out)."""
+    out = run(repo, ["ls-files", "-z", "--cached", "--others", "--exclude-standard"])
+    return list(dict.fromkeys(name for name in out.split("\0") if name))
+
+
 def dirty_paths(repo: Path) -> dict[str, str]:
     """Uncommitted paths (modified, staged, untracked) mapped to their two-letter git status."""
     out = run(repo, ["status", "--porcelain=v1", "-z", "--untracked-files=all"])

@@ -11,13 +11,12 @@ import posixpath
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import yaml
 
-from modelgit import gitrepo
 from modelgit.errors import PipelineError
+from modelgit.trees import Tree
 
 DVCFILE = "dvc.yaml"
 LOCKFILE = "dvc.lock"
@@ -71,7 +70,7 @@ class Stage:
 class Pipeline:
     """All stages and DVC-tracked files of a revision, indexed by the paths they produce."""
 
-    rev: str
+    tree: Tree
     dvcfiles: dict[str, dict[str, Any]]
     stages: dict[str, Stage]
     tracked: dict[str, FileEntry]  # paths tracked by .dvc files
@@ -216,10 +215,10 @@ def read_artifacts(dvcfiles: dict[str, dict[str, Any]]) -> dict[str, Artifact]:
     return artifacts
 
 
-def load_dvcfiles(repo: Path, rev: str) -> dict[str, dict[str, Any]]:
-    """Only the dvc.yaml documents of `rev` (enough to know which models are declared)."""
-    dvcfiles = find_dvcfiles(gitrepo.list_files(repo, rev))
-    blobs = gitrepo.read_blobs(repo, rev, dvcfiles)
+def load_dvcfiles(tree: Tree) -> dict[str, dict[str, Any]]:
+    """Only the dvc.yaml documents of a tree (enough to know which models are declared)."""
+    dvcfiles = find_dvcfiles(tree.files())
+    blobs = tree.read(dvcfiles)
     return {path: _mapping(blobs[path], path) for path in dvcfiles}
 
 
@@ -230,13 +229,13 @@ def _mapping(raw: bytes | None, path: str) -> dict[str, Any]:
     return document
 
 
-def load(repo: Path, rev: str) -> Pipeline:
-    """Read every dvc.yaml, dvc.lock and .dvc file of `rev` in one batch of git object reads."""
-    files = gitrepo.list_files(repo, rev)
+def load(tree: Tree) -> Pipeline:
+    """Read every dvc.yaml, dvc.lock and .dvc file of a tree (from git: in one batch)."""
+    files = tree.files()
     dvcfiles = find_dvcfiles(files)
     lockfiles = [_join(posixpath.dirname(f), LOCKFILE) for f in dvcfiles]
     dotdvc = [f for f in files if f.endswith(".dvc") and not f.startswith(".dvc/")]
-    blobs = gitrepo.read_blobs(repo, rev, dvcfiles + lockfiles + dotdvc)
+    blobs = tree.read(dvcfiles + lockfiles + dotdvc)
     documents = {path: _mapping(blobs[path], path) for path in dvcfiles}
     stages: dict[str, Stage] = {}
     for dvcfile, lockfile in zip(dvcfiles, lockfiles, strict=True):
@@ -248,7 +247,7 @@ def load(repo: Path, rev: str) -> Pipeline:
         for out in document.get("outs") or []:
             entry = _entry(posixpath.dirname(path), out, path)
             tracked[entry.path] = entry
-    return Pipeline(rev=rev, dvcfiles=documents, stages=stages, tracked=tracked)
+    return Pipeline(tree=tree, dvcfiles=documents, stages=stages, tracked=tracked)
 
 
 def _entry(directory: str, raw: Any, where: str) -> FileEntry:

@@ -1,0 +1,97 @@
+"""modelgit list/show/history/bump side by side with GTO on one generated registry repo.
+
+    python bench/registry_bench.py --models 50 --versions 250 --stage-tags 20 --repeat 3
+
+Prints medians of wall-clock time per command and the ratios: GTO / modelgit, and modelgit /
+(`python -c pass` + a bare `git for-each-ref` over the same tags).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from generate_registry import generate
+
+BIN = Path(sys.executable).parent
+
+
+def timed(command: list[str], cwd: Path, repeat: int) -> float:
+    """Median wall time of `command`; a failing command aborts the benchmark."""
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        proc = subprocess.run(command, cwd=cwd, capture_output=True, check=False)
+        times.append(time.perf_counter() - started)
+        if proc.returncode != 0:
+            raise SystemExit(f"{' '.join(command)} failed:\n{proc.stderr.decode()}")
+    return statistics.median(times)
+
+
+def run(models: int, versions: int, stage_tags: int, repeat: int, gto: bool) -> list[str]:
+    """Generate the repo, time everything, and return the Markdown table rows."""
+    workdir = Path(tempfile.mkdtemp(prefix="modelgit-bench-"))
+    os.environ.update(DVC_NO_ANALYTICS="1", GTO_NO_ANALYTICS="1")
+    try:
+        repo = workdir / "registry"
+        tags = generate(repo, models, versions, stage_tags)
+        modelgit = [str(BIN / "modelgit")]
+        peer = [str(BIN / "gto")]
+        python = timed([sys.executable, "-c", "pass"], repo, repeat)
+        bare = timed(["git", "for-each-ref", "refs/tags"], repo, repeat)
+        floor = python + bare
+        rows = [
+            f"{tags} tags ({models} models x {versions} versions + {models * stage_tags} stage "
+            f"tags); median of {repeat}; `python -c pass` {python:.3f} s, bare "
+            f"`git for-each-ref` {bare:.3f} s",
+            "",
+            "| command | modelgit s | GTO s | GTO / modelgit | modelgit / (python + git) |",
+            "|---|---|---|---|---|",
+        ]
+        cases = [
+            ("list", ["list", "--json"], ["show", "--json"]),
+            ("show MODEL", ["show", "m1", "--json"], ["show", "m1", "--json"]),
+            ("history MODEL", ["history", "m1", "--json"], ["history", "m1", "--json"]),
+            ("bump --dry-run", ["bump", "minor", "m0", "--dry-run"], None),
+        ]
+        for label, ours, theirs in cases:
+            mine = timed(modelgit + ours, repo, repeat)
+            other = timed(peer + theirs, repo, repeat) if gto and theirs else None
+            rows.append(_row(label, mine, other, floor))
+        # A real registration happens once: a second would be refused (or be another version).
+        mine = timed([*modelgit, "bump", "minor", "m0"], repo, 1)
+        other = timed([*peer, "register", "m1", "--bump-minor"], repo, 1) if gto else None
+        rows.append(_row("bump (register) once", mine, other, floor))
+        return rows
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _row(label: str, mine: float, other: float | None, floor: float) -> str:
+    peer = f"{other:.3f}" if other is not None else "-"
+    ratio = f"{other / mine:.1f}x" if other is not None else "-"
+    return f"| {label} | {mine:.3f} | {peer} | {ratio} | {mine / floor:.1f}x |"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", type=int, default=50)
+    parser.add_argument("--versions", type=int, default=250)
+    parser.add_argument("--stage-tags", type=int, default=20)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--no-gto", action="store_true", help="time modelgit alone")
+    args = parser.parse_args()
+    rows = run(args.models, args.versions, args.stage_tags, args.repeat, not args.no_gto)
+    print("\n".join(rows))
+
+
+if __name__ == "__main__":
+    main()

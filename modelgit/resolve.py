@@ -1,0 +1,130 @@
+"""Find what the user named: the repository, the model, a version or stage, and its metadata."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from modelgit import gitrepo, metadata, pipeline, registry
+from modelgit.errors import MetadataError, ModelgitError, UnknownModelError, UnknownVersionError
+from modelgit.registry import Event, ModelState
+from modelgit.trees import Tree
+
+
+def root_of(repo: Path | str) -> Path:
+    """The top of the git work tree that holds `repo`."""
+    return gitrepo.toplevel(Path(repo).resolve())
+
+
+def declared(root: Path) -> dict[str, pipeline.Artifact]:
+    """Artifacts declared at HEAD, or none in a repository without commits."""
+    head = gitrepo.resolve_commit(root, "HEAD")
+    if head is None:
+        return {}
+    return pipeline.read_artifacts(pipeline.load_dvcfiles(Tree(root, head)))
+
+
+def normalise(name: str) -> str:
+    """A model name as users may type it (`nlp=intent` as in tags) in its `nlp:intent` form."""
+    return name.replace("=", ":")
+
+
+def choose(names: list[str], model: str | None) -> str:
+    """The model meant: `model` if given and known, else the only one there is."""
+    if model is not None:
+        model = normalise(model)
+        if model not in names:
+            known = ", ".join(names) or "none"
+            raise UnknownModelError(f"unknown model {model!r}; known models: {known}")
+        return model
+    if len(names) == 1:
+        return names[0]
+    if not names:
+        raise UnknownModelError(
+            "no model is declared; add one to the `artifacts:` section of dvc.yaml"
+        )
+    raise UnknownModelError(f"several models are declared ({', '.join(names)}); name one")
+
+
+def model_state(root: Path, model: str | None) -> ModelState:
+    """The registry state of the model meant (the only one when `model` is None)."""
+    if model is None:
+        names = sorted(set(registry.read(root)) | set(declared(root)))
+        model = choose(names, None)
+    model = normalise(model)
+    state = registry.read(root, model)[model]
+    if not state.events and model not in declared(root):
+        choose(sorted(set(registry.read(root)) | set(declared(root))), model)  # raises
+    return state
+
+
+def pick(state: ModelState, version: str | None, stage: str | None) -> Event:
+    """The registration of `version`, of the version `stage` holds, or of the latest."""
+    if stage is not None:
+        held = state.stages.get(stage)
+        if held is None:
+            raise UnknownVersionError(f"no version of {state.name} is in stage {stage!r}")
+        version = held
+    if version is None:
+        if state.latest is None:
+            raise UnknownVersionError(f"{state.name} has no versions yet; run `modelgit bump`")
+        return state.latest
+    event = state.version(version)
+    if event is None:
+        known = ", ".join(e.version or "" for e in state.versions[-5:]) or "none"
+        raise UnknownVersionError(f"{state.name} has no version {version} (latest: {known})")
+    return event
+
+
+def read_metadata(root: Path, event: Event) -> tuple[dict[str, Any] | None, str | None, bool]:
+    """A version tag's metadata, the reason it is unusable (if it is), and whether it is signed."""
+    return read_metadata_many(root, [event])[event.tag]
+
+
+def read_metadata_many(
+    root: Path, events: list[Event]
+) -> dict[str, tuple[dict[str, Any] | None, str | None, bool]]:
+    """`read_metadata` for many tags with a single `cat-file --batch`, by tag name."""
+    raws = gitrepo.cat_objects(root, [event.object_id for event in events])
+    return {event.tag: _parse(event, raw) for event, raw in zip(events, raws, strict=True)}
+
+
+def _parse(event: Event, raw: bytes | None) -> tuple[dict[str, Any] | None, str | None, bool]:
+    if raw is None:
+        return None, "tag object is missing", False
+    message, signed = gitrepo.tag_message(raw)
+    try:
+        document = metadata.parse(message)
+    except MetadataError as exc:
+        return None, str(exc), signed
+    if document.get("model") != event.model or document.get("version") != event.version:
+        return None, "metadata names another model or version than the tag", signed
+    return document, None, signed
+
+
+def documents(root: Path, events: list[Event]) -> dict[str, dict[str, Any]]:
+    """Each version's metadata by tag: its own, or derived from its commit when it has none."""
+    parsed = read_metadata_many(root, events)
+    return {event.tag: parsed[event.tag][0] or derive_metadata(root, event) for event in events}
+
+
+def derive_metadata(root: Path, event: Event) -> dict[str, Any]:
+    """What the tag and its commit's dvc.lock say, for tags that carry no metadata."""
+    from modelgit.describe import describe
+
+    document: dict[str, Any] = {
+        "schema": metadata.SCHEMA,
+        "model": event.model,
+        "version": event.version,
+        "created_at": event.created_at,
+        "created_by": event.author,
+        "commit": event.commit,
+    }
+    try:
+        pipe = pipeline.load(Tree(root, event.commit))
+        artifact = pipeline.read_artifacts(pipe.dvcfiles).get(event.model)
+        if artifact is not None:
+            document.update(describe(root, pipe, artifact, workspace=False))
+    except ModelgitError:
+        pass  # the tag alone is all there is to show
+    return document

@@ -1,0 +1,57 @@
+"""The benchmarks run at a tiny size (a smoke test: their figures are not checked here)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).parent.parent / "bench"
+
+
+def test_registry_benchmark_runs_side_by_side_with_gto():
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(BENCH / "registry_bench.py"),
+            "--models",
+            "2",
+            "--versions",
+            "3",
+            "--stage-tags",
+            "2",
+            "--repeat",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("10 tags (2 models x 3 versions + 4 stage tags)")
+    rows = [line for line in proc.stdout.splitlines() if line.startswith("| ")]
+    assert [row.split(" | ")[0] for row in rows[2:]] == [
+        "| list",
+        "| show MODEL",
+        "| history MODEL",
+        "| bump --dry-run",
+        "| bump (register) once",
+    ]
+    assert all(row.count("x |") >= 1 for row in rows[2:])
+
+
+def test_generated_registry_is_readable_and_bumpable(tmp_path):
+    sys.path.insert(0, str(BENCH))
+    from generate_registry import generate
+
+    import modelgit
+
+    assert generate(tmp_path / "r", models=2, versions=3, stage_tags=2) == 10
+    listed = {m.name: (m.latest, m.stages) for m in modelgit.list_models(tmp_path / "r")}
+    assert listed == {
+        "m0": ("0.3.0", {"production": "0.1.0", "staging": "0.2.0"}),
+        "m1": ("0.3.0", {"production": "0.1.0", "staging": "0.2.0"}),
+    }
+    assert modelgit.show(tmp_path / "r", "m1@v0.2.0").problem is None
+    assert modelgit.bump(tmp_path / "r", "minor", "m0").tag == "m0@v0.4.0"
