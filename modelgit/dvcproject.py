@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,18 @@ def stale(repo: Path, targets: list[str]) -> dict[str, list[str]]:
             status = dvc_repo.status(targets=targets, with_deps=True)
     except DvcException as exc:
         raise PipelineError(f"dvc status failed: {str(exc).splitlines()[0]}") from exc
-    return {name: _describe(changes) for name, changes in status.items() if changes}
+    return {
+        _stage_name(repo, name): _describe(changes) for name, changes in status.items() if changes
+    }
+
+
+def _stage_name(repo: Path, address: str) -> str:
+    """DVC names stages relative to the process's cwd; name them relative to the repo instead."""
+    path, sep, name = address.rpartition(":")
+    if not sep or not path.endswith("dvc.yaml"):
+        return address
+    relative = os.path.relpath(os.path.abspath(path), repo)
+    return name if relative == "dvc.yaml" else f"{relative}:{name}"
 
 
 def _describe(changes: Any) -> list[str]:

@@ -46,6 +46,10 @@ class UnknownVersionError(ModelgitError):
     """The model has no such version or stage assignment."""
 
 
+class UnknownTargetError(ModelgitError):
+    """An impact or lineage target names nothing in the pipeline."""
+
+
 class DirtyWorkspaceError(ModelgitError):
     """Files the model depends on have uncommitted changes."""
 

@@ -64,6 +64,7 @@ class Stage:
     outs: list[FileEntry] = field(default_factory=list)
     params: dict[str, Any] = field(default_factory=dict)
     metrics: list[str] = field(default_factory=list)
+    uncached: list[str] = field(default_factory=list)  # outputs declared `cache: false`
 
 
 @dataclass
@@ -129,6 +130,13 @@ class Pipeline:
             seen[current] = None
             queue.extend(sorted(consumers.get(current, ())))
         return list(seen)
+
+    def in_dvc_cache(self, path: str) -> bool:
+        """True when DVC keeps `path` in its cache (an output without `cache: false`)."""
+        stage_id = self.producer(path)
+        if stage_id is None:
+            return any(c in self.tracked for c in _self_and_parents(path))
+        return path not in self.stages[stage_id].uncached
 
     def entry(self, path: str) -> FileEntry | None:
         """The hash record of a DVC-tracked path: its producing stage's out, or its .dvc file."""
@@ -287,6 +295,7 @@ def _lock_stages(
             outs=[_entry(wdir, o, lockfile) for o in raw.get("outs") or []],
             params={_join(wdir, f): v for f, v in (raw.get("params") or {}).items()},
             metrics=[_join(wdir, p) for p in _declared_paths(definition.get("metrics"))],
+            uncached=[_join(wdir, p) for p in _uncached_paths(definition)],
         )
     for path in _declared_paths(document.get("metrics")):
         full = _join(directory, path)
@@ -304,6 +313,20 @@ def _declared_paths(entries: Any) -> list[str]:
             paths.append(item)
         elif isinstance(item, dict):
             paths.extend(str(key) for key in item)
+    return [p for p in paths if "${" not in p]
+
+
+def _uncached_paths(definition: dict[str, Any]) -> list[str]:
+    """Outputs a stage declares with `cache: false` (git keeps them, not the DVC cache)."""
+    paths: list[str] = []
+    for key in ("outs", "metrics", "plots"):
+        for item in definition.get(key) or []:
+            if isinstance(item, dict):
+                paths.extend(
+                    str(path)
+                    for path, options in item.items()
+                    if isinstance(options, dict) and options.get("cache") is False
+                )
     return [p for p in paths if "${" not in p]
 
 

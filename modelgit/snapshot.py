@@ -136,7 +136,7 @@ def _metrics(
         raw = contents.get(path)
         if raw is None:
             entry = pipe.entry(path)
-            cached = entry is not None and entry.md5 is not None
+            cached = entry is not None and entry.md5 is not None and pipe.in_dvc_cache(path)
             if cached and entry and entry.md5:
                 raw = read_cached(tree.repo, entry.md5) or read_through_dvc(
                     tree.repo, path, tree.commit

@@ -138,7 +138,7 @@ def test_unrelated_uncommitted_files_do_not_block(registry):
 def test_refuses_a_stale_pipeline(registry):
     set_param(registry, "C: 0.3", "C: 0.9")
     commit_all(registry, "Change a param but forget dvc repro")
-    with pytest.raises(StalePipelineError, match=r"train: changed deps: params\.yaml.*dvc repro"):
+    with pytest.raises(StalePipelineError, match=r"\(train: changed deps: params\.yaml.*dvc repro"):
         modelgit.bump(registry, "minor")
 
 

@@ -1,0 +1,172 @@
+"""`bump auto`: one test per rule of DESIGN 3.5, on real retrained models."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import change_and_repro, commit_all, dvc, git
+from typer.testing import CliRunner
+
+import modelgit
+from modelgit import metadata
+from modelgit.autobump import is_breaking
+from modelgit.cli import app
+from modelgit.errors import AlreadyRegisteredError
+
+
+def edit(repo, path, old, new):
+    file = repo / path
+    text = file.read_text()
+    assert old in text, (path, old)
+    file.write_text(text.replace(old, new, 1))
+
+
+def retrain(repo, message):
+    dvc(repo, "repro", "--quiet")
+    return commit_all(repo, message)
+
+
+def auto(repo):
+    result = modelgit.bump(repo, "auto")
+    document = metadata.parse(
+        git(repo, "for-each-ref", "--format=%(contents)", f"refs/tags/{result.tag}")
+    )
+    assert document["bump"] == {"level": result.level, "reasons": list(result.reasons)}
+    return result
+
+
+def test_first_version_is_minor(project):
+    result = auto(project)
+    assert (result.version, result.reasons) == ("0.1.0", ("first version",))
+
+
+def test_param_and_data_changes_are_minor(registry):
+    change_and_repro(registry, "seed: 42", "seed: 7", "Resample the data")
+    result = auto(registry)
+    assert result.version == "0.3.0" and result.level == "minor"
+    assert "params changed: prepare.seed 42 -> 7" in result.reasons
+    assert "data modified: data/train.csv" in result.reasons
+
+
+def test_training_code_change_is_minor(registry):
+    edit(
+        registry,
+        "pipeline/train.py",
+        'max_iter=int(p["max_iter"])',
+        'max_iter=int(p["max_iter"]), tol=1e-6',
+    )
+    retrain(registry, "Tighter tolerance")
+    result = auto(registry)
+    assert result.level == "minor"
+    assert result.reasons == ("stage train: code changed: pipeline/train.py",)
+
+
+STACK = "    return np.column_stack([tenure, monthly, total, contract, calls, fiber, churned])"
+WITH_SENIOR = (
+    "    senior = rng.integers(0, 2, n_samples)\n"
+    "    return np.column_stack([tenure, monthly, total, contract, calls, fiber, senior, churned])"
+)
+NOISY_FIT = (
+    "    import os\n"
+    "    if os.environ.get('NOISE'):\n"
+    "        target = target.copy()\n"
+    "        target[:5] = 1 - target[:5]\n"
+    "    model.fit(features, target)"
+)
+
+
+def test_feature_added_is_minor(registry):
+    edit(registry, "pipeline/common.py", '    "has_fiber",\n', '    "has_fiber",\n    "senior",\n')
+    edit(registry, "pipeline/prepare.py", STACK, WITH_SENIOR)
+    retrain(registry, "Add the senior feature")
+    result = auto(registry)
+    assert result.level == "minor"
+    assert "feature added: senior" in result.reasons
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "reason"),
+    [
+        ('    "has_fiber",\n', "", "feature removed: has_fiber"),
+        ('"support_calls"', '"service_calls"', "feature removed: support_calls"),
+        (
+            '[{"name": name, "type": "float"} for name in FEATURES]',
+            '[{"name": n, "type": "int" if n == "has_fiber" else "float"} for n in FEATURES]',
+            "feature type changed: has_fiber float -> int",
+        ),
+    ],
+)
+def test_schema_breaks_are_major(registry, old, new, reason):
+    path = "pipeline/train.py" if "type" in old else "pipeline/common.py"
+    edit(registry, path, old, new)
+    edit(registry, "params.yaml", "C: 0.3", "C: 0.25")  # retrained too, so the artifact changes
+    retrain(registry, "Change the schema")
+    result = auto(registry)
+    assert (result.version, result.level) == ("1.0.0", "major")
+    assert reason in result.reasons
+
+
+def test_a_breaking_change_commit_is_major(registry):
+    edit(
+        registry,
+        "pipeline/train.py",
+        'max_iter=int(p["max_iter"])',
+        'max_iter=int(p["max_iter"]), tol=1e-6',
+    )
+    dvc(registry, "repro", "--quiet")
+    git(registry, "add", "--all")
+    git(
+        registry,
+        "commit",
+        "--quiet",
+        "-m",
+        "Retrain\n\nBREAKING CHANGE: scores are calibrated differently",
+    )
+    result = auto(registry)
+    assert result.level == "major"
+    assert any(
+        r.startswith("breaking change declared in commit ") and "(Retrain)" in r
+        for r in result.reasons
+    )
+
+
+def test_breaking_markers():
+    assert is_breaking("feat!: drop a feature", "")
+    assert is_breaking("fix(model)!: new output", "")
+    assert is_breaking("Retrain", "BREAKING CHANGE: x")
+    assert not is_breaking("Retrain", "not breaking")
+
+
+def test_only_the_artifact_changed_is_patch(project):
+    # A training run that is not reproducible (here: a seed from the environment) changes the
+    # artifact without any tracked input changing.
+    edit(project, "pipeline/train.py", "    model.fit(features, target)", NOISY_FIT)
+    retrain(project, "Let the environment perturb training")
+    modelgit.bump(project, "minor")
+    import os
+
+    os.environ["NOISE"] = "1"
+    try:
+        dvc(project, "repro", "--quiet", "--force")
+    finally:
+        del os.environ["NOISE"]
+    (project / "README.md").write_text("unrelated\n")
+    commit_all(project, "Retrain (unrelated README too)")
+    result = auto(project)
+    assert (result.version, result.level) == ("0.1.1", "patch")
+    assert result.reasons == ("artifact changed; no data, params, code or schema change",)
+
+
+def test_unchanged_artifact_is_refused(registry):
+    with pytest.raises(AlreadyRegisteredError):
+        modelgit.bump(registry, "auto")
+
+
+def test_explain_prints_the_decision_and_tags_nothing(registry):
+    change_and_repro(registry, "C: 0.3", "C: 0.2", "c")
+    result = CliRunner().invoke(app, ["bump", "auto", "--explain", "-C", str(registry)])
+    assert result.exit_code == 0
+    assert (
+        result.stdout
+        == "minor bump: churn@v0.3.0 (previous: v0.2.0)\n  - params changed: train.C 0.3 -> 0.2\n"
+    )
+    assert "churn@v0.3.0" not in git(registry, "tag", "--list")

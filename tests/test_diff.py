@@ -1,0 +1,263 @@
+"""`diff` on real DVC projects: the numbers `dvc metrics diff`/`params diff` give, and edges."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import change_and_repro, commit_all, dvc, git, set_param
+from typer.testing import CliRunner
+
+from modelgit import comparing, render
+from modelgit.cli import app
+from modelgit.errors import UnknownVersionError
+
+GOLDEN = Path(__file__).parent / "golden"
+runner = CliRunner()
+
+
+def only(comparisons):
+    assert len(comparisons) == 1
+    return comparisons[0]
+
+
+def dvc_json(repo: Path, *args: str) -> dict:
+    return json.loads(dvc(repo, *args, "--json") or "{}")
+
+
+def assert_same_as_dvc(repo: Path, comparison, a: str, b: str | None) -> None:
+    revs = [a] if b is None else [a, b]
+    metrics = dvc_json(repo, "metrics", "diff", *revs)["metrics.json"]
+    params = dvc_json(repo, "params", "diff", *revs).get("params.yaml", {})
+    ours = {m.name: m for m in comparison.metrics if m.verdict != "unchanged"}
+    assert set(ours) == set(metrics)
+    for name, theirs in metrics.items():
+        assert (ours[name].old, ours[name].new, ours[name].diff) == (
+            theirs["old"],
+            theirs["new"],
+            theirs["diff"],
+        )
+    changed = {p.name: p for p in comparison.params if p.status != "unchanged"}
+    assert set(changed) == set(params)
+    for name, theirs in params.items():
+        assert (changed[name].old, changed[name].new) == (theirs["old"], theirs["new"])
+        if "diff" in theirs:
+            assert changed[name].diff == theirs["diff"]
+
+
+def test_versions_compare_like_dvc_metrics_and_params_diff(registry):
+    comparison = only(comparing.diff(registry, "churn@v0.1.0", "churn@v0.2.0"))
+    assert_same_as_dvc(registry, comparison, "churn@v0.1.0", "churn@v0.2.0")
+    assert [(f.kind, f.status) for f in comparison.files] == [
+        ("artifact", "modified"),
+        ("data", "unchanged"),
+    ]
+    assert comparison.stages == () and comparison.features == ()
+
+
+def test_workspace_is_the_default_new_side_and_latest_the_old(registry):
+    change_and_repro(registry, "C: 0.3", "C: 0.05", "stronger regularisation")
+    set_param(registry, "max_iter: 200", "max_iter: 300")  # uncommitted, not reproduced
+    comparison = only(comparing.diff(registry))
+    assert comparison.a.label == "churn@v0.2.0" and comparison.b.label == "workspace"
+    assert_same_as_dvc(registry, comparison, "churn@v0.2.0", None)
+    assert {p.name: p.new for p in comparison.params if p.status == "changed"} == {
+        "train.C": 0.05,
+        "train.max_iter": 300,
+    }
+
+
+def test_stages_and_revisions_as_sides(registry):
+    annotated = ["tag", "-a", "-m", "assign", "churn#production#1", "churn@v0.1.0^{commit}"]
+    git(registry, *annotated)
+    by_stage = only(comparing.diff(registry, "churn#production", "HEAD"))
+    assert by_stage.a.label == "churn#production (churn@v0.1.0)" and by_stage.b.label == "HEAD"
+    assert any(p.name == "train.C" and p.status == "changed" for p in by_stage.params)
+    same = only(comparing.diff(registry, "HEAD", "churn@v0.2.0"))
+    assert not same.changed
+    with pytest.raises(UnknownVersionError, match="not a version"):
+        comparing.diff(registry, "no-such-branch")
+
+
+def test_a_revision_where_the_model_did_not_exist(registry):
+    first = git(registry, "rev-list", "--max-parents=0", "HEAD").strip()
+    document = yaml.safe_load((registry / "dvc.yaml").read_text())
+    del document["artifacts"]
+    git(registry, "checkout", "--quiet", "-b", "old", first)
+    (registry / "dvc.yaml").write_text(yaml.safe_dump(document))
+    before = commit_all(registry, "No model declared here")
+    git(registry, "checkout", "--quiet", "main")
+    comparison = only(comparing.diff(registry, before, "churn@v0.2.0", model="churn"))
+    assert not comparison.a.exists and comparison.b.exists
+    assert {m.verdict for m in comparison.metrics} == {"added"}
+    assert render.headline(comparison) == "churn is new at churn@v0.2.0"
+
+
+def test_no_version_yet_compares_against_nothing(project):
+    comparison = only(comparing.diff(project))
+    assert comparison.a.label == "(no version yet)" and not comparison.a.exists
+    assert comparison.files[0].status == "added"
+
+
+def _rewrite_pipeline(repo: Path) -> None:
+    """Nested params, two metrics files, a non-numeric metric, a cached metrics file."""
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params["train"]["optimizer"] = {"lr": 0.1, "name": "lbfgs"}
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    (repo / "pipeline" / "report.py").write_text(
+        "import json, yaml\n"
+        "p = yaml.safe_load(open('params.yaml'))['train']\n"
+        "m = json.load(open('metrics.json'))\n"
+        "json.dump({'quality': {'auc': m['roc_auc'], 'lr': p['optimizer']['lr']},"
+        " 'status': 'ok' if p['optimizer']['lr'] < 0.5 else 'slow'}, open('report.json', 'w'))\n"
+        "json.dump({'latency_ms': 10 + p['optimizer']['lr'] * 100}, open('cached.json', 'w'))\n"
+    )
+    document = yaml.safe_load((repo / "dvc.yaml").read_text())
+    document["stages"]["report"] = {
+        "cmd": "python pipeline/report.py",
+        "deps": ["pipeline/report.py", "metrics.json", "models/churn.pkl"],
+        "params": ["train.optimizer.lr"],
+        "metrics": [{"report.json": {"cache": False}}, "cached.json"],
+    }
+    document["stages"]["train"]["params"] = ["train"]
+    (repo / "dvc.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
+    dvc(repo, "repro", "--quiet")
+    commit_all(repo, "Add a report stage")
+
+
+def test_nested_values_several_files_non_numeric_and_cached_metrics(registry):
+    _rewrite_pipeline(registry)
+    base = git(registry, "rev-parse", "HEAD").strip()
+    change_and_repro(registry, "lr: 0.1", "lr: 0.7", "faster learning rate")
+    comparison = only(comparing.diff(registry, base, "HEAD"))
+    metrics = {m.name: m for m in comparison.metrics}
+    assert metrics["quality.lr"].old == 0.1 and metrics["quality.lr"].new == 0.7
+    assert metrics["status"].verdict == "changed" and metrics["status"].diff is None
+    assert metrics["latency_ms"].verdict == "worse"  # cached in DVC, read from its cache
+    assert metrics["latency_ms"].relative == pytest.approx(60 / 20)
+    params = {p.name: p for p in comparison.params}
+    assert params["train.optimizer.lr"].status == "changed"
+    assert params["train.optimizer.name"].status == "unchanged"
+    theirs = dvc_json(registry, "metrics", "diff", base, "HEAD")
+    for file, values in theirs.items():
+        for key, entry in values.items():
+            name = key if key in metrics else f"{file}:{key}"
+            assert (metrics[name].old, metrics[name].new) == (entry["old"], entry["new"])
+    # The cached metrics file gone from the cache (and no remote): a clear note, not silence.
+    lock = yaml.safe_load((registry / "dvc.lock").read_text())
+    md5 = next(o["md5"] for o in lock["stages"]["report"]["outs"] if o["path"] == "cached.json")
+    (registry / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]).unlink()
+    (registry / "cached.json").unlink()
+    comparison = only(comparing.diff(registry, base, "HEAD"))
+    assert any(
+        "cached.json" in p and "neither the cache nor the remote" in p for p in comparison.problems
+    )
+    assert "latency_ms" not in {m.name for m in comparison.metrics if m.new is not None}
+
+
+def test_a_metrics_file_missing_at_one_revision(registry):
+    (registry / "metrics.json").unlink()
+    comparison = only(comparing.diff(registry))
+    assert {m.verdict for m in comparison.metrics} == {"removed"}
+    assert comparison.problems == ("metrics.json is missing at workspace",)
+
+
+def mask(text: str, repo: Path) -> str:
+    """Replace what differs run to run (commit ids) and by library version (pickle md5s)."""
+    for tag in ("churn@v0.1.0", "churn@v0.2.0"):
+        commit = git(repo, "rev-parse", f"{tag}^{{commit}}").strip()
+        text = text.replace(commit[:12], f"<{tag} commit>")
+    return re.sub(r"`?\b[0-9a-f]{8,12}\b`?", "<md5>", text)
+
+
+@pytest.mark.parametrize(("flag", "golden"), [("--md", "diff.md"), (None, "diff.txt")])
+def test_golden_renderings(registry, flag, golden):
+    args = ["diff", "churn@v0.1.0", "churn@v0.2.0", "-C", str(registry)]
+    result = runner.invoke(app, [*args, *([flag] if flag else [])])
+    assert result.exit_code == 0, result.output
+    assert mask(result.stdout, registry) == (GOLDEN / golden).read_text()
+
+
+def test_gates_fail_with_exit_1_and_still_print_the_report(registry):
+    args = ["diff", "churn@v0.1.0", "churn@v0.2.0", "--md", "-C", str(registry)]
+    passed = runner.invoke(app, [*args, "--fail-on", "accuracy<-0.01", "--fail-on", "accuracy<0.7"])
+    assert passed.exit_code == 0 and "**All gates passed**" in passed.stdout
+    failed = runner.invoke(app, [*args, "--fail-on", "recall<-0.005", "--fail-on", "f1>+5%"])
+    assert failed.exit_code == 1
+    assert "| `accuracy` |" in failed.stdout and "**1 of 2 gates failed**" in failed.stdout
+    assert failed.stderr.startswith(
+        "error: 1 gate(s) failed: recall<-0.005 (recall 0.5169 -> 0.5112"
+    )
+    worse = runner.invoke(app, [*args, "--fail-on", "any-metric-worse"])
+    assert worse.exit_code == 1 and "f1 0.5993 -> 0.5987" in worse.stderr
+    bad = runner.invoke(app, [*args, "--fail-on", "accuracy drops"])
+    assert bad.exit_code == 2 and bad.stderr.startswith(
+        "error: gate rule 'accuracy drops' does not parse"
+    )
+
+
+def test_json_output_keys(registry):
+    result = runner.invoke(
+        app, ["diff", "churn@v0.1.0", "churn@v0.2.0", "--json", "-C", str(registry)]
+    )
+    document = json.loads(result.stdout)
+    [comparison] = document["comparisons"]
+    assert set(comparison) == {
+        "model",
+        "a",
+        "b",
+        "metrics",
+        "params",
+        "files",
+        "stages",
+        "features",
+        "problems",
+    }
+    assert comparison["a"] == {
+        "label": "churn@v0.1.0",
+        "commit": git(registry, "rev-parse", "churn@v0.1.0^{commit}").strip(),
+        "exists": True,
+    }
+    assert document["failed"] is False
+
+
+def test_history_metrics_list_metrics_and_changelog(registry):
+    rows = comparing.metric_history(registry)
+    assert [r.version for r in rows] == ["0.2.0", "0.1.0"]
+    assert rows[0].metrics == json.loads((registry / "metrics.json").read_text())
+    assert [r.metrics for r in comparing.metric_history(registry, names=["f1"])] == [
+        {"f1": rows[0].metrics["f1"]},
+        {"f1": rows[1].metrics["f1"]},
+    ]
+    git(registry, "tag", "-a", "-m", "a", "churn#production#1", "churn@v0.1.0^{commit}")
+    assert comparing.key_metrics(registry) == {
+        "churn": {
+            "latest": ("accuracy", rows[0].metrics["accuracy"]),
+            "production": ("accuracy", rows[1].metrics["accuracy"]),
+        }
+    }
+    entries = comparing.changelog(registry)
+    assert [e.version for e in entries] == ["0.2.0", "0.1.0"]
+    assert entries[0].params == (("train.C", 1.0, 0.3),)
+    assert entries[1].params == () and entries[0].level == "minor"
+    text = runner.invoke(app, ["changelog", "--md", "-C", str(registry)]).stdout
+    assert text.startswith("# Changelog\n\n## churn@v0.2.0 — ")
+    assert "- param train.C: 1.0 -> 0.3" in text
+    table = runner.invoke(app, ["history", "--metrics", "-C", str(registry)]).stdout
+    assert "roc_auc" in table and "v0.1.0" in table
+
+
+def test_diff_never_imports_dvc_for_git_tracked_metrics(registry):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, modelgit.comparing as c\n"
+        f"c.diff({str(registry)!r}, 'churn@v0.1.0', 'churn@v0.2.0')\n"
+        "print(any(m == 'dvc' or m.startswith('dvc.') for m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
