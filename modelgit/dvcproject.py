@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from modelgit.errors import NotADvcProjectError, PipelineError
+from modelgit.trees import Tree
 
 
 def require_dvc_project(repo: Path) -> None:
@@ -107,3 +108,33 @@ def read_through_dvc(repo: Path, path: str, rev: str | None) -> bytes | None:
     except (DvcException, OSError):
         return None
     return data if isinstance(data, bytes) else None
+
+
+def resolve_stages(tree: Tree, dvcfile: str, document: dict[str, Any]) -> dict[str, Any]:
+    """DVC's own resolution of a templated dvc.yaml (foreach, matrix, vars, `${}`) in a tree.
+
+    A commit is read through DVC's git filesystem (no checkout), the work tree from disk.
+    """
+    from types import SimpleNamespace
+
+    from dvc.exceptions import DvcException
+    from dvc.parsing import DataResolver
+    from dvc.parsing.interpolate import ParseError
+
+    directory = os.path.dirname(dvcfile)
+    if tree.commit is not None:
+        from dvc.fs import GitFileSystem
+        from scmrepo.git import Git
+
+        fs: Any = GitFileSystem(scm=Git(str(tree.repo)), rev=tree.commit)
+        wdir = directory
+    else:
+        from dvc.fs import LocalFileSystem
+
+        fs = LocalFileSystem()
+        wdir = str(tree.repo / directory)  # DataResolver makes it relative to the cwd
+    try:
+        resolved = DataResolver(SimpleNamespace(fs=fs, config={}), wdir, document).resolve()
+    except (DvcException, ParseError) as exc:
+        raise PipelineError(f"{dvcfile} at {tree.label}: {str(exc).splitlines()[0]}") from exc
+    return resolved.get("stages") or {}

@@ -247,8 +247,9 @@ def load(tree: Tree) -> Pipeline:
     documents = {path: _mapping(blobs[path], path) for path in dvcfiles}
     stages: dict[str, Stage] = {}
     for dvcfile, lockfile in zip(dvcfiles, lockfiles, strict=True):
-        lock = _load_yaml(blobs[lockfile], lockfile) or {}
-        stages.update(_lock_stages(dvcfile, documents[dvcfile], lock, lockfile))
+        lock = _lock_entries(_load_yaml(blobs[lockfile], lockfile) or {}, lockfile)
+        definitions = _definitions(tree, dvcfile, documents[dvcfile], blobs[dvcfile])
+        stages.update(_build_stages(dvcfile, definitions, documents[dvcfile], lock))
     tracked: dict[str, FileEntry] = {}
     for path in dotdvc:
         document = _load_yaml(blobs[path], path) or {}
@@ -270,30 +271,65 @@ def _entry(directory: str, raw: Any, where: str) -> FileEntry:
     )
 
 
-def _lock_stages(
-    dvcfile: str, document: dict[str, Any], lock: Any, lockfile: str
-) -> dict[str, Stage]:
+def _templated(document: dict[str, Any], raw: bytes | None) -> bool:
+    """True when the dvc.yaml uses DVC's templating (foreach, matrix, vars, `${}`)."""
+    if "vars" in document or (raw is not None and b"${" in raw):
+        return True
+    stages = document.get("stages") or {}
+    return any(isinstance(s, dict) and ("foreach" in s or "matrix" in s) for s in stages.values())
+
+
+def _definitions(tree: Tree, dvcfile: str, document: dict[str, Any], raw: bytes | None) -> Any:
+    """Stage definitions as DVC resolves them; plain files need no DVC, templated ones use its
+    own parser (foreach, matrix, vars and `${}` interpolation from params files)."""
+    if not _templated(document, raw):
+        return document.get("stages") or {}
+    from modelgit.dvcproject import resolve_stages
+
+    return resolve_stages(tree, dvcfile, document)
+
+
+def _lock_entries(lock: Any, lockfile: str) -> dict[str, dict[str, Any]]:
     if not isinstance(lock, dict):
         raise PipelineError(f"{lockfile} is not a YAML mapping")
+    entries = lock.get("stages") or {}
+    if not isinstance(entries, dict) or not all(isinstance(e, dict) for e in entries.values()):
+        raise PipelineError(f"{lockfile}: `stages:` must map stage names to mappings")
+    return {str(name): entry for name, entry in entries.items()}
+
+
+def _build_stages(
+    dvcfile: str, definitions: Any, document: dict[str, Any], lock: dict[str, dict[str, Any]]
+) -> dict[str, Stage]:
+    """Stages as dvc.yaml defines them, with the hashes and param values dvc.lock recorded."""
+    if not isinstance(definitions, dict):
+        raise PipelineError(f"{dvcfile}: `stages:` must be a mapping")
     directory = posixpath.dirname(dvcfile)
-    definitions = document.get("stages") or {}
     stages: dict[str, Stage] = {}
-    for name, raw in (lock.get("stages") or {}).items():
-        if not isinstance(raw, dict):
-            raise PipelineError(f"{lockfile}: stage {name!r} is not a mapping")
-        definition = definitions.get(str(name).split("@", 1)[0]) or {}
-        wdir = _join(directory, str(definition.get("wdir", "."))) if definition else directory
+    for name, definition in definitions.items():
+        if not isinstance(definition, dict):
+            raise PipelineError(f"{dvcfile}: stage {name!r} is not a mapping")
+        recorded = lock.get(str(name), {})
+        wdir = _join(directory, str(definition.get("wdir", ".")))
         wdir = "" if wdir == "." else wdir
+        hashes = {
+            entry.path: entry
+            for key in ("deps", "outs")
+            for entry in (_entry(wdir, raw, dvcfile) for raw in recorded.get(key) or [])
+        }
+        outputs = [
+            p for key in ("outs", "metrics", "plots") for p in _declared_paths(definition.get(key))
+        ]
+        cmd = definition.get("cmd", recorded.get("cmd", ""))
         stage_id = f"{dvcfile}:{name}" if directory else str(name)
-        cmd = raw.get("cmd", "")
         stages[stage_id] = Stage(
             id=stage_id,
             name=str(name),
             dvcfile=dvcfile,
-            cmd=" && ".join(cmd) if isinstance(cmd, list) else str(cmd),
-            deps=[_entry(wdir, d, lockfile) for d in raw.get("deps") or []],
-            outs=[_entry(wdir, o, lockfile) for o in raw.get("outs") or []],
-            params={_join(wdir, f): v for f, v in (raw.get("params") or {}).items()},
+            cmd=" && ".join(map(str, cmd)) if isinstance(cmd, list) else str(cmd),
+            deps=[_hashed(wdir, p, hashes) for p in _declared_paths(definition.get("deps"))],
+            outs=[_hashed(wdir, p, hashes) for p in outputs],
+            params=_params(wdir, definition.get("params"), recorded.get("params") or {}),
             metrics=[_join(wdir, p) for p in _declared_paths(definition.get("metrics"))],
             uncached=[_join(wdir, p) for p in _uncached_paths(definition)],
         )
@@ -303,6 +339,33 @@ def _lock_stages(
             if any(out.path == full for out in stage.outs) and full not in stage.metrics:
                 stage.metrics.append(full)
     return stages
+
+
+def _hashed(wdir: str, path: str, hashes: dict[str, FileEntry]) -> FileEntry:
+    full = _join(wdir, path)
+    return hashes.get(full) or FileEntry(full)
+
+
+def _params(wdir: str, declared: Any, recorded: dict[str, Any]) -> dict[str, Any]:
+    """Declared params per file (repo-relative), valued as dvc.lock recorded them.
+
+    `- key` names a key of the stage's params.yaml; `- file.yaml: [keys]` keys of another file;
+    `- file.yaml:` with no keys the whole file (then every key dvc.lock recorded).
+    """
+    params: dict[str, dict[str, Any]] = {}
+    for item in declared or []:
+        entries = {DEFAULT_PARAMS: [item]} if isinstance(item, str) else item
+        if not isinstance(entries, dict):
+            continue
+        for file, keys in entries.items():
+            values = recorded.get(file) or {}
+            target = params.setdefault(_join(wdir, str(file)), {})
+            if not keys:
+                target.update(values)
+                continue
+            for key in keys:
+                target[str(key)] = values.get(str(key))
+    return params
 
 
 def _declared_paths(entries: Any) -> list[str]:
