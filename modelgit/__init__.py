@@ -1,8 +1,9 @@
 """modelgit: versions of DVC-tracked models as annotated git tags carrying metadata.
 
 The Python API mirrors the CLI: ``init``, ``bump``, ``list_models``, ``show``, ``history``,
-``diff``, ``metric_history``, ``key_metrics``, ``changelog``. Names are imported on first use,
-so that ``modelgit --help`` and the read commands load only the modules they need.
+``diff``, ``metric_history``, ``key_metrics``, ``changelog``, ``lineage_of``, ``impact``.
+Names are imported on first use, so that ``modelgit --help`` and the read commands load only
+the modules they need.
 """
 
 from __future__ import annotations
@@ -27,6 +28,10 @@ _EXPORTS = {
     "key_metrics": "modelgit.comparing",
     "metric_history": "modelgit.comparing",
     "Comparison": "modelgit.diff",
+    "Lineage": "modelgit.provenance",
+    "ImpactResult": "modelgit.provenance",
+    "lineage_of": "modelgit.provenance",
+    "impact": "modelgit.provenance",
     "ModelgitError": "modelgit.errors",
     "InitResult": "modelgit.project",
     "init": "modelgit.project",

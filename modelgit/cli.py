@@ -383,6 +383,84 @@ def changelog(
         typer.echo(render.changelog(entries, markdown=md), nl=False)
 
 
+class GraphFormat(str, enum.Enum):
+    """How `lineage` prints the graph."""
+
+    TREE = "tree"
+    DOT = "dot"
+    MERMAID = "mermaid"
+    JSON = "json"
+
+
+@app.command()
+@funnel
+def lineage(
+    reference: Annotated[
+        str | None,
+        typer.Argument(help="MODEL, MODEL@vX.Y.Z or MODEL#stage (default: the latest version)."),
+    ] = None,
+    output: Annotated[
+        GraphFormat, typer.Option("--format", "-f", help="tree, dot, mermaid or json.")
+    ] = GraphFormat.TREE,
+    repo: RepoOption = Path(),
+) -> None:
+    """Everything upstream of a model version: stages, params, data, parent models."""
+    from modelgit import lineage_render, provenance
+    from modelgit.lineage import model_node, to_json
+
+    found = provenance.lineage_of(repo, reference)
+    if output is GraphFormat.JSON:
+        _print_json({
+            "model": found.model, "version": found.version, "commit": found.commit,
+            "parents": list(found.parents), "problems": list(found.problems),
+            "graph": to_json(found.graph),
+        })  # fmt: skip
+        return
+    if output is GraphFormat.DOT:
+        typer.echo(lineage_render.dot(found.graph), nl=False)
+    elif output is GraphFormat.MERMAID:
+        typer.echo(lineage_render.mermaid(found.graph), nl=False)
+    else:
+        typer.echo(lineage_render.tree(found.graph, model_node(found.model)), nl=False)
+        if found.parents:
+            typer.echo(f"parents: {', '.join(found.parents)}")
+    for problem in found.problems:
+        typer.echo(f"warning: {problem}", err=True)
+
+
+@app.command()
+@funnel
+def impact(
+    target: Annotated[
+        str,
+        typer.Argument(
+            help="A data path, a stage name, or a param (train.lr, params.yaml:train.lr)."
+        ),
+    ],
+    rev: Annotated[
+        str | None, typer.Option("--rev", help="Read the pipeline at this git revision.")
+    ] = None,
+    as_json: JsonOption = False,
+    repo: RepoOption = Path(),
+) -> None:
+    """Which models (and their production/staging versions) and stages a change would reach."""
+    from modelgit import provenance
+
+    result = provenance.impact(repo, target, rev)
+    if as_json:
+        _print_json(asdict(result))
+        return
+    typer.echo(f"{target} ({', '.join(result.matched)}) at {result.rev} reaches:")
+    if not result.models:
+        typer.echo("  no model")
+    for model in result.models:
+        held = ", ".join(f"{s} {_v(v)}" for s, v in model.stages.items() if v)
+        typer.echo(
+            f"  model {model.name}: latest {_v(model.latest)}" + (f"; {held}" if held else "")
+        )
+    typer.echo(f"stages that would rerun: {', '.join(result.stages) or 'none'}")
+
+
 def main() -> None:
     """Console-script entry point."""
     app(prog_name="modelgit")

@@ -90,10 +90,26 @@ def describe(repo: Path, pipe: Pipeline, artifact: Artifact, workspace: bool) ->
     if environment is not None:
         document["environment"] = environment
     training = _structured(declared_files.get("training"), contents)
-    document["parents"] = []
+    document["parents"] = parent_versions(repo, pipe, artifact)
     if training is not None:
         document["training"] = training
     return document
+
+
+def parent_versions(repo: Path, pipe: Pipeline, artifact: Artifact) -> list[str]:
+    """Registered versions of the declared models whose artifacts this one is built from."""
+    from modelgit.pipeline import read_artifacts
+
+    artifacts = read_artifacts(pipe.dvcfiles)
+    upstream_paths = {
+        dep.path for sid in locate(pipe, artifact).upstream for dep in pipe.stages[sid].deps
+    }
+    if not any(a.path in upstream_paths for a in artifacts.values() if a.name != artifact.name):
+        return []  # no parent: keep networkx and the registry read off this path
+    from modelgit import lineage, provenance
+
+    graph = lineage.build(pipe, artifacts)
+    return provenance.parent_versions(repo, graph, artifact.name)
 
 
 def _data(pipe: Pipeline, lineage: Lineage, artifact: Artifact) -> list[dict[str, Any]]:

@@ -65,3 +65,14 @@ def test_diff_benchmark_checks_numbers_against_dvc():
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("3 versions of one model; median of 1; numbers checked equal")
     assert proc.stdout.count("x |") == 2
+
+
+def test_lineage_benchmark_runs_side_by_side_with_dvc_dag():
+    proc = subprocess.run(
+        [sys.executable, str(BENCH / "lineage_bench.py"), "--chains", "2", "--length", "3",
+         "--repeat", "1"],
+        capture_output=True, text=True, check=False, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("7 stages (2 chains x 3")
+    assert proc.stdout.count("x |") == 4
