@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -71,9 +73,9 @@ def change_and_repro(repo: Path, old: str, new: str, message: str) -> str:
     return commit_all(repo, message)
 
 
-@pytest.fixture(scope="session")
-def example_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The example project initialised, reproduced and committed once per session."""
+@contextlib.contextmanager
+def template_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The isolated environment for session fixtures (the autouse one is per test)."""
     home = tmp_path_factory.mktemp("template-home")
     (home / ".gitconfig").write_text(
         "[user]\n\tname = Test User\n\temail = test@example.com\n[init]\n\tdefaultBranch = main\n"
@@ -86,13 +88,32 @@ def example_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
         PATH=BIN + os.pathsep + os.environ.get("PATH", ""),
     )
     try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+@pytest.fixture(scope="session")
+def example_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example project initialised, reproduced and committed once per session."""
+    with template_env(tmp_path_factory):
         root = tmp_path_factory.mktemp("template") / "project"
         modelgit.init(root, example=True)
         dvc(root, "repro", "--quiet")
         commit_all(root, "Reproduce the example pipeline")
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    return root
+
+
+@pytest.fixture(scope="session")
+def registry_template(example_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example project with two versions, built once per session through the public API."""
+    with template_env(tmp_path_factory):
+        root = tmp_path_factory.mktemp("registry") / "project"
+        shutil.copytree(example_template, root, symlinks=True)
+        modelgit.bump(root, "minor")
+        change_and_repro(root, "C: 1.0", "C: 0.3", "Regularise more")
+        modelgit.bump(root, "minor")
     return root
 
 
@@ -105,9 +126,8 @@ def project(example_template: Path, tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def registry(project: Path) -> Path:
-    """The example project with two versions built through the public API."""
-    modelgit.bump(project, "minor")
-    change_and_repro(project, "C: 1.0", "C: 0.3", "Regularise more")
-    modelgit.bump(project, "minor")
-    return project
+def registry(registry_template: Path, tmp_path: Path) -> Path:
+    """The example project with two versions (churn@v0.1.0 with C 1.0, churn@v0.2.0 with C 0.3)."""
+    target = tmp_path / "project"
+    shutil.copytree(registry_template, target, symlinks=True)
+    return target
