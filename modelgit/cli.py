@@ -461,6 +461,218 @@ def impact(
     typer.echo(f"stages that would rerun: {', '.join(result.stages) or 'none'}")
 
 
+def _stage_change(change: Any) -> None:
+    if change.tag is None:
+        typer.echo(change.note)
+        return
+    before = f" (was {_v(change.previous)})" if change.stage else ""
+    target = f" -> {change.stage} {_v(change.version)}" if change.stage else ""
+    typer.echo(f"created {change.tag}{target}{before}")
+
+
+@app.command()
+@funnel
+def promote(
+    model: Annotated[str, typer.Argument(help="Model name.")],
+    version: Annotated[str, typer.Argument(help="Version to promote (1.2.3 or v1.2.3).")],
+    stage: Annotated[str, typer.Argument(help="Stage, e.g. staging or production.")],
+    message: Annotated[
+        str | None, typer.Option("--message", "-m", help="Why (recorded in the tag).")
+    ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Allow an unconfigured stage or skipping the promotion order."
+        ),
+    ] = False,
+    as_json: JsonOption = False,
+    repo: RepoOption = Path(),
+) -> None:
+    """Assign a version to a stage (a new <model>#<stage>#<N> tag)."""
+    from modelgit import stages
+
+    change = stages.promote(repo, model, version, stage, message, force)
+    _print_json(asdict(change)) if as_json else _stage_change(change)
+
+
+@app.command()
+@funnel
+def rollback(
+    model: Annotated[str, typer.Argument(help="Model name.")],
+    stage: Annotated[str, typer.Option("--stage", help="Stage to roll back.")] = "production",
+    to: Annotated[
+        str | None, typer.Option("--to", help="Version to go back to (default: the previous one).")
+    ] = None,
+    message: Annotated[
+        str | None, typer.Option("--message", "-m", help="Reason (recorded in the tag).")
+    ] = None,
+    as_json: JsonOption = False,
+    repo: RepoOption = Path(),
+) -> None:
+    """Give a stage back to the version that held it before (a new tag; nothing is deleted)."""
+    from modelgit import stages
+
+    change = stages.rollback(repo, model, stage, to, message)
+    _print_json(asdict(change)) if as_json else _stage_change(change)
+
+
+@app.command()
+@funnel
+def deprecate(
+    model: Annotated[str, typer.Argument(help="Model name.")],
+    version: Annotated[
+        str | None, typer.Argument(help="Version to deprecate (default: the whole model).")
+    ] = None,
+    message: Annotated[
+        str | None, typer.Option("--message", "-m", help="Why (recorded in the tag).")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Deprecate even a version a stage still holds.")
+    ] = False,
+    as_json: JsonOption = False,
+    repo: RepoOption = Path(),
+) -> None:
+    """Deprecate a version (<model>@vX.Y.Z!) or the whole model (<model>@deprecated)."""
+    from modelgit import stages
+
+    change = stages.deprecate(repo, model, version, message, force)
+    _print_json(asdict(change)) if as_json else _stage_change(change)
+
+
+class Strategy(str, enum.Enum):
+    """Deployment strategies `manifest` renders."""
+
+    BLUEGREEN = "bluegreen"
+    CANARY = "canary"
+    AB = "ab"
+    KSERVE = "kserve"
+
+
+@app.command()
+@funnel
+def manifest(
+    reference: Annotated[
+        str | None, typer.Argument(help="MODEL, MODEL@vX.Y.Z or MODEL#stage (default: latest).")
+    ] = None,
+    strategy: Annotated[
+        Strategy | None,
+        typer.Option(
+            "--strategy", help="bluegreen, canary, ab or kserve (default: deploy.strategy)."
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Directory inside the project to write into.")
+    ] = None,
+    image: Annotated[str | None, typer.Option("--image", help="Serving container image.")] = None,
+    namespace: Annotated[
+        str | None, typer.Option("--namespace", help="Kubernetes namespace.")
+    ] = None,
+    replicas: Annotated[int | None, typer.Option("--replicas", help="Pods per version.")] = None,
+    weight: Annotated[
+        int | None,
+        typer.Option("--weight", help="canary/kserve: percent of traffic to this version."),
+    ] = None,
+    steps: Annotated[
+        str | None, typer.Option("--steps", help="canary (Argo): setWeight steps, e.g. 10,30,60.")
+    ] = None,
+    router: Annotated[
+        str, typer.Option("--router", help="canary: argo (Rollout) or istio (VirtualService).")
+    ] = "argo",
+    switch: Annotated[
+        bool, typer.Option("--switch", help="bluegreen: render only the Service, cutting over.")
+    ] = False,
+    weights: Annotated[
+        str | None,
+        typer.Option("--weights", help="ab: churn@v1.2.3=0.8,churn@v1.3.0=0.2 (sum to 1)."),
+    ] = None,
+    stable: Annotated[
+        str | None,
+        typer.Option("--stable", help="canary/bluegreen: the live version (default: #production)."),
+    ] = None,
+    check: Annotated[
+        bool, typer.Option("--validate", help="Validate against Kubernetes schemas first.")
+    ] = False,
+    crd_schemas: Annotated[
+        Path | None,
+        typer.Option("--crd-schemas", help="With --validate: a directory of CRD JSON schemas."),
+    ] = None,
+    as_json: JsonOption = False,
+    repo: RepoOption = Path(),
+) -> None:
+    """Kubernetes YAML for a version: blue-green, canary (Argo or Istio), A/B, or KServe."""
+    from modelgit import deploying
+    from modelgit.errors import InvalidNameError
+
+    try:
+        parsed_steps = tuple(int(s) for s in steps.split(",")) if steps else ()
+    except ValueError as exc:
+        raise InvalidNameError(f"--steps {steps!r} must be percentages like 10,30,60") from exc
+    result = deploying.manifest(
+        repo, reference, strategy.value if strategy else None, out, image=image,
+        namespace=namespace, replicas=replicas, weight=weight, steps=parsed_steps, router=router,
+        switch=switch, weights=weights, stable=stable, check=check, crd_schemas=crd_schemas,
+    )  # fmt: skip
+    if as_json:
+        _print_json(asdict(result))
+        return
+    if out is None:
+        typer.echo("".join(result.files.values()), nl=False)
+    else:
+        for path in result.written:
+            typer.echo(f"wrote {path}")
+    for checked in result.checks:
+        verdict = (
+            f"valid against {checked.schema}" if checked.schema else "NOT validated: no schema"
+        )
+        typer.echo(f"{checked.file}: {checked.kind} {checked.name}: {verdict}", err=True)
+
+
+@app.command()
+@funnel
+def rollout(
+    model: Annotated[str, typer.Argument(help="Model name.")],
+    version: Annotated[str, typer.Argument(help="Version to roll out.")],
+    stage: Annotated[str, typer.Option("--stage", help="Stage to promote into.")] = "production",
+    health_url: Annotated[
+        str | None, typer.Option("--health-url", help="Must answer 2xx to count as healthy.")
+    ] = None,
+    health_cmd: Annotated[
+        str | None, typer.Option("--health-cmd", help="Must exit 0 to count as healthy.")
+    ] = None,
+    window: Annotated[float, typer.Option("--window", help="Seconds to watch.")] = 300,
+    interval: Annotated[float, typer.Option("--interval", help="Seconds between checks.")] = 30,
+    max_failures: Annotated[
+        int, typer.Option("--max-failures", help="Failed checks that trigger the rollback.")
+    ] = 1,
+    on_failure: Annotated[
+        str | None, typer.Option("--on-failure", help="Command to run after a rollback (alert).")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Promote past the promotion order.")
+    ] = False,
+    repo: RepoOption = Path(),
+) -> None:
+    """Promote, watch a health check for a window, and roll back (exit 1) if it fails."""
+    from modelgit.deploy.rollout import HealthCheck, RolloutEvent
+    from modelgit.deploy.rollout import rollout as run_rollout
+
+    def show(event: RolloutEvent) -> None:
+        typer.echo(f"[{event.at:7.1f}s] {event.kind}: {event.detail}")
+
+    check = HealthCheck(url=health_url, command=health_cmd)
+    result = run_rollout(
+        repo, model, version, check, stage, window, interval, max_failures, on_failure, show, force
+    )
+    if not result.succeeded:
+        typer.echo(
+            f"error: rollout of {result.model} v{result.version} to {result.stage} failed and was "
+            f"rolled back ({result.rolled_back})",
+            err=True,
+        )
+        raise typer.Exit(CHECK_FAILED)
+    typer.echo(f"{result.model} v{result.version} is in {result.stage}")
+
+
 def main() -> None:
     """Console-script entry point."""
     app(prog_name="modelgit")

@@ -138,3 +138,19 @@ def resolve_stages(tree: Tree, dvcfile: str, document: dict[str, Any]) -> dict[s
     except (DvcException, ParseError) as exc:
         raise PipelineError(f"{dvcfile} at {tree.label}: {str(exc).splitlines()[0]}") from exc
     return resolved.get("stages") or {}
+
+
+def remote_url(repo: Path, md5: str) -> str:
+    """Where the project's default DVC remote keeps the object with this md5 (DVC's layout)."""
+    from dvc.exceptions import DvcException
+    from dvc.repo import Repo
+
+    try:
+        with _quiet(), Repo(str(repo)) as dvc_repo:
+            odb = dvc_repo.cloud.get_remote_odb()
+            return str(odb.fs.unstrip_protocol(odb.oid_to_path(md5)))
+    except DvcException as exc:
+        raise PipelineError(
+            f"the project has no default DVC remote ({str(exc).splitlines()[0]}); configure one "
+            "with `dvc remote add -d NAME URL` and `dvc push`"
+        ) from exc

@@ -50,6 +50,24 @@ class UnknownTargetError(ModelgitError):
     """An impact or lineage target names nothing in the pipeline."""
 
 
+class PromotionError(ModelgitError):
+    """A stage change that the registry's rules refuse."""
+
+
+class ManifestError(ModelgitError):
+    """Manifests cannot be rendered or written as asked."""
+
+
+class VerificationError(ModelgitError):
+    """A version does not verify."""
+
+    exit_code = CHECK_FAILED
+
+
+class UnsafePickleError(ModelgitError):
+    """A pickle-based artifact imports globals that execute code."""
+
+
 class DirtyWorkspaceError(ModelgitError):
     """Files the model depends on have uncommitted changes."""
 

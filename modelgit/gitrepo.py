@@ -51,9 +51,13 @@ def run(repo: Path, args: list[str], stdin: bytes | None = None) -> str:
 
 def run_bytes(repo: Path, args: list[str], stdin: bytes | None = None) -> bytes:
     """Run `git ARGS` in `repo` and return its raw stdout."""
-    proc = subprocess.run(
-        ["git", *args], cwd=repo, env=_env(), input=stdin, capture_output=True, check=False
-    )
+    try:
+        proc = subprocess.run(
+            ["git", *args], cwd=repo, env=_env(), input=stdin, capture_output=True, check=False
+        )
+    except FileNotFoundError as exc:
+        missing = "git is not installed (or not on PATH)" if repo.is_dir() else f"{repo} is missing"
+        raise GitError(args, missing) from exc
     if proc.returncode != 0:
         raise GitError(args, proc.stderr.decode("utf-8", "replace"))
     return proc.stdout

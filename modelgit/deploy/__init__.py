@@ -1,0 +1,1 @@
+"""Deployment: Kubernetes manifests per strategy, a deterministic weighted router, rollouts."""
