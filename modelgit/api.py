@@ -11,6 +11,7 @@ from modelgit import gitrepo, metadata, pipeline, registry
 from modelgit.bumping import Part, is_greater, next_version
 from modelgit.errors import (
     AlreadyRegisteredError,
+    PipelineError,
     TagExistsError,
     VersionOrderError,
 )
@@ -169,12 +170,18 @@ def bump(
     message: str | None = None,
     push: bool = False,
     explain: bool = False,
+    sign: bool = False,
+    require_pushed: bool = False,
+    allow_unsafe_pickle: bool = False,
 ) -> BumpResult:
     """Register the model at HEAD as a new version: an annotated tag carrying its metadata.
 
     `part` is major, minor, patch or auto (decided from what changed since the latest
     version; the reasons go into `bump.reasons`). `explain` plans without tagging, like
-    `dry_run`, so the decision and its reasons can be read first.
+    `dry_run`, so the decision and its reasons can be read first. `sign` signs the tag with
+    git's own signing (GPG or SSH, from git config); `require_pushed` refuses an artifact the
+    DVC remote lacks; pickle artifacts whose globals execute code are refused unless
+    `allow_unsafe_pickle`.
     """
     from modelgit.describe import describe
     from modelgit.workspace import check_clean
@@ -189,13 +196,17 @@ def bump(
     explicit = check_version(version) if version else None
     check_clean(root, pipe, artifact)
     facts = describe(root, pipe, artifact, workspace=True)
+    if not allow_unsafe_pickle:
+        _refuse_unsafe_pickle(root / artifact.path)
+    if require_pushed:
+        _refuse_unpushed(root, artifact.path, str(facts["artifact"]["md5"]))
     for attempt in (1, 2):
         plan = _Plan(root, pipe, artifact, commit, facts)
         result = plan.make(level, explicit, message)
         if dry_run or explain:
             return BumpResult(**{**result.__dict__, "dry_run": True})
         try:
-            gitrepo.create_tag(root, result.tag, commit, result.message)
+            gitrepo.create_tag(root, result.tag, commit, result.message, sign=sign)
         except TagExistsError:
             # Another bump won the race for this tag: re-read the registry once and retry.
             if explicit or attempt == 2:
@@ -206,6 +217,28 @@ def bump(
             return BumpResult(**{**result.__dict__, "pushed_to": "origin"})
         return result
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _refuse_unsafe_pickle(path: Path) -> None:
+    from modelgit.errors import UnsafePickleError
+    from modelgit.pickles import PICKLE_SUFFIXES, scan
+
+    if path.suffix.lower() not in PICKLE_SUFFIXES or not path.is_file():
+        return
+    findings = scan(path)
+    if findings:
+        names = ", ".join(sorted({f"{f.module}.{f.name}" for f in findings}))
+        raise UnsafePickleError(
+            f"{path.name} imports globals that execute code on load ({names}); refusing to "
+            "register it (pass --allow-unsafe-pickle if you trust it)"
+        )
+
+
+def _refuse_unpushed(root: Path, path: str, md5: str) -> None:
+    from modelgit.dvcproject import remote_has
+
+    if not remote_has(root, md5):
+        raise PipelineError(f"{path} ({md5}) is not in the DVC remote yet; run `dvc push` first")
 
 
 @dataclass(frozen=True)

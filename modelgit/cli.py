@@ -132,6 +132,16 @@ def bump(
     explain: Annotated[
         bool, typer.Option("--explain", help="Print the decided level and why; tag nothing.")
     ] = False,
+    sign: Annotated[
+        bool, typer.Option("--sign", help="Sign the tag (git's GPG or SSH signing).")
+    ] = False,
+    require_pushed: Annotated[
+        bool, typer.Option("--require-pushed", help="Refuse an artifact not in the DVC remote.")
+    ] = False,
+    allow_unsafe_pickle: Annotated[
+        bool,
+        typer.Option("--allow-unsafe-pickle", help="Register a pickle whose globals run code."),
+    ] = False,
     as_json: JsonOption = False,
     repo: RepoOption = Path(),
 ) -> None:
@@ -145,6 +155,9 @@ def bump(
         message=message,
         push=push,
         explain=explain,
+        sign=sign,
+        require_pushed=require_pushed,
+        allow_unsafe_pickle=allow_unsafe_pickle,
     )
     if as_json:
         _print_json(asdict(result))
@@ -671,6 +684,160 @@ def rollout(
         )
         raise typer.Exit(CHECK_FAILED)
     typer.echo(f"{result.model} v{result.version} is in {result.stage}")
+
+
+@app.command()
+@funnel
+def verify(
+    reference: Annotated[
+        str | None, typer.Argument(help="MODEL, MODEL@vX.Y.Z or MODEL#stage (default: latest).")
+    ] = None,
+    all_versions: Annotated[
+        bool, typer.Option("--all", help="Every version of the model.")
+    ] = False,
+    require_signed: Annotated[
+        bool, typer.Option("--require-signed", help="Fail versions whose tag is not signed.")
+    ] = False,
+    as_json: JsonOption = False,
+    repo: RepoOption = Path(),
+) -> None:
+    """Prove versions: tag, metadata, dvc.lock, fingerprint, artifact bytes, signature."""
+    from modelgit.verifying import verify as run_verify
+
+    with _progress() as progress:
+        results = run_verify(repo, reference, all_versions, require_signed, progress)
+    if as_json:
+        _print_json([{**asdict(r), "ok": r.ok} for r in results])
+    else:
+        for result in results:
+            typer.echo(f"{result.tag}: {'verified' if result.ok else 'FAILED'}")
+            for check in result.checks:
+                typer.echo(f"  {'ok ' if check.ok else 'BAD'} {check.name}: {check.detail}")
+    failed = [r.tag for r in results if not r.ok]
+    if failed:
+        typer.echo(f"error: {', '.join(failed)} did not verify", err=True)
+        raise typer.Exit(CHECK_FAILED)
+
+
+class _progress:
+    """A progress bar on stderr for files large enough to wait for (core code never prints)."""
+
+    THRESHOLD = 64 << 20
+
+    def __enter__(self) -> Callable[[str, int, int], None]:
+        self.bar: Any = None
+        self.task: Any = None
+        return self.update
+
+    def update(self, label: str, done: int, total: int) -> None:
+        if total < self.THRESHOLD:
+            return
+        if self.bar is None:
+            from rich.progress import Progress
+
+            self.bar = Progress(transient=True, console=_stderr_console())
+            self.bar.start()
+            self.task = self.bar.add_task(f"hashing {label}", total=total)
+        self.bar.update(self.task, completed=done)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def _stderr_console() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+@app.command()
+@funnel
+def scan(
+    paths: Annotated[list[Path], typer.Argument(help="Pickle-based files or directories.")],
+) -> None:
+    """Find pickle globals that execute code (os.system, eval, ...), without loading anything."""
+    from modelgit.errors import InputError
+    from modelgit.pickles import scan_paths
+
+    for path in paths:
+        if not path.exists():
+            raise InputError(f"{path} does not exist")
+    findings = scan_paths(paths)
+    for finding in findings:
+        typer.echo(f"{finding.location}: imports {finding.module}.{finding.name}")
+    if findings:
+        typer.echo(f"error: {len(findings)} unsafe global(s) found", err=True)
+        raise typer.Exit(CHECK_FAILED)
+    typer.echo("no unsafe globals found")
+
+
+ci_app = typer.Typer(help="CI: workflows, the release step, the pull-request report.")
+app.add_typer(ci_app, name="ci")
+
+
+@ci_app.command("init")
+@funnel
+def ci_init(
+    provider: Annotated[str, typer.Option("--provider", help="github or gitlab.")] = "github",
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite existing workflow files.")
+    ] = False,
+    repo: RepoOption = Path(),
+) -> None:
+    """Write the release (on version tags) and pull-request workflows into the repo."""
+    from modelgit import ci
+
+    result = ci.init(repo, provider, force)
+    for path in result.written:
+        typer.echo(f"wrote {path}")
+    if result.note:
+        typer.echo(f"next: {result.note}")
+
+
+@ci_app.command("release")
+@funnel
+def ci_release(
+    tag: Annotated[str, typer.Argument(help="The pushed version tag, e.g. churn@v1.3.0.")],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Where the summary and manifests go.")
+    ] = None,
+    repo: RepoOption = Path(),
+) -> None:
+    """Verify a version tag, render its manifests, write a release summary; exit 1 if it fails."""
+    from modelgit import ci
+
+    result = ci.release(repo, tag, out)
+    typer.echo(result.summary, nl=False)
+    typer.echo(f"summary: {result.summary_path}")
+    if not result.verified:
+        typer.echo(f"error: {tag} did not verify: {'; '.join(result.problems)}", err=True)
+        raise typer.Exit(CHECK_FAILED)
+
+
+@ci_app.command("report")
+@funnel
+def ci_report(
+    base: Annotated[
+        str, typer.Option("--base", help="The revision the change goes into.")
+    ] = "origin/main",
+    out: Annotated[Path | None, typer.Option("--out", help="Write the Markdown here.")] = None,
+    fail_on: Annotated[
+        list[str] | None, typer.Option("--fail-on", help="Gate, repeatable (as in diff).")
+    ] = None,
+    repo: RepoOption = Path(),
+) -> None:
+    """The pull-request report: each changed model against the base and against production."""
+    from modelgit import ci
+
+    result = ci.report(repo, base, out, fail_on)
+    if out is None:
+        typer.echo(result.markdown, nl=False)
+    else:
+        typer.echo(f"wrote {out} ({len(result.models)} model(s) changed)")
+    if result.failed:
+        typer.echo("error: a gate failed; see the report", err=True)
+        raise typer.Exit(CHECK_FAILED)
 
 
 def main() -> None:

@@ -154,3 +154,37 @@ def remote_url(repo: Path, md5: str) -> str:
             f"the project has no default DVC remote ({str(exc).splitlines()[0]}); configure one "
             "with `dvc remote add -d NAME URL` and `dvc push`"
         ) from exc
+
+
+def remote_has(repo: Path, md5: str) -> bool:
+    """True when the project's default DVC remote holds the object with this md5."""
+    from dvc.exceptions import DvcException
+    from dvc.repo import Repo
+
+    try:
+        with _quiet(), Repo(str(repo)) as dvc_repo:
+            odb = dvc_repo.cloud.get_remote_odb()
+            return bool(odb.fs.exists(odb.oid_to_path(md5)))
+    except DvcException as exc:
+        raise PipelineError(
+            f"cannot ask the DVC remote ({str(exc).splitlines()[0]}); configure one with "
+            "`dvc remote add -d NAME URL`"
+        ) from exc
+
+
+def open_remote(repo: Path, md5: str) -> Any:
+    """A callable opening the remote's object with this md5 for reading, or None if absent."""
+    from dvc.exceptions import DvcException
+    from dvc.repo import Repo
+
+    if not (repo / ".dvc").is_dir():
+        return None
+    try:
+        with _quiet(), Repo(str(repo)) as dvc_repo:
+            odb = dvc_repo.cloud.get_remote_odb()
+            location = odb.oid_to_path(md5)
+            if not odb.fs.exists(location):
+                return None
+            return lambda: odb.fs.open(location, mode="rb")
+    except (DvcException, OSError):
+        return None

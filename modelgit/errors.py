@@ -34,6 +34,10 @@ class GitError(ModelgitError):
         super().__init__(f"`git {' '.join(command)}` failed: {first}")
 
 
+class InputError(ModelgitError):
+    """A path or value given on the command line is not usable."""
+
+
 class InvalidNameError(ModelgitError):
     """A model, stage or tag name breaks the grammar."""
 
