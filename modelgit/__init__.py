@@ -27,7 +27,7 @@ _EXPORTS = {
     "diff": "modelgit.comparing",
     "key_metrics": "modelgit.comparing",
     "metric_history": "modelgit.comparing",
-    "Comparison": "modelgit.diff",
+    "Comparison": "modelgit.comparison",
     "Lineage": "modelgit.provenance",
     "ImpactResult": "modelgit.provenance",
     "lineage_of": "modelgit.provenance",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from modelgit.bumping import Part
-from modelgit.diff import Comparison
+from modelgit.comparison import Comparison
 
 BREAKING_MARKERS = ("BREAKING CHANGE", "BREAKING-CHANGE")
 

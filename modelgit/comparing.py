@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from modelgit import gitrepo
-from modelgit.diff import Comparison, compare, direction_of
+from modelgit.comparison import Comparison, compare, direction_of
 from modelgit.errors import ModelgitError, UnknownModelError, UnknownVersionError
 from modelgit.names import split_reference
 from modelgit.registry import Event

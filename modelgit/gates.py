@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from modelgit.diff import Comparison, MetricChange
+from modelgit.comparison import Comparison, MetricChange
 from modelgit.errors import InvalidNameError
 
 _RULE = re.compile(

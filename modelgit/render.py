@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from modelgit.comparing import ChangelogEntry
-from modelgit.diff import Comparison, MetricChange
+from modelgit.comparison import Comparison, MetricChange
 from modelgit.gates import GateResult
 
 _ICON = {"better": "✅", "worse": "❌"}
