@@ -17,7 +17,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib", ".pt", ".pth", ".bin", ".sav")
+PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib", ".pt", ".pth")
 # Modules whose every callable can run code or touch the system, and single dangerous names.
 _UNSAFE_MODULES = {
     "os", "posix", "nt", "subprocess", "sys", "socket", "shutil", "runpy", "importlib", "pty",
@@ -90,38 +90,39 @@ def _globals(data: bytes) -> list[tuple[str, str]]:
 
 
 # After raw bytes that opcodes cannot walk (joblib writes array data inside the stream), look
-# for the byte shapes of imports: GLOBAL `c<module>\n<name>\n`, and two short strings
-# (each optionally memoised) followed by STACK_GLOBAL.
-_RAW_GLOBAL = re.compile(rb"c([A-Za-z_][\w.]*)\n([A-Za-z_][\w.]*)\n")
+# for the byte shape of an import: a short string naming a module, one naming the attribute
+# (each optionally memoised), then STACK_GLOBAL; and GLOBAL's text form `c<module>\n<name>\n`.
+_TEXT_GLOBAL = re.compile(rb"c([A-Za-z_][\w.]{0,63})\n([A-Za-z_]\w{0,63})\n")
 
 
 def _raw_globals(tail: bytes) -> list[tuple[str, str]]:
-    found = [(m.decode(), n.decode()) for m, n in _RAW_GLOBAL.findall(tail)]
+    found = [(m.decode(), n.decode()) for m, n in _TEXT_GLOBAL.findall(tail)]
     position = 0
     while (start := tail.find(b"\x8c", position)) != -1:
         position = start + 1
-        first, after = _short_string(tail, start)
-        if first is None:
+        size = tail[start + 1] if start + 1 < len(tail) else 0
+        module = tail[start + 2 : start + 2 + size]
+        if not size or not module.isascii():
             continue
-        after += tail[after : after + 1] == b"\x94"
-        if tail[after : after + 1] != b"\x8c":
-            continue
-        second, end = _short_string(tail, after)
-        end += tail[end : end + 1] == b"\x94"
-        if second is not None and tail[end : end + 1] == b"\x93":
-            found.append((first, second))
+        name = _name_after(tail, start + 2 + size, text_form=False)
+        if name is not None:
+            found.append((module.decode(), name))
     return found
 
 
-def _short_string(data: bytes, at: int) -> tuple[str | None, int]:
-    """A SHORT_BINUNICODE at `at`: its text and the offset after it."""
-    if at + 2 > len(data):
-        return None, at + 1
+def _name_after(data: bytes, at: int, text_form: bool) -> str | None:
+    """The attribute name following a module name in a GLOBAL or STACK_GLOBAL import."""
+    if text_form:
+        end = data.find(b"\n", at, at + 256)
+        return data[at:end].decode("ascii", "replace") if end != -1 else None
+    at += data[at : at + 1] == b"\x94"
+    if data[at : at + 1] != b"\x8c" or at + 2 > len(data):
+        return None
     end = at + 2 + data[at + 1]
-    try:
-        return data[at + 2 : end].decode("utf-8"), end
-    except UnicodeDecodeError:
-        return None, at + 1
+    end_memo = end + (data[end : end + 1] == b"\x94")
+    if data[end_memo : end_memo + 1] != b"\x93":
+        return None
+    return data[at + 2 : end].decode("utf-8", "replace")
 
 
 def _payloads(path: Path) -> list[tuple[str, bytes]]:

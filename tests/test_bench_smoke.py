@@ -76,3 +76,13 @@ def test_lineage_benchmark_runs_side_by_side_with_dvc_dag():
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("7 stages (2 chains x 3")
     assert proc.stdout.count("x |") == 4
+
+
+def test_verify_benchmark_runs_beside_md5sum():
+    proc = subprocess.run(
+        [sys.executable, str(BENCH / "verify_bench.py"), "--size-mb", "2", "--repeat", "1"],
+        capture_output=True, text=True, check=False, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("2 MiB artifact; median of 1")
+    assert "| modelgit ci release (example project) |" in proc.stdout
