@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from modelgit import gitrepo
+from modelgit import gitrepo, registry
 from modelgit.comparison import Comparison, compare, direction_of
 from modelgit.errors import ModelgitError, UnknownModelError, UnknownVersionError
 from modelgit.names import split_reference
@@ -83,7 +83,7 @@ def diff(
     side_b = resolve_side(root, b) if b else Side(Tree(root, None), WORKSPACE)
     named = model or (side_a.model if side_a else None) or side_b.model
     if named is not None:
-        known = sorted(set(declared(root)) | set(model_state_names(root)))
+        known = sorted(set(declared(root)) | set(registry.read(root)))
         models = [choose(known, normalise(named))]
     else:
         models = sorted(declared(root))
@@ -94,13 +94,6 @@ def diff(
         left = side_a or _latest_side(root, name)
         comparisons.append(compare(_snapshot(left, name), _snapshot(side_b, name)))
     return comparisons
-
-
-def model_state_names(root: Path) -> list[str]:
-    """Models that have at least one registry tag."""
-    from modelgit import registry
-
-    return list(registry.read(root))
 
 
 def breaking_commits(root: Path, since: str, until: str, paths: list[str]) -> list[str]:

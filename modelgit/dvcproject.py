@@ -140,15 +140,15 @@ def resolve_stages(tree: Tree, dvcfile: str, document: dict[str, Any]) -> dict[s
     return resolved.get("stages") or {}
 
 
-def remote_url(repo: Path, md5: str) -> str:
-    """Where the project's default DVC remote keeps the object with this md5 (DVC's layout)."""
+def _remote_object(repo: Path, md5: str) -> tuple[Any, str]:
+    """The default DVC remote's filesystem and where it keeps the object with this md5."""
     from dvc.exceptions import DvcException
     from dvc.repo import Repo
 
     try:
         with _quiet(), Repo(str(repo)) as dvc_repo:
             odb = dvc_repo.cloud.get_remote_odb()
-            return str(odb.fs.unstrip_protocol(odb.oid_to_path(md5)))
+            return odb.fs, odb.oid_to_path(md5)
     except DvcException as exc:
         raise PipelineError(
             f"the project has no default DVC remote ({str(exc).splitlines()[0]}); configure one "
@@ -156,35 +156,26 @@ def remote_url(repo: Path, md5: str) -> str:
         ) from exc
 
 
+def remote_url(repo: Path, md5: str) -> str:
+    """Where the project's default DVC remote keeps the object with this md5 (DVC's layout)."""
+    fs, location = _remote_object(repo, md5)
+    return str(fs.unstrip_protocol(location))
+
+
 def remote_has(repo: Path, md5: str) -> bool:
     """True when the project's default DVC remote holds the object with this md5."""
-    from dvc.exceptions import DvcException
-    from dvc.repo import Repo
-
-    try:
-        with _quiet(), Repo(str(repo)) as dvc_repo:
-            odb = dvc_repo.cloud.get_remote_odb()
-            return bool(odb.fs.exists(odb.oid_to_path(md5)))
-    except DvcException as exc:
-        raise PipelineError(
-            f"cannot ask the DVC remote ({str(exc).splitlines()[0]}); configure one with "
-            "`dvc remote add -d NAME URL`"
-        ) from exc
+    fs, location = _remote_object(repo, md5)
+    return bool(fs.exists(location))
 
 
 def open_remote(repo: Path, md5: str) -> Any:
     """A callable opening the remote's object with this md5 for reading, or None if absent."""
-    from dvc.exceptions import DvcException
-    from dvc.repo import Repo
-
     if not (repo / ".dvc").is_dir():
         return None
     try:
-        with _quiet(), Repo(str(repo)) as dvc_repo:
-            odb = dvc_repo.cloud.get_remote_odb()
-            location = odb.oid_to_path(md5)
-            if not odb.fs.exists(location):
-                return None
-            return lambda: odb.fs.open(location, mode="rb")
-    except (DvcException, OSError):
+        fs, location = _remote_object(repo, md5)
+        if not fs.exists(location):
+            return None
+    except (PipelineError, OSError):
         return None
+    return lambda: fs.open(location, mode="rb")

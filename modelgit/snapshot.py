@@ -5,13 +5,20 @@ from __future__ import annotations
 import hashlib
 import posixpath
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from modelgit.describe import Lineage, locate, meta_files
 from modelgit.dvcproject import read_cached, read_through_dvc
 from modelgit.errors import ModelgitError
-from modelgit.pipeline import Artifact, FileEntry, Pipeline, flatten, load, parse_data_file
+from modelgit.pipeline import (
+    Artifact,
+    FileEntry,
+    Pipeline,
+    flatten,
+    load,
+    parse_data_file,
+    read_artifacts,
+)
 from modelgit.trees import Tree
 
 
@@ -37,8 +44,6 @@ class Snapshot:
 def take(tree: Tree, model: str, label: str) -> Snapshot:
     """The snapshot of `model` in `tree`; an undeclared model gives an empty one."""
     pipe = load(tree)
-    from modelgit.pipeline import read_artifacts
-
     artifact = read_artifacts(pipe.dvcfiles).get(model)
     if artifact is None:
         return Snapshot(label, tree.commit, model, exists=False)
@@ -208,8 +213,3 @@ def _directions(artifact: Artifact) -> dict[str, str]:
         for name in artifact.meta.get(key) or []:
             directions[str(name)] = direction
     return directions
-
-
-def workspace(repo: Path) -> Tree:
-    """The work tree of `repo`."""
-    return Tree(repo, None)
