@@ -5,8 +5,6 @@ from __future__ import annotations
 import enum
 from typing import Any
 
-import semver
-
 
 class Part(enum.Enum):
     """Which part of the version a bump raises."""
@@ -23,6 +21,8 @@ def next_version(previous: str | None, part: Part) -> str:
     """The version after `previous` (the first version when there is none)."""
     if previous is None:
         return _FIRST[part]
+    import semver  # only bump needs version arithmetic; reading sorts with version_key
+
     current = semver.Version.parse(previous)
     if part is Part.MAJOR:
         return str(current.bump_major())

@@ -15,7 +15,6 @@ import typer
 
 from modelgit import api
 from modelgit.errors import CHECK_FAILED, ModelgitError
-from modelgit.project import init as init_project
 
 app = typer.Typer(
     name="modelgit",
@@ -94,6 +93,8 @@ def init(
     ] = False,
 ) -> None:
     """Make a directory a git + DVC project (with --example, a ready example project)."""
+    from modelgit.project import init as init_project
+
     result = init_project(directory, example=example)
     done = "; ".join(result.actions) or "nothing to do: already a git + DVC project"
     typer.echo(f"{result.path}: {done}")

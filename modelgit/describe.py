@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.metadata
 import platform
 import posixpath
 import re
@@ -190,6 +189,8 @@ def _schema(
 
 def running_environment(requirements: bytes | None) -> dict[str, Any]:
     """The bump-time interpreter and the installed versions of the packages requirements name."""
+    import importlib.metadata  # ~15 ms: only bump needs it
+
     packages: dict[str, str] = {}
     for line in (requirements or b"").decode("utf-8", "replace").splitlines():
         match = _REQUIREMENT_NAME.match(line)

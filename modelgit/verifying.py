@@ -62,21 +62,10 @@ def md5_stream(handle: IO[bytes], total: int, label: str, progress: Progress | N
 
 def _artifact_bytes(root: Path, path: str, md5: str, size: int, progress: Progress | None) -> Check:
     """Hash the artifact from the workspace (when at this version), the cache, or the remote."""
-    head = gitrepo.resolve_commit(root, "HEAD")
-    sources: list[tuple[str, Callable[[], IO[bytes]]]] = []
-    if head is not None and (root / path).is_file():
-        entry = load(Tree(root, head)).entry(path)
-        if entry is not None and entry.md5 == md5:
-            sources.append(("workspace", lambda: (root / path).open("rb")))
-    cached = root / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]
-    if cached.is_file():
-        sources.append(("DVC cache", lambda: cached.open("rb")))
-    remote = _remote_opener(root, md5)
-    if remote is not None:
-        sources.append(("DVC remote", remote))
-    if not sources:
+    found = _open_source(root, path, md5)
+    if found is None:
         return Check("artifact bytes", False, f"{path} ({md5}) is not in the DVC cache or remote")
-    where, opener = sources[0]
+    where, opener = found
     with opener() as handle:
         actual = md5_stream(handle, size, f"{path} ({where})", progress)
     if actual != md5:
@@ -84,6 +73,20 @@ def _artifact_bytes(root: Path, path: str, md5: str, size: int, progress: Progre
             "artifact bytes", False, f"{path} from the {where} hashes to {actual}, not {md5}"
         )
     return Check("artifact bytes", True, f"{path} from the {where} hashes to {md5}")
+
+
+def _open_source(root: Path, path: str, md5: str) -> tuple[str, Callable[[], IO[bytes]]] | None:
+    """The first place holding the bytes; the remote (and its DVC import) only when needed."""
+    head = gitrepo.resolve_commit(root, "HEAD")
+    if head is not None and (root / path).is_file():
+        entry = load(Tree(root, head)).entry(path)
+        if entry is not None and entry.md5 == md5:
+            return "workspace", lambda: (root / path).open("rb")
+    cached = root / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]
+    if cached.is_file():
+        return "DVC cache", lambda: cached.open("rb")
+    remote = _remote_opener(root, md5)
+    return ("DVC remote", remote) if remote is not None else None
 
 
 def _remote_opener(root: Path, md5: str) -> Callable[[], IO[bytes]] | None:
