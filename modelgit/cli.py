@@ -6,6 +6,7 @@ import enum
 import functools
 import json
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -81,7 +82,8 @@ def _table(title: str | None, columns: list[str], rows: list[list[str]]) -> None
         table.add_column(column)
     for row in rows:
         table.add_row(*row)
-    Console(soft_wrap=True).print(table)
+    # Piped output (logs, CI) gets room for whole lines instead of rich's 80-column default.
+    Console(width=None if sys.stdout.isatty() else 160).print(table)
 
 
 @app.command()
