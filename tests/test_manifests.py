@@ -142,6 +142,13 @@ def test_kserve_points_at_the_artifact_in_the_dvc_remote(live, tmp_path, crds):
     assert uri.startswith(str(remote)) and uri.replace("/", "").endswith(md5)
     assert Path(uri).is_file()  # the pushed artifact itself
     assert service["spec"]["predictor"]["canaryTrafficPercent"] == 10
+    text = mask(result.files["inferenceservice.yaml"]).replace(str(remote), "<dvc remote>")
+    text = re.sub(r"files/md5/[0-9a-f]{2}/[0-9a-f]{30}", "files/md5/<md5>", text)
+    golden = GOLDEN / "kserve" / "inferenceservice.yaml"
+    if os.environ.get("MODELGIT_UPDATE_GOLDEN"):  # a deliberate update, reviewed in the diff
+        golden.parent.mkdir(parents=True, exist_ok=True)
+        golden.write_text(text)
+    assert text == golden.read_text()
 
 
 def test_kserve_without_a_remote_says_so(live):
