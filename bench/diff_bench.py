@@ -14,19 +14,17 @@ import argparse
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import yaml
 
 sys.path.insert(0, str(Path(__file__).parent))
 from generate_registry import Stream, md5, model_bytes
+from timing import BIN, timed_output
 
-BIN = Path(sys.executable).parent
 DVC_YAML = {
     "stages": {
         "train": {
@@ -99,19 +97,6 @@ def generate(root: Path, versions: int) -> None:
     subprocess.run(["git", "reset", "--quiet", "--hard", "main"], cwd=root, check=True)
 
 
-def timed(command: list[str], cwd: Path, repeat: int) -> tuple[float, str]:
-    """Median wall time and the last stdout of `command`."""
-    times, out = [], ""
-    for _ in range(repeat):
-        started = time.perf_counter()
-        proc = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
-        times.append(time.perf_counter() - started)
-        if proc.returncode != 0:
-            raise SystemExit(f"{' '.join(command)} failed:\n{proc.stderr}")
-        out = proc.stdout
-    return statistics.median(times), out
-
-
 def check_same_numbers(ours: str, metrics: str, params: str) -> None:
     """Refuse to report a speed-up for different answers."""
     comparison = json.loads(ours)["comparisons"][0]
@@ -133,16 +118,18 @@ def run(versions: int, repeat: int) -> list[str]:
         repo = workdir / "project"
         generate(repo, versions)
         a, b = "m@v0.1.0", f"m@v0.{versions}.0"
-        mine, ours = timed([str(BIN / "modelgit"), "diff", a, b, "--json"], repo, repeat)
-        metrics_t, metrics = timed(
+        mine, ours = timed_output([str(BIN / "modelgit"), "diff", a, b, "--json"], repo, repeat)
+        metrics_t, metrics = timed_output(
             [str(BIN / "dvc"), "metrics", "diff", a, b, "--json"], repo, repeat
         )
-        params_t, params = timed([str(BIN / "dvc"), "params", "diff", a, b, "--json"], repo, repeat)
+        params_t, params = timed_output(
+            [str(BIN / "dvc"), "params", "diff", a, b, "--json"], repo, repeat
+        )
         check_same_numbers(ours, metrics, params)
-        hist, _ = timed(
+        hist, _ = timed_output(
             [str(BIN / "modelgit"), "history", "m", "--metrics", "--json"], repo, repeat
         )
-        show, _ = timed([str(BIN / "dvc"), "metrics", "show", "-T", "--json"], repo, repeat)
+        show, _ = timed_output([str(BIN / "dvc"), "metrics", "show", "-T", "--json"], repo, repeat)
         peer = metrics_t + params_t
         return [
             f"{versions} versions of one model; median of {repeat}; numbers checked equal",

@@ -12,16 +12,15 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import yaml
 
-BIN = Path(sys.executable).parent
+sys.path.insert(0, str(Path(__file__).parent))
+from timing import BIN, timed
 
 
 def generate(root: Path, chains: int, length: int) -> int:
@@ -60,18 +59,6 @@ def generate(root: Path, chains: int, length: int) -> int:
         cwd=root, check=True,
     )  # fmt: skip
     return len(stages)
-
-
-def timed(command: list[str], cwd: Path, repeat: int) -> float:
-    """Median wall time of a command that must succeed."""
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        proc = subprocess.run(command, cwd=cwd, capture_output=True, check=False)
-        times.append(time.perf_counter() - started)
-        if proc.returncode != 0:
-            raise SystemExit(f"{' '.join(command)} failed:\n{proc.stderr.decode()}")
-    return statistics.median(times)
 
 
 def run(chains: int, length: int, repeat: int) -> list[str]:

@@ -11,29 +11,13 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from generate_registry import generate
-
-BIN = Path(sys.executable).parent
-
-
-def timed(command: list[str], cwd: Path, repeat: int) -> float:
-    """Median wall time of `command`; a failing command aborts the benchmark."""
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        proc = subprocess.run(command, cwd=cwd, capture_output=True, check=False)
-        times.append(time.perf_counter() - started)
-        if proc.returncode != 0:
-            raise SystemExit(f"{' '.join(command)} failed:\n{proc.stderr.decode()}")
-    return statistics.median(times)
+from timing import BIN, timed
 
 
 def run(models: int, versions: int, stage_tags: int, repeat: int, gto: bool) -> list[str]:

@@ -18,12 +18,13 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import yaml
 
-BIN = Path(sys.executable).parent
+sys.path.insert(0, str(Path(__file__).parent))
+from timing import BIN, timed
+
 ENV = {
     **os.environ,
     "DVC_NO_ANALYTICS": "1",
@@ -37,15 +38,6 @@ def sh(*command: str, cwd: Path) -> str:
     return subprocess.run(
         command, cwd=cwd, env=ENV, check=True, capture_output=True, text=True
     ).stdout
-
-
-def timed(command: list[str], cwd: Path, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        subprocess.run(command, cwd=cwd, env=ENV, check=True, capture_output=True)
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
 
 
 def big_project(root: Path, size_mb: int) -> Path:
@@ -91,16 +83,16 @@ def release_time(root: Path, repeat: int) -> float:
     sh("git", "commit", "--quiet", "-m", "train", cwd=project)
     sh(str(BIN / "modelgit"), "bump", "minor", cwd=project)
     return timed([str(BIN / "modelgit"), "ci", "release", "churn@v0.1.0", "--out", "release"],
-                 project, repeat)  # fmt: skip
+                 project, repeat, ENV)  # fmt: skip
 
 
 def run(size_mb: int, repeat: int) -> list[str]:
     workdir = Path(tempfile.mkdtemp(prefix="modelgit-verify-bench-"))
     try:
         model = big_project(workdir / "big", size_mb)
-        md5sum = timed(["md5sum", str(model)], workdir, repeat)
+        md5sum = timed(["md5sum", str(model)], workdir, repeat, ENV)
         loop = statistics.median(hashing_loop(model) for _ in range(repeat))
-        whole = timed([str(BIN / "modelgit"), "verify", "big"], model.parent, repeat)
+        whole = timed([str(BIN / "modelgit"), "verify", "big"], model.parent, repeat, ENV)
         release = release_time(workdir, repeat)
         return [
             f"{size_mb} MiB artifact; median of {repeat}; ratio = md5sum time / modelgit time",

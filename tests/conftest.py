@@ -51,6 +51,13 @@ def dvc(repo: Path, *args: str) -> str:
     return proc.stdout
 
 
+def imports_dvc(statement: str) -> bool:
+    """Whether running `statement` in a fresh interpreter imports any dvc module."""
+    code = f"import sys\n{statement}\nprint(any(m.split('.')[0] == 'dvc' for m in sys.modules))\n"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return proc.stdout.strip() == "True"
+
+
 def commit_all(repo: Path, message: str) -> str:
     """Stage everything and commit; returns the new HEAD."""
     git(repo, "add", "--all")

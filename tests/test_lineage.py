@@ -9,7 +9,7 @@ import subprocess
 import networkx as nx
 import pytest
 import yaml
-from conftest import commit_all, dvc, git
+from conftest import commit_all, dvc, git, imports_dvc
 from typer.testing import CliRunner
 
 import modelgit
@@ -218,12 +218,4 @@ def test_dot_output_renders_with_graphviz(registry):
 
 
 def test_lineage_never_imports_dvc_for_plain_pipelines(registry):
-    import sys
-
-    code = (
-        "import sys, modelgit.provenance as p\n"
-        f"p.lineage_of({str(registry)!r}, 'churn')\n"
-        "print(any(m == 'dvc' or m.startswith('dvc.') for m in sys.modules))\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
+    assert not imports_dvc(f"import modelgit; modelgit.lineage_of({str(registry)!r}, 'churn')")

@@ -1,0 +1,33 @@
+"""What every benchmark shares: run a command a few times and keep the median wall time."""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+
+
+def timed_output(
+    command: list[str], cwd: Path, repeat: int, env: dict[str, str] | None = None
+) -> tuple[float, str]:
+    """Median wall time and the last stdout of `command`; a failure aborts the benchmark."""
+    times, out = [], ""
+    for _ in range(repeat):
+        started = time.perf_counter()
+        proc = subprocess.run(
+            command, cwd=cwd, env=env, capture_output=True, text=True, check=False
+        )
+        times.append(time.perf_counter() - started)
+        if proc.returncode != 0:
+            raise SystemExit(f"{' '.join(command)} failed:\n{proc.stderr}")
+        out = proc.stdout
+    return statistics.median(times), out
+
+
+def timed(command: list[str], cwd: Path, repeat: int, env: dict[str, str] | None = None) -> float:
+    """Median wall time of `command`."""
+    return timed_output(command, cwd, repeat, env)[0]
