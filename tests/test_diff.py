@@ -254,5 +254,8 @@ def test_diff_never_imports_dvc_for_git_tracked_metrics(registry):
     statement = f"import modelgit; modelgit.diff({str(registry)!r}, 'churn@v0.1.0', 'churn@v0.2.0')"
     assert not imports_dvc(statement)
     # The check can fail: bump asks `dvc status` (then refuses: nothing changed).
-    bump = f"import modelgit\ntry:\n    modelgit.bump({str(registry)!r})\nexcept modelgit.ModelgitError:\n    pass"
+    bump = (
+        f"import modelgit\ntry:\n    modelgit.bump({str(registry)!r})\n"
+        "except modelgit.ModelgitError:\n    pass"
+    )
     assert imports_dvc(bump)
