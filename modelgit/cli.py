@@ -477,7 +477,10 @@ def impact(
     typer.echo(f"stages that would rerun: {', '.join(result.stages) or 'none'}")
 
 
-def _stage_change(change: Any) -> None:
+def _stage_change(change: Any, as_json: bool) -> None:
+    if as_json:
+        _print_json(asdict(change))
+        return
     if change.tag is None:
         typer.echo(change.note)
         return
@@ -508,7 +511,7 @@ def promote(
     from modelgit import stages
 
     change = stages.promote(repo, model, version, stage, message, force)
-    _print_json(asdict(change)) if as_json else _stage_change(change)
+    _stage_change(change, as_json)
 
 
 @app.command()
@@ -529,7 +532,7 @@ def rollback(
     from modelgit import stages
 
     change = stages.rollback(repo, model, stage, to, message)
-    _print_json(asdict(change)) if as_json else _stage_change(change)
+    _stage_change(change, as_json)
 
 
 @app.command()
@@ -552,7 +555,7 @@ def deprecate(
     from modelgit import stages
 
     change = stages.deprecate(repo, model, version, message, force)
-    _print_json(asdict(change)) if as_json else _stage_change(change)
+    _stage_change(change, as_json)
 
 
 class Strategy(str, enum.Enum):
