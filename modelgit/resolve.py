@@ -7,6 +7,7 @@ from typing import Any
 
 from modelgit import gitrepo, metadata, pipeline, registry
 from modelgit.errors import MetadataError, ModelgitError, UnknownModelError, UnknownVersionError
+from modelgit.names import Action
 from modelgit.registry import Event, ModelState
 from modelgit.trees import Tree
 
@@ -71,6 +72,8 @@ def pick(state: ModelState, version: str | None, stage: str | None) -> Event:
         return state.latest
     event = state.version(version)
     if event is None:
+        if any(e.version == version and e.action is Action.DEREGISTER for e in state.events):
+            raise UnknownVersionError(f"{state.name} v{version} is deprecated")
         known = ", ".join(e.version or "" for e in state.versions[-5:]) or "none"
         raise UnknownVersionError(f"{state.name} has no version {version} (latest: {known})")
     return event

@@ -14,11 +14,10 @@ from modelgit.errors import (
     InvalidNameError,
     PromotionError,
     TagExistsError,
-    UnknownVersionError,
 )
 from modelgit.names import Action, TagName, check_version, format_tag, version_tag
 from modelgit.registry import Event, ModelState
-from modelgit.resolve import model_state, root_of
+from modelgit.resolve import model_state, pick, root_of
 
 _DNS1123 = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
 
@@ -79,15 +78,6 @@ def _assign(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _active(state: ModelState, version: str) -> Event:
-    event = state.version(version)
-    if event is None:
-        retired = any(e.version == version and e.action is Action.DEREGISTER for e in state.events)
-        why = "is deprecated" if retired else "does not exist"
-        raise UnknownVersionError(f"{state.name} v{version} {why}; `modelgit list` shows versions")
-    return event
-
-
 def was_in(state: ModelState, version: str, stage: str) -> bool:
     """True when `version` was ever assigned to `stage`."""
     return any(
@@ -112,7 +102,7 @@ def promote(
     if state.deprecated:
         raise PromotionError(f"{state.name} is deprecated; it cannot be promoted")
     version = check_version(version)
-    event = _active(state, version)
+    event = pick(state, version, None)
     current = state.stages.get(stage)
     if current == version:
         return StageChange(state.name, "promote", None, version, stage, current,
@@ -170,7 +160,7 @@ def rollback(
     target = check_version(to) if to else rollback_target(state, stage)
     if target == current:
         raise PromotionError(f"v{target} is already in {stage}")
-    event = _active(state, target)
+    event = pick(state, target, None)
     fields = _fields(
         root, "rollback", model=state.name, version=target, stage=stage, previous=current
     )
@@ -203,7 +193,7 @@ def deprecate(
         gitrepo.create_tag(root, tag, head, _message(message or f"Deprecate {state.name}", fields))
         return StageChange(state.name, "deprecate", tag, None, None, None)
     version = check_version(version)
-    event = _active(state, version)
+    event = pick(state, version, None)
     holding = [s for s, v in state.stages.items() if v == version]
     if holding and not force:
         raise PromotionError(
@@ -228,7 +218,7 @@ def unassign(
         return StageChange(
             state.name, "unassign", None, None, stage, None, f"{stage} holds nothing"
         )
-    event = _active(state, current)
+    event = pick(state, current, None)
     counter = state.next_counter()
     tag = format_tag(TagName(state.name, Action.UNASSIGN, stage=stage, counter=counter))
     fields = _fields(root, "unassign", model=state.name, stage=stage, previous=current)

@@ -119,7 +119,7 @@ def test_deprecation_hides_versions_and_refuses_promotion(registry):
 
 def test_bad_input_exits_2_with_one_line(registry):
     for args, message in (
-        (["promote", "churn", "9.9.9", "production"], "error: churn v9.9.9 does not exist"),
+        (["promote", "churn", "9.9.9", "production"], "error: churn has no version 9.9.9"),
         (["promote", "churn", "0.2.0", "Prod"], "error: stage 'Prod' must be lowercase"),
         (["promote", "nope", "0.2.0", "production"], "error: unknown model 'nope'"),
         (["rollback", "churn", "--to", "banana"], "error: 'banana' is not a semantic version"),
