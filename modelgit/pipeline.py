@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import posixpath
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,18 +100,14 @@ class Pipeline:
         start = self.producer(path)
         if start is None:
             return []
-        seen: dict[str, None] = {}
-        queue = deque([start])
-        while queue:
-            stage_id = queue.popleft()
-            if stage_id in seen:
-                continue
-            seen[stage_id] = None
+
+        def producers(stage_id: str) -> Iterator[str]:
             for dep in self.stages[stage_id].deps:
                 parent = self.producer(dep.path)
-                if parent is not None and parent not in seen:
-                    queue.append(parent)
-        return _topological(self.stages, list(seen))
+                if parent is not None:
+                    yield parent
+
+        return _topological(self.stages, _reach(start, producers))
 
     def downstream(self, stage_id: str) -> list[str]:
         """Stage ids that (transitively) consume an output of `stage_id`, itself first."""
@@ -121,15 +117,7 @@ class Pipeline:
                 parent = self.producer(dep.path)
                 if parent is not None and parent != stage.id:
                     consumers.setdefault(parent, set()).add(stage.id)
-        seen: dict[str, None] = {}
-        queue = deque([stage_id])
-        while queue:
-            current = queue.popleft()
-            if current in seen:
-                continue
-            seen[current] = None
-            queue.extend(sorted(consumers.get(current, ())))
-        return list(seen)
+        return _reach(stage_id, lambda current: sorted(consumers.get(current, ())))
 
     def in_dvc_cache(self, path: str) -> bool:
         """True when DVC keeps `path` in its cache (an output without `cache: false`)."""
@@ -144,6 +132,19 @@ class Pipeline:
         if stage_id is not None:
             return next(o for o in self.stages[stage_id].outs if o.path == path)
         return self.tracked.get(path)
+
+
+def _reach(start: str, neighbours: Callable[[str], Iterable[str]]) -> list[str]:
+    """Every node reachable from `start` (itself included), breadth first."""
+    seen: dict[str, None] = {}
+    queue = deque([start])
+    while queue:
+        current = queue.popleft()
+        if current in seen:
+            continue
+        seen[current] = None
+        queue.extend(n for n in neighbours(current) if n not in seen)
+    return list(seen)
 
 
 def _self_and_parents(path: str) -> Iterator[str]:
