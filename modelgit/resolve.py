@@ -50,12 +50,15 @@ def choose(names: list[str], model: str | None) -> str:
 def model_state(root: Path, model: str | None) -> ModelState:
     """The registry state of the model meant (the only one when `model` is None)."""
     if model is None:
-        names = sorted(set(registry.read(root)) | set(declared(root)))
-        model = choose(names, None)
+        states = registry.read(root)  # one read serves both the choice and the state
+        name = choose(sorted(set(states) | set(declared(root))), None)
+        return states.get(name) or registry.build_state(name, [])
     model = normalise(model)
     state = registry.read(root, model)[model]
-    if not state.events and model not in declared(root):
-        choose(sorted(set(registry.read(root)) | set(declared(root))), model)  # raises
+    if not state.events:
+        known = declared(root)
+        if model not in known:
+            choose(sorted(set(registry.read(root)) | set(known)), model)  # raises, naming them
     return state
 
 
