@@ -59,7 +59,10 @@ def describe(repo: Path, pipe: Pipeline, artifact: Artifact, workspace: bool) ->
     interpreter describes the environment.
     """
     lineage = locate(pipe, artifact)
-    data = _data(pipe, lineage, artifact)
+    data = [
+        {"path": d.path, "md5": d.md5, "size": d.size}
+        for d in upstream_data(pipe, lineage, artifact).values()
+    ]
     params = params_of(pipe, lineage.upstream)
     declared_files = meta_files(artifact)
     metric_files = [m for sid in lineage.evaluating for m in pipe.stages[sid].metrics]
@@ -111,15 +114,14 @@ def parent_versions(repo: Path, pipe: Pipeline, artifact: Artifact) -> list[str]
     return provenance.parent_versions(repo, graph, artifact.name)
 
 
-def _data(pipe: Pipeline, lineage: Lineage, artifact: Artifact) -> list[dict[str, Any]]:
-    """DVC-tracked dependencies of the upstream stages, the artifact itself excluded."""
-    seen: dict[str, dict[str, Any]] = {}
+def upstream_data(pipe: Pipeline, lineage: Lineage, artifact: Artifact) -> dict[str, FileEntry]:
+    """DVC-tracked dependencies of the upstream stages by path, the artifact itself excluded."""
+    data: dict[str, FileEntry] = {}
     for stage_id in lineage.upstream:
         for dep in pipe.stages[stage_id].deps:
-            if dep.path == artifact.path or dep.path in seen or not pipe.is_dvc_tracked(dep.path):
-                continue
-            seen[dep.path] = {"path": dep.path, "md5": dep.md5, "size": dep.size}
-    return sorted(seen.values(), key=lambda d: d["path"])
+            if dep.path != artifact.path and pipe.is_dvc_tracked(dep.path):
+                data.setdefault(dep.path, dep)
+    return dict(sorted(data.items()))
 
 
 def meta_files(artifact: Artifact) -> dict[str, str]:

@@ -7,7 +7,7 @@ import posixpath
 from dataclasses import dataclass, field
 from typing import Any
 
-from modelgit.describe import Lineage, locate, meta_files
+from modelgit.describe import Lineage, locate, meta_files, upstream_data
 from modelgit.dvcproject import read_cached, read_through_dvc
 from modelgit.errors import ModelgitError
 from modelgit.pipeline import (
@@ -65,7 +65,7 @@ def take(tree: Tree, model: str, label: str) -> Snapshot:
         model=model,
         exists=True,
         artifact=lineage.artifact,
-        data=_data(pipe, lineage, artifact),
+        data=upstream_data(pipe, lineage, artifact),
         params=_params(pipe, lineage, contents),
         metrics=metrics,
         problems=tuple(problems),
@@ -74,15 +74,6 @@ def take(tree: Tree, model: str, label: str) -> Snapshot:
         outputs=outputs,
         directions=_directions(artifact),
     )
-
-
-def _data(pipe: Pipeline, lineage: Lineage, artifact: Artifact) -> dict[str, FileEntry]:
-    data: dict[str, FileEntry] = {}
-    for stage_id in lineage.upstream:
-        for dep in pipe.stages[stage_id].deps:
-            if dep.path != artifact.path and pipe.is_dvc_tracked(dep.path):
-                data.setdefault(dep.path, dep)
-    return dict(sorted(data.items()))
 
 
 def _code_paths(pipe: Pipeline, lineage: Lineage) -> list[str]:
