@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -278,7 +277,7 @@ class _Plan:
             "version": new,
             "previous": previous,
             "bump": {"level": recorded, "reasons": reasons},
-            "created_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "created_at": metadata.utc_now(),
             "created_by": gitrepo.identity(self.root),
             "commit": self.commit,
             **self.facts,

@@ -31,6 +31,13 @@ class _NoAliasLoader(yaml.SafeLoader):
         return super().compose_node(parent, index)
 
 
+def utc_now() -> str:
+    """The current time as metadata records it: UTC, seconds, `Z`."""
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def fingerprint(artifact_md5: str, params: dict[str, Any], data: list[dict[str, Any]]) -> str:
     """12 hex of sha256 over the artifact md5, canonical params and data md5s (the `model-hash`)."""
     canonical = json.dumps(

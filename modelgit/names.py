@@ -102,6 +102,11 @@ def is_model_name(name: str) -> bool:
     return bool(_MODEL_RE.match(name))
 
 
+def is_dns_label(text: str) -> bool:
+    """True for a Kubernetes DNS-1123 label: lowercase letters, digits, '-', at most 63."""
+    return bool(_DNS1123_RE.match(text))
+
+
 def check_new_model_name(name: str) -> None:
     """Refuse a name modelgit would create a tag for unless its last part is a DNS-1123 label."""
     if not is_model_name(name):
@@ -109,7 +114,7 @@ def check_new_model_name(name: str) -> None:
             f"{name!r} is not a valid model name; use lowercase letters, digits and '-'"
         )
     short = name.rsplit(":", 1)[-1]
-    if not _DNS1123_RE.match(short):
+    if not is_dns_label(short):
         raise InvalidNameError(
             f"model name {short!r} is not a Kubernetes DNS-1123 label; use lowercase letters, "
             "digits and '-' (at most 63 characters), e.g. "

@@ -132,11 +132,10 @@ def _metrics(
         raw = contents.get(path)
         if raw is None:
             entry = pipe.entry(path)
-            cached = entry is not None and entry.md5 is not None and pipe.in_dvc_cache(path)
-            if cached and entry and entry.md5:
-                raw = read_cached(tree.repo, entry.md5) or read_through_dvc(
-                    tree.repo, path, tree.commit
-                )
+            md5 = entry.md5 if entry is not None and pipe.in_dvc_cache(path) else None
+            cached = md5 is not None
+            if md5 is not None:
+                raw = read_cached(tree.repo, md5) or read_through_dvc(tree.repo, path, tree.commit)
             if raw is None:
                 problems.append(
                     f"{path} at {tree.label} is kept by DVC and is in neither the cache nor the "
@@ -161,17 +160,12 @@ def _stages(
     stages = {}
     for stage_id in lineage.upstream:
         stage = pipe.stages[stage_id]
-        definition = (pipe.dvcfiles.get(stage.dvcfile, {}).get("stages") or {}).get(stage.name)
-        cmd = definition.get("cmd", stage.cmd) if isinstance(definition, dict) else stage.cmd
         code = {}
         for dep in stage.deps:
             if not pipe.is_dvc_tracked(dep.path):
                 raw = contents.get(dep.path)
                 code[dep.path] = hashlib.md5(raw).hexdigest() if raw is not None else dep.md5
-        stages[stage.name] = {
-            "cmd": " && ".join(cmd) if isinstance(cmd, list) else str(cmd),
-            "code": code,
-        }
+        stages[stage.name] = {"cmd": stage.cmd, "code": code}
     return stages
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +14,10 @@ from modelgit.errors import (
     PromotionError,
     TagExistsError,
 )
-from modelgit.names import Action, TagName, check_version, format_tag, version_tag
+from modelgit.metadata import utc_now
+from modelgit.names import Action, TagName, check_version, format_tag, is_dns_label, version_tag
 from modelgit.registry import Event, ModelState
 from modelgit.resolve import model_state, pick, root_of
-
-_DNS1123 = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
 
 
 @dataclass(frozen=True)
@@ -36,9 +34,7 @@ class StageChange:
 
 
 def _check_stage(stage: str, settings: config.Config, force: bool) -> None:
-    import re
-
-    if not re.match(_DNS1123, stage):
+    if not is_dns_label(stage):
         raise InvalidNameError(f"stage {stage!r} must be lowercase letters, digits and '-'")
     if stage not in settings.stages and not force:
         raise InvalidNameError(
@@ -56,18 +52,24 @@ def _fields(root: Path, action: str, **extra: Any) -> dict[str, Any]:
         "schema": 1,
         "action": action,
         **extra,
-        "created_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "created_at": utc_now(),
         "created_by": gitrepo.identity(root),
     }
 
 
 def _assign(
-    root: Path, state: ModelState, event: Event, stage: str, message: str, fields: dict[str, Any]
+    root: Path,
+    state: ModelState,
+    event: Event,
+    stage: str,
+    message: str,
+    fields: dict[str, Any],
+    action: Action = Action.ASSIGN,
 ) -> str:
-    """Create the next `<name>#<stage>#<N>` tag; on a race for N, re-read and retry once."""
+    """Create the next `<name>#<stage>[!]#<N>` tag; on a race for N, re-read and retry once."""
     for attempt in (1, 2):
         counter = state.next_counter()
-        tag = format_tag(TagName(state.name, Action.ASSIGN, stage=stage, counter=counter))
+        tag = format_tag(TagName(state.name, action, stage=stage, counter=counter))
         try:
             gitrepo.create_tag(root, tag, event.commit, _message(message, fields))
             return tag
@@ -219,12 +221,9 @@ def unassign(
             state.name, "unassign", None, None, stage, None, f"{stage} holds nothing"
         )
     event = pick(state, current, None)
-    counter = state.next_counter()
-    tag = format_tag(TagName(state.name, Action.UNASSIGN, stage=stage, counter=counter))
     fields = _fields(root, "unassign", model=state.name, stage=stage, previous=current)
     if message:
         fields["reason"] = message
-    gitrepo.create_tag(
-        root, tag, event.commit, _message(f"Unassign {stage} of {state.name}", fields)
-    )
+    subject = f"Unassign {stage} of {state.name}"
+    tag = _assign(root, state, event, stage, subject, fields, Action.UNASSIGN)
     return StageChange(state.name, "unassign", tag, None, stage, current)
