@@ -28,7 +28,7 @@ class ManifestResult:
 
 
 def _variant(
-    root: Path, state: ModelState, event: Event, doc: dict[str, Any], storage: bool
+    root: Path, event: Event, doc: dict[str, Any], storage: bool, weight: float = 1.0
 ) -> manifests.Variant:
     artifact = doc.get("artifact") or {}
     path = str(artifact.get("path") or "")
@@ -42,6 +42,7 @@ def _variant(
         fingerprint=str(doc.get("fingerprint") or "unknown"),
         model_path=path,
         storage_uri=uri,
+        weight=weight,
     )
 
 
@@ -74,14 +75,11 @@ def _variants(
             )
     docs = documents(root, list(wanted.values()))
     variants = {
-        role: _variant(root, state, e, docs[e.tag], strategy == "kserve")
+        role: _variant(root, e, docs[e.tag], strategy == "kserve", (weights or {}).get(role, 1.0))
         for role, e in wanted.items()
     }
     if strategy == "ab":
-        return {
-            role: manifests.Variant(v.version, v.fingerprint, v.model_path, weight=weights[role])  # type: ignore[index]
-            for role, v in variants.items()
-        }
+        return variants
     if strategy == "canary":
         return {"stable": variants["stable"], "canary": variants["primary"]}
     if strategy == "bluegreen":
