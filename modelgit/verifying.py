@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from modelgit import gitrepo, metadata
-from modelgit.describe import locate
+from modelgit.describe import locate, upstream_data
 from modelgit.errors import GitError, ModelgitError
 from modelgit.names import split_reference
 from modelgit.pipeline import load, params_of, read_artifacts
@@ -115,24 +115,14 @@ def _against_lock(root: Path, event: Event, document: dict[str, Any]) -> list[Ch
         )))  # fmt: skip
     else:
         checks.append(Check("dvc.lock", True, f"{artifact.path} md5 {recorded.get('md5')}"))
-    for data in document.get("data") or []:
-        entry = pipe.entry(data.get("path", "")) or next(
-            (
-                d
-                for sid in lineage.upstream
-                for d in pipe.stages[sid].deps
-                if d.path == data.get("path")
-            ),
-            None,
-        )
-        if entry is None or entry.md5 != data.get("md5"):
-            found = entry.md5 if entry else "nothing"
+    # The same upstream data bump recorded, as the commit's dvc.lock has it now.
+    in_lock = {path: entry.md5 for path, entry in upstream_data(pipe, lineage, artifact).items()}
+    in_tag = {d.get("path"): d.get("md5") for d in document.get("data") or []}
+    for path in sorted(set(in_lock) | set(in_tag), key=str):
+        if in_lock.get(path) != in_tag.get(path):
+            found = in_lock.get(path) or "nothing"
             checks.append(
-                Check(
-                    "data",
-                    False,
-                    f"{data.get('path')} is {found} in dvc.lock, recorded {data.get('md5')}",
-                )
+                Check("data", False, f"{path} is {found} in dvc.lock, recorded {in_tag.get(path)}")
             )
     params = params_of(pipe, lineage.upstream)
     if params != (document.get("params") or {}):

@@ -151,3 +151,12 @@ def test_lightweight_tags_are_not_versions(registry):
     git(registry, "tag", "churn@v5.0.0")
     result = runner.invoke(app, ["verify", "churn@v5.0.0", "-C", str(registry)])
     assert result.exit_code == 1 and "lightweight tag" in result.stderr
+
+
+def test_edited_data_hashes_are_caught(registry):
+    train_md5 = modelgit.show(registry, "churn@v0.2.0").metadata["data"][0]["md5"]
+    message = message_of(registry, "churn@v0.2.0").replace(train_md5, "1" * 32)
+    retag(registry, "churn@v0.2.0", message, "churn@v0.2.0^{commit}")
+    problems = failed(verify(registry, "churn@v0.2.0"))
+    assert problems["data"] == f"data/train.csv is {train_md5} in dvc.lock, recorded {'1' * 32}"
+    assert "recomputes to" in problems["fingerprint"]
