@@ -76,9 +76,7 @@ class ReleaseResult:
     summary: str
 
 
-def _metric_lines(title: str, new: dict[str, Any], old: dict[str, Any] | None) -> list[str]:
-    if old is None:
-        return []
+def _metric_lines(title: str, new: dict[str, Any], old: dict[str, Any]) -> list[str]:
     rows = []
     for name, value in new.items():
         before = old.get(name)
