@@ -1,9 +1,15 @@
 """modelgit: versions of DVC-tracked models as annotated git tags carrying metadata.
 
-The Python API mirrors the CLI: ``init``, ``bump``, ``list_models``, ``show``, ``history``,
-``diff``, ``metric_history``, ``key_metrics``, ``changelog``, ``lineage_of``, ``impact``.
-Names are imported on first use, so that ``modelgit --help`` and the read commands load only
-the modules they need.
+The Python API is one function per CLI command, each taking the repository first and returning
+a frozen result; nothing prints. Errors are `ModelgitError`s: an `InputError` for a request
+that cannot be carried out, a `CheckFailedError` for a check that failed.
+
+    import modelgit
+    modelgit.bump(".", "minor")
+    modelgit.list_models(".")
+
+Names are imported on first use, so that `modelgit --help` and the read commands load only the
+modules they need.
 """
 
 from __future__ import annotations
@@ -11,31 +17,31 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-_EXPORTS = {
-    "BumpResult": "modelgit.api",
-    "HistoryEntry": "modelgit.api",
-    "ModelSummary": "modelgit.api",
-    "VersionInfo": "modelgit.api",
-    "bump": "modelgit.api",
-    "history": "modelgit.api",
-    "list_models": "modelgit.api",
-    "show": "modelgit.api",
-    "Part": "modelgit.bumping",
-    "ChangelogEntry": "modelgit.comparing",
-    "VersionMetrics": "modelgit.comparing",
-    "changelog": "modelgit.comparing",
-    "diff": "modelgit.comparing",
-    "key_metrics": "modelgit.comparing",
-    "metric_history": "modelgit.comparing",
-    "Comparison": "modelgit.comparison",
-    "Lineage": "modelgit.provenance",
-    "ImpactResult": "modelgit.provenance",
-    "lineage_of": "modelgit.provenance",
-    "impact": "modelgit.provenance",
-    "ModelgitError": "modelgit.errors",
-    "InitResult": "modelgit.project",
-    "init": "modelgit.project",
-}
+_COMMANDS = {
+    "modelgit.commands.init": ("init", "InitResult"),
+    "modelgit.commands.bump": ("bump", "BumpRequest", "BumpResult"),
+    "modelgit.commands.show": (
+        "list_models", "show", "history", "ModelSummary", "KeyMetric", "VersionInfo",
+        "HistoryEntry",
+    ),
+    "modelgit.commands.compare": (
+        "diff", "metric_history", "changelog", "DiffResult", "VersionMetrics", "ChangelogEntry",
+    ),
+    "modelgit.commands.lineage": ("lineage_of", "impact", "Lineage", "ImpactResult"),
+    "modelgit.commands.stages": ("promote", "rollback", "deprecate", "unassign", "StageChange"),
+    "modelgit.commands.manifest": ("manifest", "ManifestRequest", "ManifestResult"),
+    "modelgit.deploy.manifests": ("Strategy", "Router"),
+    "modelgit.commands.rollout": ("rollout", "RolloutRequest", "RolloutResult", "RolloutEvent"),
+    "modelgit.commands.verify": ("verify", "Verification", "Check"),
+    "modelgit.commands.scan": ("scan", "ScanResult"),
+    "modelgit.commands.ci": (
+        "ci_init", "ci_release", "ci_report", "CiInitResult", "ReleaseResult", "ReportResult",
+    ),
+    "modelgit.analysis.compare": ("Comparison",),
+    "modelgit.registry.versions": ("Level", "Part", "Version"),
+    "modelgit.errors": ("ModelgitError", "InputError", "CheckFailedError"),
+}  # fmt: skip
+_EXPORTS = {name: module for module, names in _COMMANDS.items() for name in names}
 
 __all__ = sorted(_EXPORTS)
 

@@ -1,5 +1,5 @@
 """`python -m modelgit` runs the CLI."""
 
-from modelgit.cli import main
+from modelgit.cli.app import main
 
 main()

@@ -1,4 +1,10 @@
-"""The one exceptions module: every error a user can act on is a ModelgitError."""
+"""The one exceptions module: every error a user can act on is a ModelgitError.
+
+Two families decide the exit code the CLI returns: an `InputError` (exit 2) means the request
+cannot be carried out as given (a bad name, a missing file, a dirty workspace); a
+`CheckFailedError` (exit 1) means the request was carried out and what it checked failed (a
+version that does not verify, a gate, a health check). Anything else is a bug (exit 3).
+"""
 
 from __future__ import annotations
 
@@ -12,19 +18,31 @@ class ModelgitError(Exception):
     exit_code = INPUT_ERROR
 
 
-class NotAGitRepoError(ModelgitError):
+class InputError(ModelgitError):
+    """The request cannot be carried out as given (exit 2)."""
+
+    exit_code = INPUT_ERROR
+
+
+class CheckFailedError(ModelgitError):
+    """What the command checked failed: verification, a gate, a health check (exit 1)."""
+
+    exit_code = CHECK_FAILED
+
+
+class NotAGitRepoError(InputError):
     """The directory is not inside a git work tree."""
 
 
-class NoCommitsError(ModelgitError):
+class NoCommitsError(InputError):
     """The repository has no commit to tag yet."""
 
 
-class NotADvcProjectError(ModelgitError):
+class NotADvcProjectError(InputError):
     """The git repository has no `.dvc/` directory."""
 
 
-class GitError(ModelgitError):
+class GitError(InputError):
     """A git command failed; carries the command and git's own message."""
 
     def __init__(self, command: list[str], stderr: str) -> None:
@@ -34,71 +52,89 @@ class GitError(ModelgitError):
         super().__init__(f"`git {' '.join(command)}` failed: {first}")
 
 
-class InputError(ModelgitError):
-    """A path or value given on the command line is not usable."""
+class InvalidNameError(InputError):
+    """A model, stage, tag name or version breaks the grammar."""
 
 
-class InvalidNameError(ModelgitError):
-    """A model, stage or tag name breaks the grammar."""
+class ConfigError(InputError):
+    """`.modelgit.yaml` is not valid."""
 
 
-class UnknownModelError(ModelgitError):
+class GateRuleError(InputError):
+    """A `--fail-on` gate rule does not parse."""
+
+
+class WeightsError(InputError):
+    """Traffic weights are malformed, negative, or do not sum to 1."""
+
+
+class UnknownModelError(InputError):
     """No declared or registered model has that name, or none was named when several exist."""
 
 
-class UnknownVersionError(ModelgitError):
-    """The model has no such version or stage assignment."""
+class UnknownVersionError(InputError):
+    """The model has no such version or stage assignment, or a revision names nothing."""
 
 
-class UnknownTargetError(ModelgitError):
+class UnknownTargetError(InputError):
     """An impact or lineage target names nothing in the pipeline."""
 
 
-class PromotionError(ModelgitError):
+class PromotionError(InputError):
     """A stage change that the registry's rules refuse."""
 
 
-class ManifestError(ModelgitError):
+class ManifestError(InputError):
     """Manifests cannot be rendered or written as asked."""
 
 
-class VerificationError(ModelgitError):
-    """A version does not verify."""
-
-    exit_code = CHECK_FAILED
+class ExampleError(InputError):
+    """The example project cannot be created where asked."""
 
 
-class UnsafePickleError(ModelgitError):
-    """A pickle-based artifact imports globals that execute code."""
+class UnsafePickleError(InputError):
+    """A pickle-based artifact imports globals that execute code; bump refuses it."""
 
 
-class DirtyWorkspaceError(ModelgitError):
+class DirtyWorkspaceError(InputError):
     """Files the model depends on have uncommitted changes."""
 
 
-class StalePipelineError(ModelgitError):
+class StalePipelineError(InputError):
     """DVC reports the pipeline or the artifact out of date with dvc.lock."""
 
 
-class AlreadyRegisteredError(ModelgitError):
+class AlreadyRegisteredError(InputError):
     """The artifact at HEAD is the one an existing version already records."""
 
 
-class TagExistsError(ModelgitError):
+class TagExistsError(InputError):
     """The tag to create exists already; tags are never moved."""
 
 
-class VersionOrderError(ModelgitError):
+class VersionOrderError(InputError):
     """An explicit version is not greater than the latest one."""
 
 
-class PipelineError(ModelgitError):
+class PipelineError(InputError):
     """dvc.yaml, dvc.lock or a file they name cannot be read or does not make sense."""
 
 
-class MetadataError(ModelgitError):
+class MetadataError(InputError):
     """A tag message is not a valid metadata document."""
 
 
-class ExampleError(ModelgitError):
-    """The example project cannot be created where asked."""
+class VerificationError(CheckFailedError):
+    """A version does not verify."""
+
+
+class GateFailedError(CheckFailedError):
+    """A `--fail-on` gate failed on a comparison."""
+
+
+class UnsafeGlobalsError(CheckFailedError):
+    """`scan` found pickle globals that execute code."""
+
+
+class RolloutFailedError(CheckFailedError):
+    """A rollout's health check failed and the stage was rolled back."""

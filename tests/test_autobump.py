@@ -7,10 +7,10 @@ from conftest import change_and_repro, commit_all, dvc, git
 from typer.testing import CliRunner
 
 import modelgit
-from modelgit import metadata
-from modelgit.autobump import is_breaking
-from modelgit.cli import app
+from modelgit.analysis.autobump import is_breaking
+from modelgit.cli.app import app
 from modelgit.errors import AlreadyRegisteredError
+from modelgit.registry import metadata
 
 
 def edit(repo, path, old, new):

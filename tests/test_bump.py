@@ -13,7 +13,6 @@ import yaml
 from conftest import change_and_repro, commit_all, dvc, git, set_param
 
 import modelgit
-from modelgit import metadata
 from modelgit.errors import (
     AlreadyRegisteredError,
     DirtyWorkspaceError,
@@ -25,6 +24,7 @@ from modelgit.errors import (
     UnknownModelError,
     VersionOrderError,
 )
+from modelgit.registry import metadata
 
 
 def tag_message(repo: Path, tag: str) -> str:

@@ -14,8 +14,8 @@ from conftest import BIN, change_and_repro, commit_all, dvc, git
 from typer.testing import CliRunner
 
 import modelgit
-from modelgit import ci, stages
-from modelgit.cli import app
+from modelgit.cli.app import app
+from modelgit.commands import ci, stages
 from modelgit.errors import ManifestError
 
 runner = CliRunner()

@@ -12,7 +12,7 @@ import typer
 from conftest import BIN, git
 from typer.testing import CliRunner
 
-from modelgit.cli import app
+from modelgit.cli.app import app
 
 runner = CliRunner()
 

@@ -11,8 +11,9 @@ import yaml
 from conftest import change_and_repro, commit_all, dvc, git, imports_dvc, set_param
 from typer.testing import CliRunner
 
-from modelgit import comparing, render
-from modelgit.cli import app
+from modelgit.cli import render
+from modelgit.cli.app import app
+from modelgit.commands import compare
 from modelgit.errors import UnknownVersionError
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -49,7 +50,7 @@ def assert_same_as_dvc(repo: Path, comparison, a: str, b: str | None) -> None:
 
 
 def test_versions_compare_like_dvc_metrics_and_params_diff(registry):
-    comparison = only(comparing.diff(registry, "churn@v0.1.0", "churn@v0.2.0"))
+    comparison = only(compare.diff(registry, "churn@v0.1.0", "churn@v0.2.0"))
     assert_same_as_dvc(registry, comparison, "churn@v0.1.0", "churn@v0.2.0")
     assert [(f.kind, f.status) for f in comparison.files] == [
         ("artifact", "modified"),
@@ -61,7 +62,7 @@ def test_versions_compare_like_dvc_metrics_and_params_diff(registry):
 def test_workspace_is_the_default_new_side_and_latest_the_old(registry):
     change_and_repro(registry, "C: 0.3", "C: 0.05", "stronger regularisation")
     set_param(registry, "max_iter: 200", "max_iter: 300")  # uncommitted, not reproduced
-    comparison = only(comparing.diff(registry))
+    comparison = only(compare.diff(registry))
     assert comparison.a.label == "churn@v0.2.0" and comparison.b.label == "workspace"
     assert_same_as_dvc(registry, comparison, "churn@v0.2.0", None)
     assert {p.name: p.new for p in comparison.params if p.status == "changed"} == {
@@ -73,13 +74,13 @@ def test_workspace_is_the_default_new_side_and_latest_the_old(registry):
 def test_stages_and_revisions_as_sides(registry):
     annotated = ["tag", "-a", "-m", "assign", "churn#production#1", "churn@v0.1.0^{commit}"]
     git(registry, *annotated)
-    by_stage = only(comparing.diff(registry, "churn#production", "HEAD"))
+    by_stage = only(compare.diff(registry, "churn#production", "HEAD"))
     assert by_stage.a.label == "churn#production (churn@v0.1.0)" and by_stage.b.label == "HEAD"
     assert any(p.name == "train.C" and p.status == "changed" for p in by_stage.params)
-    same = only(comparing.diff(registry, "HEAD", "churn@v0.2.0"))
+    same = only(compare.diff(registry, "HEAD", "churn@v0.2.0"))
     assert not same.changed
     with pytest.raises(UnknownVersionError, match="not a version"):
-        comparing.diff(registry, "no-such-branch")
+        compare.diff(registry, "no-such-branch")
 
 
 def test_a_revision_where_the_model_did_not_exist(registry):
@@ -90,14 +91,14 @@ def test_a_revision_where_the_model_did_not_exist(registry):
     (registry / "dvc.yaml").write_text(yaml.safe_dump(document))
     before = commit_all(registry, "No model declared here")
     git(registry, "checkout", "--quiet", "main")
-    comparison = only(comparing.diff(registry, before, "churn@v0.2.0", model="churn"))
+    comparison = only(compare.diff(registry, before, "churn@v0.2.0", model="churn"))
     assert not comparison.a.exists and comparison.b.exists
     assert {m.verdict for m in comparison.metrics} == {"added"}
     assert render.headline(comparison) == "churn is new at churn@v0.2.0"
 
 
 def test_no_version_yet_compares_against_nothing(project):
-    comparison = only(comparing.diff(project))
+    comparison = only(compare.diff(project))
     assert comparison.a.label == "(no version yet)" and not comparison.a.exists
     assert comparison.files[0].status == "added"
 
@@ -132,7 +133,7 @@ def test_nested_values_several_files_non_numeric_and_cached_metrics(registry):
     _rewrite_pipeline(registry)
     base = git(registry, "rev-parse", "HEAD").strip()
     change_and_repro(registry, "lr: 0.1", "lr: 0.7", "faster learning rate")
-    comparison = only(comparing.diff(registry, base, "HEAD"))
+    comparison = only(compare.diff(registry, base, "HEAD"))
     metrics = {m.name: m for m in comparison.metrics}
     assert metrics["quality.lr"].old == 0.1 and metrics["quality.lr"].new == 0.7
     assert metrics["status"].verdict == "changed" and metrics["status"].diff is None
@@ -151,7 +152,7 @@ def test_nested_values_several_files_non_numeric_and_cached_metrics(registry):
     md5 = next(o["md5"] for o in lock["stages"]["report"]["outs"] if o["path"] == "cached.json")
     (registry / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]).unlink()
     (registry / "cached.json").unlink()
-    comparison = only(comparing.diff(registry, base, "HEAD"))
+    comparison = only(compare.diff(registry, base, "HEAD"))
     assert any(
         "cached.json" in p and "neither the cache nor the remote" in p for p in comparison.problems
     )
@@ -160,7 +161,7 @@ def test_nested_values_several_files_non_numeric_and_cached_metrics(registry):
 
 def test_a_metrics_file_missing_at_one_revision(registry):
     (registry / "metrics.json").unlink()
-    comparison = only(comparing.diff(registry))
+    comparison = only(compare.diff(registry))
     assert {m.verdict for m in comparison.metrics} == {"removed"}
     assert comparison.problems == ("metrics.json is missing at workspace",)
 
@@ -225,21 +226,21 @@ def test_json_output_keys(registry):
 
 
 def test_history_metrics_list_metrics_and_changelog(registry):
-    rows = comparing.metric_history(registry)
+    rows = compare.metric_history(registry)
     assert [r.version for r in rows] == ["0.2.0", "0.1.0"]
     assert rows[0].metrics == json.loads((registry / "metrics.json").read_text())
-    assert [r.metrics for r in comparing.metric_history(registry, names=["f1"])] == [
+    assert [r.metrics for r in compare.metric_history(registry, names=["f1"])] == [
         {"f1": rows[0].metrics["f1"]},
         {"f1": rows[1].metrics["f1"]},
     ]
     git(registry, "tag", "-a", "-m", "a", "churn#production#1", "churn@v0.1.0^{commit}")
-    assert comparing.key_metrics(registry) == {
+    assert compare.key_metrics(registry) == {
         "churn": {
             "latest": ("accuracy", rows[0].metrics["accuracy"]),
             "production": ("accuracy", rows[1].metrics["accuracy"]),
         }
     }
-    entries = comparing.changelog(registry)
+    entries = compare.changelog(registry)
     assert [e.version for e in entries] == ["0.2.0", "0.1.0"]
     assert entries[0].params == (("train.C", 1.0, 0.3),)
     assert entries[1].params == () and entries[0].level == "minor"

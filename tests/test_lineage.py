@@ -13,11 +13,12 @@ from conftest import commit_all, dvc, git, imports_dvc
 from typer.testing import CliRunner
 
 import modelgit
-from modelgit import lineage, provenance
-from modelgit.cli import app
+from modelgit.analysis import lineage
+from modelgit.cli.app import app
+from modelgit.commands import lineage as provenance
 from modelgit.errors import PipelineError, UnknownTargetError
-from modelgit.pipeline import load, read_artifacts
-from modelgit.trees import Tree
+from modelgit.sources.pipeline import load, read_artifacts
+from modelgit.sources.tree import Tree
 
 runner = CliRunner()
 
@@ -127,7 +128,7 @@ def test_dvc_templating_and_layout_features(templated):
     assert graph.nodes["param:params.yaml:train.epochs"]["value"] == 3
     assert graph.nodes["file:data/raw"]["md5"].endswith(".dir")  # the .dvc-tracked directory
     assert graph.has_edge("stage:nlp/dvc.yaml:tune", "file:nlp/models/intent.bin")
-    assert lineage.parents(graph, "nlp:intent") == ["base"]
+    assert modelgit.lineage_of(templated, "nlp:intent").parents == ("base",)  # no version yet
 
 
 def test_parents_lineage_and_impact_across_models(templated):

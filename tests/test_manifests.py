@@ -12,8 +12,9 @@ from conftest import dvc, git
 from typer.testing import CliRunner
 
 import modelgit
-from modelgit import deploying, stages
-from modelgit.cli import app
+from modelgit.cli.app import app
+from modelgit.commands import manifest as deploying
+from modelgit.commands import stages
 from modelgit.deploy.validate import validate
 from modelgit.errors import InvalidNameError, ManifestError, UnknownVersionError
 

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from modelgit import metadata
 from modelgit.errors import MetadataError
+from modelgit.registry import metadata
 
 scalars = st.one_of(
     st.integers(-(10**9), 10**9),

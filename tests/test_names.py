@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from modelgit.errors import InvalidNameError
-from modelgit.names import (
+from modelgit.registry.tags import (
     Action,
     TagName,
     check_new_model_name,

@@ -12,9 +12,9 @@ from conftest import commit_all, dvc
 from typer.testing import CliRunner
 
 import modelgit
-from modelgit.cli import app
+from modelgit.cli.app import app
 from modelgit.errors import UnsafePickleError
-from modelgit.pickles import scan
+from modelgit.model.pickles import scan
 
 runner = CliRunner()
 

@@ -12,9 +12,9 @@ from conftest import git
 from typer.testing import CliRunner
 
 import modelgit
-from modelgit import stages
-from modelgit.cli import app
-from modelgit.deploy.rollout import HealthCheck, rollout
+from modelgit.cli.app import app
+from modelgit.commands import stages
+from modelgit.commands.rollout import HealthCheck, rollout
 from modelgit.errors import InvalidNameError
 
 runner = CliRunner()

@@ -12,8 +12,8 @@ from conftest import BIN, git
 from typer.testing import CliRunner
 
 import modelgit
-from modelgit import stages
-from modelgit.cli import app
+from modelgit.cli.app import app
+from modelgit.commands import stages
 from modelgit.errors import InvalidNameError, PromotionError, UnknownVersionError
 
 runner = CliRunner()

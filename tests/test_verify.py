@@ -10,9 +10,9 @@ from conftest import change_and_repro, commit_all, dvc, git
 from typer.testing import CliRunner
 
 import modelgit
-from modelgit.cli import app
+from modelgit.cli.app import app
+from modelgit.commands.verify import verify
 from modelgit.errors import PipelineError
-from modelgit.verifying import verify
 
 runner = CliRunner()
 

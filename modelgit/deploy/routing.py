@@ -15,7 +15,7 @@ import math
 from bisect import bisect_right
 from collections.abc import Mapping
 
-from modelgit.errors import InvalidNameError
+from modelgit.errors import WeightsError
 
 BUCKETS = 10_000
 TOLERANCE = 1e-6
@@ -24,13 +24,13 @@ TOLERANCE = 1e-6
 def check_weights(weights: Mapping[str, float]) -> None:
     """Refuse weights that are empty, outside [0, 1], or do not sum to 1 (within 1e-6)."""
     if not weights:
-        raise InvalidNameError("give at least one version with a weight")
+        raise WeightsError("give at least one version with a weight")
     for name, weight in weights.items():
         if not isinstance(weight, (int, float)) or math.isnan(weight) or not 0 <= weight <= 1:
-            raise InvalidNameError(f"weight of {name} is {weight}; weights must be in [0, 1]")
+            raise WeightsError(f"weight of {name} is {weight}; weights must be in [0, 1]")
     total = math.fsum(weights.values())
     if abs(total - 1) > TOLERANCE:
-        raise InvalidNameError(f"weights sum to {total:g}, not 1 (tolerance {TOLERANCE:g})")
+        raise WeightsError(f"weights sum to {total:g}, not 1 (tolerance {TOLERANCE:g})")
 
 
 def bucket(user_id: str, salt: str = "") -> int:

@@ -1,0 +1,225 @@
+"""`bump`: register the model at HEAD as a new version, an annotated tag carrying its metadata."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from modelgit.errors import (
+    AlreadyRegisteredError,
+    PipelineError,
+    TagExistsError,
+    UnsafePickleError,
+    VersionOrderError,
+)
+from modelgit.model import facts
+from modelgit.registry import metadata, record
+from modelgit.registry import state as registry
+from modelgit.registry.lookup import choose, read_metadata, root_of
+from modelgit.registry.tags import check_new_model_name, check_version, version_tag
+from modelgit.registry.versions import Level, Part, is_greater, next_version
+from modelgit.sources import git, pipeline
+from modelgit.sources.tree import Tree
+
+
+@dataclass(frozen=True)
+class BumpRequest:
+    """What to register: the level (or an explicit version) and how to write the tag."""
+
+    level: Level = Level.MINOR
+    model: str | None = None  # optional when one model is declared
+    version: str | None = None  # an explicit version, greater than the latest
+    message: str | None = None  # the tag's subject line
+    dry_run: bool = False  # plan and compose the message; create nothing
+    explain: bool = False  # like dry_run: decide the level and say why
+    push: bool = False  # push exactly the new tag to origin
+    sign: bool = False  # sign the tag (git's GPG or SSH signing)
+    require_pushed: bool = False  # refuse an artifact the DVC remote lacks
+    allow_unsafe_pickle: bool = False  # register a pickle whose globals execute code
+
+
+@dataclass(frozen=True)
+class BumpResult:
+    """A version that `bump` created, or with `dry_run` would create."""
+
+    model: str
+    version: str
+    tag: str
+    previous: str | None
+    commit: str
+    message: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+    dry_run: bool = False
+    pushed_to: str | None = None
+    level: str = ""
+    reasons: tuple[str, ...] = ()
+
+
+def bump(
+    repo: Path | str = ".",
+    level: BumpRequest | Level | Part | str = Level.MINOR,
+    model: str | None = None,
+) -> BumpResult:
+    """Register the model at HEAD as a new version: an annotated tag carrying its metadata.
+
+    `level` is major, minor, patch or auto (decided from what changed since the latest
+    version; the reasons go into `bump.reasons`), or a BumpRequest for every other choice.
+    """
+    from modelgit.model.workspace import check_clean
+
+    if isinstance(level, BumpRequest):
+        request = level
+    else:
+        request = BumpRequest(Level(getattr(level, "value", level)), model)
+    root = root_of(repo)
+    commit = git.head_commit(root)
+    pipe = pipeline.load(Tree(root, commit))
+    artifacts = pipeline.read_artifacts(pipe.dvcfiles)
+    artifact = artifacts[choose(sorted(artifacts), request.model)]
+    check_new_model_name(artifact.name)
+    explicit = check_version(request.version) if request.version else None
+    check_clean(root, pipe, artifact)
+    fields = facts.metadata_fields(root, pipe, artifact, workspace=True)
+    if not request.allow_unsafe_pickle:
+        _refuse_unsafe_pickle(root / artifact.path)
+    if request.require_pushed:
+        _refuse_unpushed(root, artifact.path, str(fields["artifact"]["md5"]))
+    plan = _Plan(root, pipe, artifact, commit, fields, request, explicit)
+    if request.dry_run or request.explain:
+        return replace(plan.make(registry.read(root, artifact.name)[artifact.name]), dry_run=True)
+    planned: list[BumpResult] = []
+
+    def make(state: registry.ModelState) -> record.NewTag:
+        planned.append(plan.make(state))
+        return record.NewTag(planned[-1].tag, commit, planned[-1].message)
+
+    # An explicit version names its tag: losing a race for it is an error, not a retry.
+    record.write_tag(root, artifact.name, make, sign=request.sign, retry=explicit is None)
+    result = planned[-1]
+    if request.push:
+        git.push_tag(root, result.tag)
+        return replace(result, pushed_to="origin")
+    return result
+
+
+def _refuse_unsafe_pickle(path: Path) -> None:
+    from modelgit.model.pickles import PICKLE_SUFFIXES, scan
+
+    if path.suffix.lower() not in PICKLE_SUFFIXES or not path.is_file():
+        return
+    findings = scan(path)
+    if findings:
+        names = ", ".join(sorted({f"{f.module}.{f.name}" for f in findings}))
+        raise UnsafePickleError(
+            f"{path.name} imports globals that execute code on load ({names}); refusing to "
+            "register it (pass --allow-unsafe-pickle if you trust it)"
+        )
+
+
+def _refuse_unpushed(root: Path, path: str, md5: str) -> None:
+    from modelgit.sources.dvc import remote_has
+
+    if not remote_has(root, md5):
+        raise PipelineError(f"{path} ({md5}) is not in the DVC remote yet; run `dvc push` first")
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Decides the version and composes the tag message, refusing what must not be tagged."""
+
+    root: Path
+    pipe: pipeline.Pipeline
+    artifact: pipeline.Artifact
+    commit: str
+    fields: dict[str, Any]
+    request: BumpRequest
+    explicit: str | None
+
+    def make(self, state: registry.ModelState) -> BumpResult:
+        """The BumpResult for the request against the registry state given."""
+        model = self.artifact.name
+        latest = state.latest
+        previous = latest.version if latest else None
+        if self.explicit:
+            self._check_new(state, self.explicit, previous)
+        previous_doc: dict[str, Any] = {}
+        if latest is not None:
+            previous_doc = read_metadata(self.root, latest)[0] or facts.derive_metadata(
+                self.root, latest
+            )
+            if (previous_doc.get("artifact") or {}).get("md5") == self.fields["artifact"]["md5"]:
+                raise AlreadyRegisteredError(
+                    f"the artifact {self.fields['artifact']['path']} at HEAD is already "
+                    f"registered as v{latest.version} ({latest.tag}); change the model before "
+                    "cutting a new version"
+                )
+        part, reasons = self._decide(latest)
+        new = self.explicit or next_version(previous, part)
+        self._check_new(state, new, previous)
+        recorded = "explicit" if self.explicit else part.value
+        document: dict[str, Any] = {
+            "schema": metadata.SCHEMA,
+            "model": model,
+            "version": new,
+            "previous": previous,
+            "bump": {"level": recorded, "reasons": reasons},
+            "created_at": metadata.utc_now(),
+            "created_by": git.identity(self.root),
+            "commit": self.commit,
+            **self.fields,
+        }
+        subject = self._subject(new, recorded, previous_doc)
+        return BumpResult(
+            model=model,
+            version=new,
+            tag=version_tag(model, new),
+            previous=previous,
+            commit=self.commit,
+            message=metadata.dump(subject, document),
+            metadata=metadata.to_jsonable(document),
+            level=recorded,
+            reasons=tuple(reasons),
+        )
+
+    @staticmethod
+    def _check_new(state: registry.ModelState, new: str, previous: str | None) -> None:
+        if not is_greater(new, previous):
+            raise VersionOrderError(f"version {new} is not greater than the latest, {previous}")
+        tag = version_tag(state.name, new)
+        if any(e.tag == tag for e in state.events):
+            raise TagExistsError(f"tag {tag!r} already exists; tags are never moved")
+
+    def _decide(self, latest: registry.Event | None) -> tuple[Part, list[str]]:
+        if self.request.level is not Level.AUTO:
+            return Part(self.request.level.value), []
+        if latest is None:
+            return Part.MINOR, ["first version"]
+        from modelgit.analysis.autobump import decide, is_breaking
+        from modelgit.commands.compare import compare_commits
+
+        comparison = compare_commits(self.root, self.artifact.name, latest.commit, self.commit)
+        paths = facts.dependency_paths(self.pipe, facts.locate(self.pipe, self.artifact))
+        paths += [self.artifact.dvcfile, self.artifact.dvcfile.replace("dvc.yaml", "dvc.lock")]
+        breaking = [
+            f"{sha[:12]} ({subject})"
+            for sha, subject, body in git.commit_messages(
+                self.root, latest.commit, self.commit, paths
+            )
+            if is_breaking(subject, body)
+        ]
+        return decide(comparison, breaking)
+
+    def _subject(self, version: str, level: str, previous: dict[str, Any]) -> str:
+        """`churn v1.3.0: minor bump, accuracy 0.931 -> 0.945` (or the user's own message)."""
+        head = f"{self.artifact.name} v{version}"
+        if self.request.message:
+            return f"{head}: {self.request.message.strip().splitlines()[0]}"
+        metrics = self.fields.get("metrics") or {}
+        preferred = self.artifact.meta.get("key_metric")
+        key = facts.key_metric(metrics, facts.directions_of(self.artifact), preferred)
+        if key is None:
+            return f"{head}: {level} bump"
+        old = (previous.get("metrics") or {}).get(key)
+        change = f"{old} -> {metrics[key]}" if old is not None else f"{metrics[key]}"
+        return f"{head}: {level} bump, {key} {change}"

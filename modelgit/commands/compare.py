@@ -1,0 +1,196 @@
+"""The comparison commands: diff (with gates), metric history, changelog, key metrics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from modelgit.analysis.compare import Comparison, compare
+from modelgit.analysis.gates import GateResult, check, parse_rule
+from modelgit.errors import ModelgitError, UnknownModelError, UnknownVersionError
+from modelgit.model import facts
+from modelgit.registry import state as registry
+from modelgit.registry.lookup import (
+    choose,
+    declared,
+    model_state,
+    pick,
+    root_of,
+)
+from modelgit.registry.state import Event
+from modelgit.registry.tags import split_reference
+from modelgit.sources import git
+from modelgit.sources.tree import Tree
+
+WORKSPACE = "workspace"
+
+
+@dataclass(frozen=True)
+class Side:
+    """What one side of a diff names: a tree and a label, or nothing (no version yet)."""
+
+    tree: Tree | None
+    label: str
+    model: str | None = None
+
+
+def _is_model_reference(reference: str) -> bool:
+    return "#" in reference or "@v" in reference or reference.endswith("@latest")
+
+
+def resolve_side(root: Path, reference: str) -> Side:
+    """A version (`m@v1.2.0`), a stage (`m#production`), a git revision, or `workspace`."""
+    if reference == WORKSPACE:
+        return Side(Tree(root, None), WORKSPACE)
+    if _is_model_reference(reference):
+        model, version, stage = split_reference(reference)
+        state = model_state(root, model)
+        event = pick(state, version, stage)
+        label = event.tag if stage is None else f"{state.name}#{stage} ({event.tag})"
+        return Side(Tree(root, event.commit), label, state.name)
+    commit = git.resolve_commit(root, reference)
+    if commit is None:
+        raise UnknownVersionError(
+            f"{reference!r} is not a version (model@vX.Y.Z), a stage (model#stage), a git "
+            "revision or `workspace`"
+        )
+    return Side(Tree(root, commit), reference)
+
+
+def _latest_side(root: Path, model: str) -> Side:
+    state = model_state(root, model)
+    if state.latest is None:
+        return Side(None, "(no version yet)", model)
+    return Side(Tree(root, state.latest.commit), state.latest.tag, model)
+
+
+def _facts(side: Side, model: str) -> facts.Facts:
+    if side.tree is None:
+        return facts.Facts(side.label, None, model, exists=False)
+    return facts.read(side.tree, model, side.label)
+
+
+@dataclass(frozen=True)
+class DiffResult:
+    """The comparisons `diff` made (one per model) and the gates evaluated on them."""
+
+    comparisons: tuple[Comparison, ...]
+    gates: tuple[GateResult, ...] = ()
+
+    @property
+    def failed(self) -> bool:
+        """True when a gate failed."""
+        return any(g.failed for g in self.gates)
+
+
+def diff(
+    repo: Path | str = ".",
+    a: str | None = None,
+    b: str | None = None,
+    *,
+    model: str | None = None,
+    fail_on: list[str] | None = None,
+) -> DiffResult:
+    """Compare A (default: the model's latest version) with B (default: the work tree).
+
+    With several models and none named (by `model` or by A or B), every model is compared.
+    `fail_on` rules (`accuracy<-0.01`, `any-metric-worse`) are evaluated on every comparison.
+    """
+    rules = [parse_rule(rule) for rule in fail_on or []]
+    root = root_of(repo)
+    side_a = resolve_side(root, a) if a else None
+    side_b = resolve_side(root, b) if b else Side(Tree(root, None), WORKSPACE)
+    named = model or (side_a.model if side_a else None) or side_b.model
+    if named is not None:
+        known = sorted(set(declared(root)) | set(registry.read(root)))
+        models = [choose(known, named)]
+    else:
+        models = sorted(declared(root))
+        if not models:
+            raise UnknownModelError("no model is declared; add one to `artifacts:` in dvc.yaml")
+    comparisons = []
+    for name in models:
+        left = side_a or _latest_side(root, name)
+        comparisons.append(compare(_facts(left, name), _facts(side_b, name)))
+    return DiffResult(tuple(comparisons), tuple(check(rules, comparisons)))
+
+
+@dataclass(frozen=True)
+class VersionMetrics:
+    """One version's metrics, for `history --metrics`."""
+
+    version: str
+    tag: str
+    created_at: str
+    metrics: dict[str, Any]
+
+
+def _versions(root: Path, model: str | None) -> tuple[str, list[Event], dict[str, dict[str, Any]]]:
+    state = model_state(root, model)
+    events = list(reversed(state.versions))  # newest first
+    return state.name, events, facts.read_documents(root, events)
+
+
+def metric_history(
+    repo: Path | str = ".", model: str | None = None, names: list[str] | None = None
+) -> list[VersionMetrics]:
+    """Every version's metrics (from the tag metadata, read in one batch), newest first."""
+    _, events, docs = _versions(root_of(repo), model)
+    rows = []
+    for event in events:
+        metrics = docs[event.tag].get("metrics") or {}
+        if names:
+            metrics = {k: metrics.get(k) for k in names}
+        rows.append(VersionMetrics(event.version or "", event.tag, event.created_at, metrics))
+    return rows
+
+
+@dataclass(frozen=True)
+class ChangelogEntry:
+    """One version in `changelog`."""
+
+    version: str
+    tag: str
+    date: str
+    level: str | None
+    reasons: tuple[str, ...]
+    metrics: tuple[tuple[str, Any, Any], ...]  # (name, previous, this)
+    params: tuple[tuple[str, Any, Any], ...]  # changed params: (name, previous, this)
+
+
+def changelog(repo: Path | str = ".", model: str | None = None) -> list[ChangelogEntry]:
+    """Every version newest first: date, bump level and reasons, metric and param changes."""
+    _, events, docs = _versions(root_of(repo), model)
+    entries = []
+    for index, event in enumerate(events):
+        doc = docs[event.tag]
+        before = docs[events[index + 1].tag] if index + 1 < len(events) else {}
+        bump = doc.get("bump") or {}
+        metrics, old_metrics = doc.get("metrics") or {}, before.get("metrics") or {}
+        params, old_params = doc.get("params") or {}, before.get("params") or {}
+        entries.append(
+            ChangelogEntry(
+                version=event.version or "",
+                tag=event.tag,
+                date=str(doc.get("created_at") or event.created_at),
+                level=bump.get("level") if isinstance(bump, dict) else None,
+                reasons=tuple(bump.get("reasons") or ()) if isinstance(bump, dict) else (),
+                metrics=tuple((k, old_metrics.get(k), v) for k, v in metrics.items()),
+                params=tuple(
+                    (k, old_params.get(k), params.get(k))
+                    for k in sorted(set(params) | set(old_params))
+                    if before and old_params.get(k) != params.get(k)
+                ),
+            )
+        )
+    return entries
+
+
+def compare_commits(root: Path, model: str, old_commit: str, new_commit: str) -> Comparison:
+    """Compare two commits of one model (bump auto's evidence)."""
+    try:
+        old = facts.read(Tree(root, old_commit), model, old_commit[:12])
+    except ModelgitError:
+        old = facts.Facts(old_commit[:12], old_commit, model, exists=False)
+    return compare(old, facts.read(Tree(root, new_commit), model, "HEAD"))

@@ -1,0 +1,169 @@
+"""The read commands: `list`, `show` and `history`, from one `for-each-ref` (and one tag read)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from modelgit.registry import metadata
+from modelgit.registry import state as registry
+from modelgit.registry.lookup import (
+    declared,
+    model_state,
+    pick,
+    read_metadata,
+    root_of,
+)
+from modelgit.registry.state import Event
+from modelgit.registry.tags import split_reference
+from modelgit.sources import pipeline
+
+
+@dataclass(frozen=True)
+class KeyMetric:
+    """The metric a version headlines, and its value."""
+
+    name: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class ModelSummary:
+    """One row of `list`: a model, its latest version and the version in each stage."""
+
+    name: str
+    latest: str | None
+    stages: dict[str, str | None]
+    deprecated: bool = False
+    declared: bool = True
+    # With `list_models(metrics=True)`: "latest" or a stage -> its version's key metric.
+    metrics: dict[str, KeyMetric] | None = None
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """One version as `show` reports it: the tag, its commit and its metadata document."""
+
+    model: str
+    version: str
+    tag: str
+    commit: str
+    metadata: dict[str, Any]
+    stages: tuple[str, ...] = ()
+    signed: bool = False
+    derived: bool = False  # True when the tag carried no metadata (e.g. GTO wrote it)
+    problem: str | None = None  # why the tag's own metadata could not be used
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One registry event, as `history` lists them (newest first)."""
+
+    event: str
+    version: str | None
+    stage: str | None
+    tag: str
+    commit: str
+    created_at: str
+    author: str
+
+
+def list_models(repo: Path | str = ".", *, metrics: bool = False) -> list[ModelSummary]:
+    """Every declared or registered model with its latest version and current stages.
+
+    With `metrics`, each summary also carries the key metric of its latest version and of each
+    stage's version (all their tags read in one batch).
+    """
+    root = root_of(repo)
+    states = registry.read(root)
+    known = declared(root)
+    keyed = _key_metrics(root, states, known) if metrics else {}
+    summaries = []
+    for name in sorted(set(states) | set(known)):
+        state = states.get(name)
+        latest = state.latest if state else None
+        summaries.append(
+            ModelSummary(
+                name=name,
+                latest=latest.version if latest else None,
+                stages=dict(state.stages) if state else {},
+                deprecated=state.deprecated if state else False,
+                declared=name in known,
+                metrics=keyed.get(name, {}) if metrics else None,
+            )
+        )
+    return summaries
+
+
+def _key_metrics(
+    root: Path, states: dict[str, registry.ModelState], artifacts: dict[str, pipeline.Artifact]
+) -> dict[str, dict[str, KeyMetric]]:
+    """Per model: "latest" or a stage -> the key metric of the version it names."""
+    from modelgit.model import facts
+
+    wanted: dict[str, Event] = {}
+    for state in states.values():
+        for version in {state.latest.version if state.latest else None, *state.stages.values()}:
+            event = state.version(version) if version else None
+            if event is not None:
+                wanted[event.tag] = event
+    docs = facts.read_documents(root, list(wanted.values()))
+    result: dict[str, dict[str, KeyMetric]] = {}
+    for name, state in states.items():
+        declaration = artifacts.get(name)
+        directions = facts.directions_of(declaration) if declaration else {}
+        preferred = declaration.meta.get("key_metric") if declaration else None
+        holders = {"latest": state.latest.version if state.latest else None, **state.stages}
+        for label, version in holders.items():
+            event = state.version(version) if version else None
+            if event is None:
+                continue
+            values = docs[event.tag].get("metrics") or {}
+            key = facts.key_metric(values, directions, preferred)
+            if key is not None:
+                result.setdefault(name, {})[label] = KeyMetric(key, values[key])
+    return result
+
+
+def show(repo: Path | str = ".", reference: str | None = None) -> VersionInfo:
+    """One version (`model`, `model@v1.2.3` or `model#stage`; latest by default) with metadata."""
+    root = root_of(repo)
+    model, version, stage = split_reference(reference) if reference else (None, None, None)
+    state = model_state(root, model)
+    event = pick(state, version, stage)
+    document, problem, signed = read_metadata(root, event)
+    derived = document is None
+    if document is None:
+        from modelgit.model.facts import derive_metadata  # only tags without metadata
+
+        document = derive_metadata(root, event)
+    assert event.version is not None
+    return VersionInfo(
+        model=state.name,
+        version=event.version,
+        tag=event.tag,
+        commit=event.commit,
+        metadata=metadata.to_jsonable(document),
+        stages=tuple(s for s, v in state.stages.items() if v == event.version),
+        signed=signed,
+        derived=derived,
+        problem=problem,
+    )
+
+
+def history(repo: Path | str = ".", model: str | None = None) -> list[HistoryEntry]:
+    """Registrations and stage events of a model, newest first."""
+    state = model_state(root_of(repo), model)
+    return [
+        HistoryEntry(
+            event=e.action.value,
+            version=e.version,
+            stage=e.stage,
+            tag=e.tag,
+            commit=e.commit,
+            created_at=e.created_at,
+            author=e.author,
+        )
+        for e in state.history()
+    ]

@@ -1,0 +1,231 @@
+"""Stage assignments as tags: promote, roll back, deprecate. Every change is a new tag."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from modelgit.errors import (
+    InvalidNameError,
+    PromotionError,
+)
+from modelgit.registry import record
+from modelgit.registry.lookup import model_state, pick, root_of
+from modelgit.registry.metadata import dump_yaml, utc_now
+from modelgit.registry.state import Event, ModelState
+from modelgit.registry.tags import (
+    Action,
+    TagName,
+    check_version,
+    format_tag,
+    is_dns_label,
+    version_tag,
+)
+from modelgit.sources import config, git
+
+
+@dataclass(frozen=True)
+class StageChange:
+    """The outcome of promote, rollback or deprecate."""
+
+    model: str
+    action: str  # promote | rollback | deprecate
+    tag: str | None  # None when nothing had to change
+    version: str | None
+    stage: str | None
+    previous: str | None  # the version the stage held before
+    note: str = ""
+
+
+def _check_stage(stage: str, settings: config.Config, force: bool) -> None:
+    if not is_dns_label(stage):
+        raise InvalidNameError(f"stage {stage!r} must be lowercase letters, digits and '-'")
+    if stage not in settings.stages and not force:
+        raise InvalidNameError(
+            f"unknown stage {stage!r}; configured stages: {', '.join(settings.stages)} "
+            f"(add it to {config.FILE} or pass --force)"
+        )
+
+
+def _message(subject: str, fields: dict[str, Any]) -> str:
+    return f"{subject}\n\n{dump_yaml(fields)}"
+
+
+def _fields(root: Path, action: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "schema": 1,
+        "action": action,
+        **extra,
+        "created_at": utc_now(),
+        "created_by": git.identity(root),
+    }
+
+
+def _assign(
+    root: Path,
+    state: ModelState,
+    event: Event,
+    stage: str,
+    message: str,
+    fields: dict[str, Any],
+    action: Action = Action.ASSIGN,
+) -> str:
+    """Create the next `<name>#<stage>[!]#<N>` tag; on a race for N, re-read and renumber."""
+
+    def make(current: ModelState) -> record.NewTag:
+        name = format_tag(TagName(state.name, action, stage=stage, counter=current.next_counter()))
+        return record.NewTag(name, event.commit, _message(message, fields))
+
+    return record.write_tag(root, state.name, make).name
+
+
+def was_in(state: ModelState, version: str, stage: str) -> bool:
+    """True when `version` was ever assigned to `stage`."""
+    return any(
+        e.action is Action.ASSIGN and e.stage == stage and e.version == version
+        for e in state.events
+    )
+
+
+def promote(
+    repo: Path | str,
+    model: str | None,
+    version: str,
+    stage: str,
+    message: str | None = None,
+    *,
+    force: bool = False,
+) -> StageChange:
+    """Assign `version` to `stage` with a new `<name>#<stage>#<N>` tag."""
+    root = root_of(repo)
+    settings = config.load(root)
+    _check_stage(stage, settings, force)
+    state = model_state(root, model)
+    if state.deprecated:
+        raise PromotionError(f"{state.name} is deprecated; it cannot be promoted")
+    version = check_version(version)
+    event = pick(state, version, None)
+    current = state.stages.get(stage)
+    if current == version:
+        return StageChange(state.name, "promote", None, version, stage, current,
+                           f"v{version} is already in {stage}; nothing to do")  # fmt: skip
+    order = settings.promotion_order
+    forced_past = None
+    if stage in order and order.index(stage) > 0:
+        before = order[order.index(stage) - 1]
+        if not was_in(state, version, before):
+            if not force:
+                raise PromotionError(
+                    f"v{version} has not been in {before}; promote it to {before} first "
+                    f"(promotion order {' -> '.join(order)}), or pass --force with a reason"
+                )
+            forced_past = before
+    fields = _fields(
+        root, "promote", model=state.name, version=version, stage=stage, previous=current
+    )
+    if forced_past:
+        fields["forced"] = f"skipped {forced_past}" + (f": {message}" if message else "")
+    subject = message or f"Promote {state.name} v{version} to {stage}"
+    tag = _assign(root, state, event, stage, subject, fields)
+    return StageChange(state.name, "promote", tag, version, stage, current)
+
+
+def rollback_target(state: ModelState, stage: str) -> str:
+    """The version that held `stage` before the current one (by counter, skipping the current)."""
+    current = state.stages.get(stage)
+    assignments = sorted(
+        (e for e in state.events if e.stage == stage and e.action is Action.ASSIGN),
+        key=lambda e: e.counter or 0,
+        reverse=True,
+    )
+    active = {e.version for e in state.versions}
+    for event in assignments:
+        if event.version != current and event.version in active:
+            return event.version or ""
+    raise PromotionError(
+        f"{state.name} has no earlier version in {stage} to roll back to"
+        + (f" (it holds v{current})" if current else "")
+    )
+
+
+def rollback(
+    repo: Path | str,
+    model: str | None,
+    stage: str = "production",
+    to: str | None = None,
+    message: str | None = None,
+) -> StageChange:
+    """Assign the version that held `stage` before (or `to`) with a new tag; nothing is deleted."""
+    root = root_of(repo)
+    state = model_state(root, model)
+    current = state.stages.get(stage)
+    target = check_version(to) if to else rollback_target(state, stage)
+    if target == current:
+        raise PromotionError(f"v{target} is already in {stage}")
+    event = pick(state, target, None)
+    fields = _fields(
+        root, "rollback", model=state.name, version=target, stage=stage, previous=current
+    )
+    if message:
+        fields["reason"] = message
+    subject = f"Roll back {state.name} in {stage} to v{target}" + (
+        f": {message}" if message else ""
+    )
+    tag = _assign(root, state, event, stage, subject, fields)
+    return StageChange(state.name, "rollback", tag, target, stage, current)
+
+
+def deprecate(
+    repo: Path | str,
+    model: str | None,
+    version: str | None = None,
+    message: str | None = None,
+    *,
+    force: bool = False,
+) -> StageChange:
+    """Deprecate one version (`<name>@vX.Y.Z!`) or the whole model (`<name>@deprecated`)."""
+    root = root_of(repo)
+    state = model_state(root, model)
+    if version is None:
+        if state.deprecated:
+            return StageChange(state.name, "deprecate", None, None, None, None,
+                               f"{state.name} is already deprecated")  # fmt: skip
+        tag = format_tag(TagName(state.name, Action.DEPRECATE))
+        head = git.head_commit(root)
+        fields = _fields(root, "deprecate", model=state.name)
+        git.create_tag(root, tag, head, _message(message or f"Deprecate {state.name}", fields))
+        return StageChange(state.name, "deprecate", tag, None, None, None)
+    version = check_version(version)
+    event = pick(state, version, None)
+    holding = [s for s, v in state.stages.items() if v == version]
+    if holding and not force:
+        raise PromotionError(
+            f"v{version} is in {', '.join(holding)}; promote or roll back another version "
+            "first (or pass --force)"
+        )
+    tag = version_tag(state.name, version) + "!"
+    fields = _fields(root, "deprecate", model=state.name, version=version)
+    subject = message or f"Deprecate {state.name} v{version}"
+    git.create_tag(root, tag, event.commit, _message(subject, fields))
+    return StageChange(state.name, "deprecate", tag, version, None, None)
+
+
+def unassign(
+    repo: Path | str, model: str | None, stage: str, message: str | None = None
+) -> StageChange:
+    """Leave `stage` empty with GTO's unassignment tag `<name>#<stage>!#<N>`."""
+    root = root_of(repo)
+    state = model_state(root, model)
+    current = state.stages.get(stage)
+    if current is None:
+        return StageChange(
+            state.name, "unassign", None, None, stage, None, f"{stage} holds nothing"
+        )
+    event = pick(state, current, None)
+    fields = _fields(root, "unassign", model=state.name, stage=stage, previous=current)
+    if message:
+        fields["reason"] = message
+    subject = f"Unassign {stage} of {state.name}"
+    tag = _assign(root, state, event, stage, subject, fields, Action.UNASSIGN)
+    return StageChange(state.name, "unassign", tag, None, stage, current)

@@ -1,0 +1,542 @@
+"""The one reader of what a tree (a commit or the work tree) says about one model.
+
+Hashes come from dvc.lock / .dvc files (never re-hashed), params both as dvc.lock recorded them
+and as the params files now hold them, metrics from the metrics files of the stages that
+evaluate the model (falling back to the DVC cache, then the DVC remote, for cached outputs),
+the declared schema, metric directions and the key metric. Comparisons, bump's metadata,
+verify and the registry views all read a model through `read`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+import posixpath
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from modelgit.errors import ModelgitError, PipelineError
+from modelgit.registry.metadata import fingerprint
+from modelgit.sources import dvc
+from modelgit.sources.pipeline import (
+    DEFAULT_PARAMS,
+    Artifact,
+    FileEntry,
+    Pipeline,
+    flatten,
+    load,
+    lookup,
+    params_of,
+    parse_data_file,
+    read_artifacts,
+)
+from modelgit.sources.tree import Tree
+from modelgit.values import is_number
+
+REQUIREMENTS = "requirements.txt"
+_REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+# Direction of common metric names when the artifact's meta does not say.
+_LOWER = {
+    "loss", "error", "err", "mse", "mae", "rmse", "mape", "msle", "latency", "time", "duration",
+    "perplexity", "fpr", "fnr", "cost", "memory", "size", "logloss", "wer", "cer",
+}  # fmt: skip
+_HIGHER = {
+    "accuracy", "acc", "f1", "auc", "roc", "precision", "recall", "r2", "map", "ndcg", "bleu",
+    "rouge", "iou", "dice", "score", "tpr", "tnr", "specificity", "sensitivity", "throughput",
+}  # fmt: skip
+_META_FILES = ("schema", "environment", "training")
+
+
+@dataclass(frozen=True)
+class Lineage:
+    """The stages around one artifact in a pipeline."""
+
+    artifact: FileEntry
+    upstream: list[str]  # stage ids that produce the artifact, producers first
+    evaluating: list[str]  # the producing stage and every stage downstream of it
+
+
+@dataclass(frozen=True)
+class Facts:
+    """A model as one tree has it; `exists` is False where it is not declared or not tracked."""
+
+    label: str
+    commit: str | None
+    model: str
+    exists: bool
+    artifact: FileEntry | None = None
+    data: dict[str, FileEntry] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)  # as the params files hold them
+    metrics: dict[str, dict[str, Any]] = field(default_factory=dict)  # file -> flat metrics
+    problems: tuple[str, ...] = ()  # metrics files that could not be read, and why
+    stages: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> {cmd, code}
+    features: dict[str, str] | None = None  # input name -> type
+    outputs: dict[str, str] | None = None
+    directions: dict[str, str] = field(default_factory=dict)  # metric -> higher|lower
+    preferred_metric: str | None = None  # the declaration's `meta.key_metric`
+
+    @property
+    def flat_metrics(self) -> dict[str, Any]:
+        """Every file's metrics in one mapping, named as comparisons name them."""
+        return merged_metrics(self.metrics)
+
+    @property
+    def key_metric(self) -> str | None:
+        """The metric to headline for this model."""
+        return key_metric(self.flat_metrics, self.directions, self.preferred_metric)
+
+
+def locate(pipe: Pipeline, artifact: Artifact) -> Lineage:
+    """Find the artifact's hash record and its stages; refuse an artifact DVC does not track."""
+    entry = pipe.entry(artifact.path)
+    if entry is None or entry.md5 is None:
+        raise PipelineError(
+            f"{artifact.path} (model {artifact.name}) has no hash in dvc.lock or a .dvc file at "
+            f"{pipe.tree.label}; run `dvc repro` (or `dvc add`) and commit"
+        )
+    upstream = pipe.upstream(artifact.path)
+    producer = pipe.producer(artifact.path)
+    evaluating = pipe.downstream(producer) if producer else []
+    return Lineage(entry, upstream, evaluating)
+
+
+def read(tree: Tree, model: str, label: str | None = None, *, workspace: bool = False) -> Facts:
+    """What `tree` says about `model`; an undeclared or untracked model gives empty facts.
+
+    `workspace` says the work tree is known to match the commit (bump checks that first), so
+    files DVC keeps out of git may be read from disk.
+    """
+    pipe = load(tree)
+    return read_pipeline(pipe, model, label, workspace=workspace)
+
+
+def read_pipeline(
+    pipe: Pipeline, model: str, label: str | None = None, *, workspace: bool = False
+) -> Facts:
+    """`read` for a pipeline already loaded."""
+    tree = pipe.tree
+    label = label or tree.label
+    artifact = read_artifacts(pipe.dvcfiles).get(model)
+    if artifact is None:
+        return Facts(label, tree.commit, model, exists=False)
+    try:
+        lineage = locate(pipe, artifact)
+    except ModelgitError:
+        return Facts(label, tree.commit, model, exists=False)
+    metric_files = metrics_files(pipe, lineage)
+    schema_file = meta_files(artifact).get("schema")
+    code = _code_paths(pipe, lineage)
+    params_files = sorted({f for sid in lineage.upstream for f in pipe.stages[sid].params})
+    wanted = [*metric_files, *params_files, *code, *([schema_file] if schema_file else [])]
+    contents = read_files(tree, list(dict.fromkeys(wanted)), workspace=workspace)
+    metrics, problems = _metrics(tree, pipe, metric_files, contents)
+    features, outputs = _signature(artifact, schema_file, contents)
+    preferred = artifact.meta.get("key_metric")
+    return Facts(
+        label=label,
+        commit=tree.commit,
+        model=model,
+        exists=True,
+        artifact=lineage.artifact,
+        data=upstream_data(pipe, lineage, artifact),
+        params=_params(pipe, lineage, contents),
+        metrics=metrics,
+        problems=tuple(problems),
+        stages=_stages(pipe, lineage, contents),
+        features=features,
+        outputs=outputs,
+        directions=directions_of(artifact),
+        preferred_metric=str(preferred) if preferred else None,
+    )
+
+
+def metadata_fields(
+    repo: Path, pipe: Pipeline, artifact: Artifact, *, workspace: bool
+) -> dict[str, Any]:
+    """The metadata fields a commit determines for `artifact` (everything but version facts).
+
+    With `workspace`, the running interpreter describes the environment when the pipeline
+    records none.
+    """
+    facts = read_pipeline(pipe, artifact.name, workspace=workspace)
+    lineage = locate(pipe, artifact)
+    assert facts.artifact is not None
+    data = [{"path": d.path, "md5": d.md5, "size": d.size} for d in facts.data.values()]
+    params = params_of(pipe, lineage.upstream)
+    declared = meta_files(artifact)
+    requirements = posixpath.join(artifact.directory, REQUIREMENTS)
+    wanted = [declared[k] for k in ("environment", "training") if k in declared]
+    contents = read_files(pipe.tree, [*wanted, requirements, REQUIREMENTS], workspace=workspace)
+    document: dict[str, Any] = {
+        "artifact": {
+            "path": artifact.path,
+            "hash": "md5",
+            "md5": facts.artifact.md5,
+            "size": facts.artifact.size,
+        },
+        "fingerprint": fingerprint(facts.artifact.md5 or "", params, data),
+        "data": data,
+        "stages": [pipe.stages[sid].name for sid in lineage.upstream],
+        "params": params,
+        "metrics": facts.flat_metrics,
+    }
+    document.update(_schema_fields(artifact, declared.get("schema"), pipe.tree, workspace))
+    environment = _structured(declared.get("environment"), contents)
+    if environment is None and workspace:
+        reqs = contents.get(requirements) or contents.get(REQUIREMENTS)
+        environment = running_environment(reqs)
+    if environment is not None:
+        document["environment"] = environment
+    document["parents"] = parent_versions(repo, pipe, artifact)
+    training = _structured(declared.get("training"), contents)
+    if training is not None:
+        document["training"] = training
+    return document
+
+
+def read_files(tree: Tree, paths: list[str], *, workspace: bool = False) -> dict[str, bytes | None]:
+    """The contents of `paths` in the tree; with `workspace`, files git lacks are read from disk."""
+    contents = tree.read(paths)
+    if workspace and tree.commit is not None:
+        for path, content in contents.items():
+            on_disk = tree.repo / path
+            if content is None and on_disk.is_file():
+                contents[path] = on_disk.read_bytes()
+    return contents
+
+
+def metrics_files(pipe: Pipeline, lineage: Lineage) -> list[str]:
+    """The metrics files of the stages that evaluate the model."""
+    return list(dict.fromkeys(m for sid in lineage.evaluating for m in pipe.stages[sid].metrics))
+
+
+def dependency_paths(pipe: Pipeline, lineage: Lineage) -> list[str]:
+    """Every path the upstream and evaluating stages name as a dependency, output or params file."""
+    paths: dict[str, None] = {}
+    for stage_id in dict.fromkeys(lineage.upstream + lineage.evaluating):
+        stage = pipe.stages[stage_id]
+        paths.update(dict.fromkeys(dep.path for dep in stage.deps))
+        paths.update(dict.fromkeys(out.path for out in stage.outs))
+        paths.update(dict.fromkeys(stage.params))
+    return list(paths)
+
+
+def upstream_data(pipe: Pipeline, lineage: Lineage, artifact: Artifact) -> dict[str, FileEntry]:
+    """DVC-tracked dependencies of the upstream stages by path, the artifact itself excluded."""
+    data: dict[str, FileEntry] = {}
+    for stage_id in lineage.upstream:
+        for dep in pipe.stages[stage_id].deps:
+            if dep.path != artifact.path and pipe.is_dvc_tracked(dep.path):
+                data.setdefault(dep.path, dep)
+    return dict(sorted(data.items()))
+
+
+def meta_files(artifact: Artifact) -> dict[str, str]:
+    """Files the artifact's `meta` names (schema, environment, training), repo-relative."""
+    files = {}
+    for key in _META_FILES:
+        value = artifact.meta.get(key)
+        if isinstance(value, str):
+            files[key] = posixpath.normpath(posixpath.join(artifact.directory, value))
+    return files
+
+
+def directions_of(artifact: Artifact) -> dict[str, str]:
+    """Metric directions the declaration states (`higher_is_better`, `lower_is_better`)."""
+    directions = {}
+    for key, direction in (("higher_is_better", "higher"), ("lower_is_better", "lower")):
+        for name in artifact.meta.get(key) or []:
+            directions[str(name)] = direction
+    return directions
+
+
+def direction_of(name: str, declared: dict[str, str]) -> str | None:
+    """`higher` or `lower` is better for a metric: declared in meta, else guessed from its name."""
+    leaf = name.rsplit(":", 1)[-1]
+    for candidate in (name, leaf, leaf.rsplit(".", 1)[-1]):
+        if candidate in declared:
+            return declared[candidate]
+    tokens = set(re.split(r"[._\-/ ]+", leaf.lower()))
+    if tokens & _LOWER:
+        return "lower"
+    if tokens & _HIGHER:
+        return "higher"
+    return None
+
+
+def key_metric(
+    metrics: dict[str, Any], directions: dict[str, str], preferred: str | None = None
+) -> str | None:
+    """The metric to headline: the declared `key_metric`, else the first metric with a declared
+    direction, else the first number whose name says its direction, else the first number."""
+    if preferred and preferred in metrics:
+        return preferred
+    for name in directions:
+        if name in metrics and is_number(metrics[name]):
+            return name
+    numeric = [name for name, value in metrics.items() if is_number(value)]
+    known = [name for name in numeric if direction_of(name, directions) is not None]
+    candidates = known or numeric
+    return candidates[0] if candidates else None
+
+
+def metric_names(keys: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """Display names of (file, key) metrics: the key, or `file:key` when two files share it."""
+    counts: dict[str, int] = {}
+    for _, key in keys:
+        counts[key] = counts.get(key, 0) + 1
+    return {(file, key): key if counts[key] == 1 else f"{file}:{key}" for file, key in keys}
+
+
+def merged_metrics(per_file: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Every file's metrics in one flat mapping, named by `metric_names`."""
+    keys = [(file, key) for file, values in per_file.items() for key in values]
+    names = metric_names(keys)
+    return {names[(file, key)]: per_file[file][key] for file, key in keys}
+
+
+def parent_versions(repo: Path, pipe: Pipeline, artifact: Artifact) -> list[str]:
+    """`parent@vX.Y.Z` for each declared artifact this one is built from (the bare name when no
+    registered version records the parent's bytes as this tree has them)."""
+    from modelgit.registry import state as registry_state
+
+    artifacts = read_artifacts(pipe.dvcfiles)
+    ancestors = _ancestor_files(pipe, artifact.path)
+    found = []
+    for name, other in sorted(artifacts.items()):
+        if name == artifact.name or _holder(pipe, other.path) not in ancestors:
+            continue
+        entry = pipe.entry(_holder(pipe, other.path))
+        md5 = entry.md5 if entry is not None else None
+        events = list(registry_state.read(repo, name)[name].versions) if md5 else []
+        documents = read_documents(repo, events)
+        match = next(
+            (e for e in reversed(events) if _artifact_md5(documents[e.tag]) == md5),
+            None,
+        )
+        found.append(f"{name}@v{match.version}" if match else name)
+    return found
+
+
+def _artifact_md5(document: dict[str, Any]) -> Any:
+    return (document.get("artifact") or {}).get("md5")
+
+
+def _holder(pipe: Pipeline, path: str) -> str:
+    """The DVC output (or .dvc-tracked path) that holds `path`, or `path` itself."""
+    current = posixpath.normpath(path)
+    while current and current != ".":
+        if current in pipe.producers or current in pipe.tracked:
+            return current
+        current = posixpath.dirname(current)
+    return posixpath.normpath(path)
+
+
+def _sources(pipe: Pipeline, dep: str) -> list[str]:
+    """What a dependency reads: the output holding it, the outputs inside it, or itself."""
+    holder = _holder(pipe, dep)
+    if holder in pipe.producers or holder in pipe.tracked:
+        return [holder]
+    prefix = dep.rstrip("/") + "/"
+    inside = sorted(o for o in [*pipe.producers, *pipe.tracked] if o.startswith(prefix))
+    return inside or [dep]
+
+
+def _ancestor_files(pipe: Pipeline, path: str) -> set[str]:
+    """Every file the artifact at `path` is built from (the file holding it included)."""
+    start = _holder(pipe, path)
+    seen = {start}
+    queue = [start]
+    while queue:
+        stage_id = pipe.producers.get(queue.pop())
+        if stage_id is None:
+            continue
+        for dep in pipe.stages[stage_id].deps:
+            for source in _sources(pipe, dep.path):
+                if source not in seen:
+                    seen.add(source)
+                    queue.append(source)
+    return seen
+
+
+def read_documents(repo: Path, events: list[Any]) -> dict[str, dict[str, Any]]:
+    """Each version's metadata by tag: its own, or derived from its commit when it has none."""
+    from modelgit.registry.lookup import read_metadata_many
+
+    parsed = read_metadata_many(repo, events)
+    return {e.tag: parsed[e.tag][0] or derive_metadata(repo, e) for e in events}
+
+
+def derive_metadata(repo: Path, event: Any) -> dict[str, Any]:
+    """What the tag and its commit's dvc.lock say, for tags that carry no metadata (GTO's)."""
+    from modelgit.registry import metadata
+
+    document: dict[str, Any] = {
+        "schema": metadata.SCHEMA,
+        "model": event.model,
+        "version": event.version,
+        "created_at": event.created_at,
+        "created_by": event.author,
+        "commit": event.commit,
+    }
+    try:
+        pipe = load(Tree(repo, event.commit))
+        artifact = read_artifacts(pipe.dvcfiles).get(event.model)
+        if artifact is not None:
+            document.update(metadata_fields(repo, pipe, artifact, workspace=False))
+    except ModelgitError:
+        pass  # the tag alone is all there is to show
+    return document
+
+
+def _code_paths(pipe: Pipeline, lineage: Lineage) -> list[str]:
+    """Dependencies of the upstream stages that git (not DVC) tracks: the pipeline's code."""
+    return [
+        dep.path
+        for sid in lineage.upstream
+        for dep in pipe.stages[sid].deps
+        if not pipe.is_dvc_tracked(dep.path)
+    ]
+
+
+def _params(pipe: Pipeline, lineage: Lineage, contents: dict[str, bytes | None]) -> dict[str, Any]:
+    """Values of the params the upstream stages declare, read from the params files of the tree.
+
+    dvc.lock names the keys; the values come from the files, as `dvc params diff` reads them,
+    so that a changed but not yet reproduced params.yaml shows in a workspace diff.
+    """
+    params: dict[str, Any] = {}
+    parsed: dict[str, Any] = {}
+    for stage_id in lineage.upstream:
+        stage = pipe.stages[stage_id]
+        default = posixpath.join(posixpath.dirname(stage.dvcfile), DEFAULT_PARAMS)
+        for path, recorded in stage.params.items():
+            if path not in parsed:
+                raw = contents.get(path)
+                parsed[path] = parse_data_file(raw, path) if raw is not None else {}
+            prefix = "" if posixpath.normpath(path) == posixpath.normpath(default) else f"{path}:"
+            for key in recorded or {}:
+                found, value = lookup(parsed[path], str(key))
+                if not found:
+                    continue
+                for name, leaf in flatten({str(key): value}).items():
+                    params[f"{prefix}{name}"] = leaf
+    return dict(sorted(params.items()))
+
+
+def _metrics(
+    tree: Tree, pipe: Pipeline, files: list[str], contents: dict[str, bytes | None]
+) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    metrics: dict[str, dict[str, Any]] = {}
+    problems: list[str] = []
+    for path in files:
+        raw = contents.get(path)
+        if raw is None:
+            entry = pipe.entry(path)
+            md5 = entry.md5 if entry is not None and pipe.in_dvc_cache(path) else None
+            if md5 is not None:
+                raw = dvc.read_cached(tree.repo, md5) or dvc.read_through_dvc(
+                    tree.repo, path, tree.commit
+                )
+            if raw is None:
+                problems.append(
+                    f"{path} at {tree.label} is kept by DVC and is in neither the cache nor the "
+                    "remote; run `dvc push` where it was made"
+                    if md5 is not None
+                    else f"{path} is missing at {tree.label}"
+                )
+                continue
+        try:
+            values = flatten(parse_data_file(raw, path) or {})
+        except ModelgitError as exc:
+            problems.append(str(exc))
+            continue
+        metrics[path] = {k: v for k, v in values.items() if not isinstance(v, (dict, list))}
+    return metrics, problems
+
+
+def _stages(
+    pipe: Pipeline, lineage: Lineage, contents: dict[str, bytes | None]
+) -> dict[str, dict[str, Any]]:
+    """Each upstream stage's command and the md5 of each code dependency as the tree has it."""
+    stages = {}
+    for stage_id in lineage.upstream:
+        stage = pipe.stages[stage_id]
+        code = {}
+        for dep in stage.deps:
+            if not pipe.is_dvc_tracked(dep.path):
+                raw = contents.get(dep.path)
+                code[dep.path] = hashlib.md5(raw).hexdigest() if raw is not None else dep.md5
+        stages[stage.name] = {"cmd": stage.cmd, "code": code}
+    return stages
+
+
+def _schema(artifact: Artifact, path: str | None, contents: dict[str, bytes | None]) -> Any:
+    """The declared schema document (a file the meta names, or inline in meta), or None."""
+    if path is None:
+        return artifact.meta.get("schema")
+    raw = contents.get(path)
+    return parse_data_file(raw, path) if raw is not None else None
+
+
+def _signature(
+    artifact: Artifact, schema_file: str | None, contents: dict[str, bytes | None]
+) -> tuple[dict[str, str] | None, dict[str, str] | None]:
+    schema = _schema(artifact, schema_file, contents)
+    if not isinstance(schema, dict):
+        features = artifact.meta.get("features")
+        return ({str(f): "" for f in features} if isinstance(features, list) else None), None
+    return _fields(schema.get("inputs")), _fields(schema.get("outputs"))
+
+
+def _fields(items: Any) -> dict[str, str]:
+    fields = {}
+    for item in items or []:
+        if isinstance(item, dict) and "name" in item:
+            fields[str(item["name"])] = str(item.get("type", ""))
+        else:
+            fields[str(item)] = ""
+    return fields
+
+
+def _schema_fields(
+    artifact: Artifact, path: str | None, tree: Tree, workspace: bool
+) -> dict[str, Any]:
+    """`features` and `schema_signature` as the metadata document records them."""
+    contents = read_files(tree, [path], workspace=workspace) if path else {}
+    schema = _schema(artifact, path, contents)
+    if path and schema is None:
+        raise PipelineError(f"schema file {path} named in {artifact.dvcfile} is not in the commit")
+    fields: dict[str, Any] = {}
+    if isinstance(schema, dict):
+        inputs = schema.get("inputs") or []
+        fields["features"] = [i["name"] if isinstance(i, dict) else str(i) for i in inputs]
+        fields["schema_signature"] = {"inputs": inputs, "outputs": schema.get("outputs") or []}
+    elif isinstance(artifact.meta.get("features"), list):
+        fields["features"] = [str(f) for f in artifact.meta["features"]]
+    return fields
+
+
+def _structured(path: str | None, contents: dict[str, bytes | None]) -> Any:
+    if path is None or contents.get(path) is None:
+        return None
+    return parse_data_file(contents[path] or b"", path)
+
+
+def running_environment(requirements: bytes | None) -> dict[str, Any]:
+    """The bump-time interpreter and the installed versions of the packages requirements name."""
+    import importlib.metadata  # ~15 ms: only bump needs it
+
+    packages: dict[str, str] = {}
+    for line in (requirements or b"").decode("utf-8", "replace").splitlines():
+        match = _REQUIREMENT_NAME.match(line)
+        if not match or line.lstrip().startswith(("#", "-")):
+            continue
+        name = match.group(1)
+        try:
+            packages[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            packages[name] = "not installed"
+    return {"python": platform.python_version(), "packages": packages}

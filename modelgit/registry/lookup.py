@@ -1,0 +1,105 @@
+"""Find what the user named: the repository, the model, a version or stage, and its metadata."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from modelgit.errors import MetadataError, UnknownModelError, UnknownVersionError
+from modelgit.registry import metadata
+from modelgit.registry import state as registry
+from modelgit.registry.state import Event, ModelState
+from modelgit.registry.tags import Action, model_from_tag
+from modelgit.sources import git, pipeline
+from modelgit.sources.tree import Tree
+
+
+def root_of(repo: Path | str) -> Path:
+    """The top of the git work tree that holds `repo`."""
+    return git.toplevel(Path(repo).resolve())
+
+
+def declared(root: Path) -> dict[str, pipeline.Artifact]:
+    """Artifacts declared at HEAD, or none in a repository without commits."""
+    head = git.resolve_commit(root, "HEAD")
+    if head is None:
+        return {}
+    return pipeline.read_artifacts(pipeline.load_dvcfiles(Tree(root, head)))
+
+
+def choose(names: list[str], model: str | None) -> str:
+    """The model meant: `model` if given and known, else the only one there is."""
+    if model is not None:
+        model = model_from_tag(model)
+        if model not in names:
+            known = ", ".join(names) or "none"
+            raise UnknownModelError(f"unknown model {model!r}; known models: {known}")
+        return model
+    if len(names) == 1:
+        return names[0]
+    if not names:
+        raise UnknownModelError(
+            "no model is declared; add one to the `artifacts:` section of dvc.yaml"
+        )
+    raise UnknownModelError(f"several models are declared ({', '.join(names)}); name one")
+
+
+def model_state(root: Path, model: str | None) -> ModelState:
+    """The registry state of the model meant (the only one when `model` is None)."""
+    if model is None:
+        states = registry.read(root)  # one read serves both the choice and the state
+        name = choose(sorted(set(states) | set(declared(root))), None)
+        return states.get(name) or registry.build_state(name, [])
+    model = model_from_tag(model)
+    state = registry.read(root, model)[model]
+    if not state.events:
+        known = declared(root)
+        if model not in known:
+            choose(sorted(set(registry.read(root)) | set(known)), model)  # raises, naming them
+    return state
+
+
+def pick(state: ModelState, version: str | None, stage: str | None) -> Event:
+    """The registration of `version`, of the version `stage` holds, or of the latest."""
+    if stage is not None:
+        held = state.stages.get(stage)
+        if held is None:
+            raise UnknownVersionError(f"no version of {state.name} is in stage {stage!r}")
+        version = held
+    if version is None:
+        if state.latest is None:
+            raise UnknownVersionError(f"{state.name} has no versions yet; run `modelgit bump`")
+        return state.latest
+    event = state.version(version)
+    if event is None:
+        if any(e.version == version and e.action is Action.DEREGISTER for e in state.events):
+            raise UnknownVersionError(f"{state.name} v{version} is deprecated")
+        known = ", ".join(e.version or "" for e in state.versions[-5:]) or "none"
+        raise UnknownVersionError(f"{state.name} has no version {version} (latest: {known})")
+    return event
+
+
+def read_metadata(root: Path, event: Event) -> tuple[dict[str, Any] | None, str | None, bool]:
+    """A version tag's metadata, the reason it is unusable (if it is), and whether it is signed."""
+    return read_metadata_many(root, [event])[event.tag]
+
+
+def read_metadata_many(
+    root: Path, events: list[Event]
+) -> dict[str, tuple[dict[str, Any] | None, str | None, bool]]:
+    """`read_metadata` for many tags with a single `cat-file --batch`, by tag name."""
+    raws = git.cat_objects(root, [event.object_id for event in events])
+    return {event.tag: _parse(event, raw) for event, raw in zip(events, raws, strict=True)}
+
+
+def _parse(event: Event, raw: bytes | None) -> tuple[dict[str, Any] | None, str | None, bool]:
+    if raw is None:
+        return None, "tag object is missing", False
+    message, signed = git.tag_message(raw)
+    try:
+        document = metadata.parse(message)
+    except MetadataError as exc:
+        return None, str(exc), signed
+    if document.get("model") != event.model or document.get("version") != event.version:
+        return None, "metadata names another model or version than the tag", signed
+    return document, None, signed

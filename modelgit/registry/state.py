@@ -1,0 +1,160 @@
+"""The registry as refs: versions, stage assignments and their history, from one `for-each-ref`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import NamedTuple
+
+from modelgit.registry.tags import Action, model_to_tag, parse_tag
+from modelgit.registry.versions import version_key
+from modelgit.sources import git
+
+# GTO's order for events that share a timestamp: register before assign, and so on.
+_PRIORITY = {
+    Action.REGISTER: 3,
+    Action.DEREGISTER: 4,
+    Action.ASSIGN: 5,
+    Action.UNASSIGN: 6,
+    Action.DEPRECATE: 7,
+}
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_STAGE_ACTIONS = (Action.ASSIGN, Action.UNASSIGN)
+
+
+class Event(NamedTuple):
+    """One registry tag: a registration, deregistration, stage (un)assignment or deprecation."""
+
+    model: str
+    action: Action
+    tag: str
+    commit: str
+    object_id: str
+    created_at: str
+    author: str
+    version: str | None = None
+    stage: str | None = None
+    counter: int | None = None
+
+
+@dataclass(frozen=True)
+class ModelState:
+    """Everything the tags say about one model."""
+
+    name: str
+    versions: tuple[Event, ...]  # active registrations, lowest version first
+    stages: dict[str, str | None]  # stage -> current version (None when unassigned)
+    deprecated: bool
+    events: tuple[Event, ...]  # in no particular order; see history()
+
+    @property
+    def latest(self) -> Event | None:
+        """The highest active version, or None before the first one."""
+        return self.versions[-1] if self.versions else None
+
+    def version(self, version: str) -> Event | None:
+        """The active registration of `version`, if any."""
+        return next((e for e in self.versions if e.version == version), None)
+
+    def history(self) -> list[Event]:
+        """Every event, newest first (tag date, then GTO's counter, then GTO's action order)."""
+        return sorted(self.events, key=_history_key, reverse=True)
+
+    def next_counter(self) -> int:
+        """GTO's counter for a new stage tag: one more than the largest on any tag of the model."""
+        return 1 + max((e.counter or 0 for e in self.events), default=0)
+
+
+def _when(event: Event) -> datetime:
+    try:
+        return datetime.fromisoformat(event.created_at)
+    except ValueError:
+        return _EPOCH
+
+
+def _history_key(event: Event) -> tuple[datetime, int, int]:
+    return (_when(event), event.counter or 0, _PRIORITY[event.action])
+
+
+def events_from_tags(tags: Iterable[git.TagRef]) -> dict[str, list[Event]]:
+    """Registry events per model from raw tags; tags outside the grammar are skipped."""
+    events: dict[str, list[Event]] = {}
+    for tag in tags:
+        parsed = parse_tag(tag.name)
+        if parsed is None:
+            continue
+        event = Event(
+            parsed.model,
+            parsed.action,
+            tag.name,
+            tag.commit,
+            tag.object_id,
+            tag.created_at,
+            tag.tagger,
+            parsed.version,
+            parsed.stage,
+            parsed.counter,
+        )
+        events.setdefault(parsed.model, []).append(event)
+    return events
+
+
+def _with_stage_versions(events: list[Event]) -> list[Event]:
+    """Give stage events the version registered on their commit (stage tags name no version)."""
+    by_commit: dict[str, Event] = {}
+    for event in events:
+        if event.action is Action.REGISTER:
+            held = by_commit.get(event.commit)
+            if held is None or version_key(event.version or "") > version_key(held.version or ""):
+                by_commit[event.commit] = event
+    resolved = []
+    for event in events:
+        if event.action in _STAGE_ACTIONS and event.version is None:
+            registered = by_commit.get(event.commit)
+            event = event._replace(version=registered.version if registered else None)
+        resolved.append(event)
+    return resolved
+
+
+def build_state(name: str, events: list[Event]) -> ModelState:
+    """Fold one model's events into its versions and current stages."""
+    events = _with_stage_versions(events)
+    deregistered = {e.version for e in events if e.action is Action.DEREGISTER}
+    versions = sorted(
+        (e for e in events if e.action is Action.REGISTER and e.version not in deregistered),
+        key=lambda e: version_key(e.version or ""),
+    )
+    active = {e.version for e in versions}
+    # The current holder of a stage is the stage event with the largest counter, never the
+    # newest timestamp (one-second resolution makes ties common); tags without a counter
+    # (older GTO) count as older than every counted one.
+    stage_events = sorted(
+        (e for e in events if e.action in _STAGE_ACTIONS),
+        key=lambda e: (e.counter is not None, e.counter or 0, e.created_at),
+    )
+    stages: dict[str, str | None] = {}
+    for event in stage_events:
+        holds = event.action is Action.ASSIGN and event.version in active
+        stages[event.stage or ""] = event.version if holds else None
+    return ModelState(
+        name=name,
+        versions=tuple(versions),
+        stages=dict(sorted(stages.items())),
+        deprecated=any(e.action is Action.DEPRECATE for e in events),
+        events=tuple(events),
+    )
+
+
+def read(repo: Path, model: str | None = None) -> dict[str, ModelState]:
+    """The registry state of every model (or of one) with a single `git for-each-ref`."""
+    if model is None:
+        patterns = ["refs/tags"]
+    else:
+        prefix = f"refs/tags/{model_to_tag(model)}"
+        patterns = [f"{prefix}@*", f"{prefix}#*"]
+    per_model = events_from_tags(git.read_tags(repo, patterns))
+    if model is not None:
+        per_model = {model: per_model.get(model, [])}
+    return {name: build_state(name, events) for name, events in sorted(per_model.items())}

@@ -1,0 +1,140 @@
+"""The tag grammar (GTO-compatible): parse and format are exact inverses.
+
+Version tag      ``<name>@v<semver>``        deregistration  ``<name>@v<semver>!``
+Stage assignment ``<name>#<stage>#<N>``      unassignment    ``<name>#<stage>!#<N>``
+Model deprecated ``<name>@deprecated``
+A model declared in ``sub/dvc.yaml`` is named ``sub:name``; in tags ``:`` becomes ``=``.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+
+from modelgit.errors import InvalidNameError
+from modelgit.registry.versions import SEMVER_PATTERN, Version
+
+# The grammar GTO reads, so that tags either tool wrote are understood by both.
+_NAME = r"[a-zA-Z0-9](?:[a-zA-Z0-9\-/_]*[a-zA-Z0-9])?"
+_DIRNAME = r"[a-zA-Z0-9\-_./]+"
+_TAG_RE = re.compile(
+    rf"^(?P<artifact>(?:{_DIRNAME}=)?{_NAME})"
+    rf"(?:(?:#(?P<stage>{_NAME})|@v(?P<version>{SEMVER_PATTERN}))(?P<cancel>!?)|@(?P<deprecated>deprecated))"
+    r"(?:#(?P<counter>[0-9]+))?$"
+)
+_MODEL_RE = re.compile(rf"^(?:{_DIRNAME}:)?{_NAME}$")
+# Kubernetes DNS-1123 label: names modelgit creates must be usable as labels unchanged.
+_DNS1123_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+class Action(enum.Enum):
+    """What a tag records."""
+
+    REGISTER = "registration"
+    DEREGISTER = "deregistration"
+    ASSIGN = "assignment"
+    UNASSIGN = "unassignment"
+    DEPRECATE = "deprecation"
+
+
+@dataclass(frozen=True)
+class TagName:
+    """One parsed registry tag name."""
+
+    model: str
+    action: Action
+    version: Version | None = None
+    stage: str | None = None
+    counter: int | None = None
+
+
+def model_to_tag(model: str) -> str:
+    """Spell a model name as it appears inside a tag (`sub:name` -> `sub=name`)."""
+    return model.replace(":", "=")
+
+
+def model_from_tag(name: str) -> str:
+    """A model name as tags (and users copying them) spell it, `sub=name`, as `sub:name`."""
+    return name.replace("=", ":")
+
+
+def parse_tag(tag: str) -> TagName | None:
+    """Parse a tag name; None for any tag outside the registry grammar."""
+    match = _TAG_RE.match(tag)
+    if match is None:
+        return None
+    model = model_from_tag(match["artifact"])
+    counter = int(match["counter"]) if match["counter"] is not None else None
+    cancel = match["cancel"] == "!"
+    if match["deprecated"]:
+        return TagName(model, Action.DEPRECATE, counter=counter)
+    if match["version"] is not None:
+        action = Action.DEREGISTER if cancel else Action.REGISTER
+        return TagName(model, action, version=Version(match["version"]), counter=counter)
+    action = Action.UNASSIGN if cancel else Action.ASSIGN
+    return TagName(model, action, stage=match["stage"], counter=counter)
+
+
+def format_tag(name: TagName) -> str:
+    """Spell a TagName as a tag; the exact inverse of parse_tag."""
+    base = model_to_tag(name.model)
+    if name.action is Action.DEPRECATE:
+        text = f"{base}@deprecated"
+    elif name.action in (Action.REGISTER, Action.DEREGISTER):
+        cancel = "!" if name.action is Action.DEREGISTER else ""
+        text = f"{base}@v{name.version}{cancel}"
+    else:
+        cancel = "!" if name.action is Action.UNASSIGN else ""
+        text = f"{base}#{name.stage}{cancel}"
+    if name.counter is not None:
+        text += f"#{name.counter}"
+    return text
+
+
+def version_tag(model: str, version: str) -> str:
+    """The tag that registers `version` of `model`."""
+    return format_tag(TagName(model, Action.REGISTER, version=version))
+
+
+def is_model_name(name: str) -> bool:
+    """True when `name` is a model name the tag grammar can carry (GTO's rules)."""
+    return bool(_MODEL_RE.match(name))
+
+
+def is_dns_label(text: str) -> bool:
+    """True for a Kubernetes DNS-1123 label: lowercase letters, digits, '-', at most 63."""
+    return bool(_DNS1123_RE.match(text))
+
+
+def check_new_model_name(name: str) -> None:
+    """Refuse a name modelgit would create a tag for unless its last part is a DNS-1123 label."""
+    if not is_model_name(name):
+        raise InvalidNameError(
+            f"{name!r} is not a valid model name; use lowercase letters, digits and '-'"
+        )
+    short = name.rsplit(":", 1)[-1]
+    if not is_dns_label(short):
+        raise InvalidNameError(
+            f"model name {short!r} is not a Kubernetes DNS-1123 label; use lowercase letters, "
+            "digits and '-' (at most 63 characters), e.g. "
+            f"{re.sub(r'[^a-z0-9-]+', '-', short.lower()).strip('-')[:63]!r}"
+        )
+
+
+def check_version(text: str) -> Version:
+    """The Version `text` names (`1.2.3` or `v1.2.3`), or refuse it."""
+    return Version.parse(text)
+
+
+def split_reference(ref: str) -> tuple[str, str | None, str | None]:
+    """Split `model`, `model@v1.2.3` or `model#stage` into (model, version, stage)."""
+    if "@" in ref:
+        model, _, version = ref.rpartition("@")
+        if version in ("latest", ""):
+            return model, None, None
+        return model, check_version(version), None
+    if "#" in ref:
+        model, _, stage = ref.partition("#")
+        return model, None, stage
+    return ref, None, None

@@ -1,0 +1,181 @@
+"""The only module that imports dvc, and only inside functions: `import dvc` costs ~0.4 s."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from modelgit.errors import NotADvcProjectError, PipelineError
+from modelgit.sources.tree import Tree
+
+
+def require_dvc_project(repo: Path) -> None:
+    """Refuse a git repository that `dvc init` has not set up."""
+    if not (repo / ".dvc").is_dir():
+        raise NotADvcProjectError(f"{repo} is not a DVC project (no .dvc/); run `dvc init` first")
+
+
+def init(repo: Path) -> None:
+    """`dvc init` in a git work tree."""
+    from dvc.repo import Repo
+
+    with _quiet():
+        Repo.init(str(repo))
+
+
+def stale(repo: Path, targets: list[str]) -> dict[str, list[str]]:
+    """What `dvc status` reports out of date for `targets` and their upstream, per stage."""
+    from dvc.exceptions import DvcException
+    from dvc.repo import Repo
+
+    try:
+        with _quiet(), Repo(str(repo)) as dvc_repo:
+            status = dvc_repo.status(targets=targets, with_deps=True)
+    except DvcException as exc:
+        raise PipelineError(f"dvc status failed: {str(exc).splitlines()[0]}") from exc
+    return {
+        _stage_name(repo, name): _describe(changes) for name, changes in status.items() if changes
+    }
+
+
+def _stage_name(repo: Path, address: str) -> str:
+    """DVC names stages relative to the process's cwd; name them relative to the repo instead."""
+    path, sep, name = address.rpartition(":")
+    if not sep or not path.endswith("dvc.yaml"):
+        return address
+    relative = os.path.relpath(os.path.abspath(path), repo)
+    return name if relative == "dvc.yaml" else f"{relative}:{name}"
+
+
+def _describe(changes: Any) -> list[str]:
+    """Turn DVC's nested status entries into short phrases like `changed outs: models/x.pkl`."""
+    phrases: list[str] = []
+    for change in changes if isinstance(changes, list) else [changes]:
+        if isinstance(change, str):
+            phrases.append(change)
+            continue
+        for kind, detail in change.items():
+            if isinstance(detail, dict):
+                items = ", ".join(f"{path} ({_state(state)})" for path, state in detail.items())
+                phrases.append(f"{kind}: {items}")
+            else:
+                phrases.append(f"{kind}: {detail}")
+    return phrases
+
+
+def _state(state: Any) -> str:
+    if isinstance(state, dict):
+        return ", ".join(f"{key} {value}" for key, value in state.items())
+    return str(state)
+
+
+@contextlib.contextmanager
+def _quiet() -> Any:
+    """Keep DVC's own logging and progress output off our one-line contract."""
+    logger = logging.getLogger("dvc")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            yield
+    finally:
+        logger.setLevel(level)
+
+
+def read_cached(repo: Path, md5: str) -> bytes | None:
+    """A file's bytes from the project's local DVC cache (default location) by md5, or None."""
+    if md5.endswith(".dir") or len(md5) < 3:
+        return None
+    for cache in (repo / ".dvc" / "cache" / "files" / "md5", repo / ".dvc" / "cache"):
+        candidate = cache / md5[:2] / md5[2:]
+        if candidate.is_file():
+            return candidate.read_bytes()
+    return None
+
+
+def read_through_dvc(repo: Path, path: str, rev: str | None) -> bytes | None:
+    """A DVC-tracked file at `rev` through DVC itself (its cache, then its remote), or None."""
+    import dvc.api
+    from dvc.exceptions import DvcException
+
+    try:
+        with _quiet():
+            data = dvc.api.read(path, repo=str(repo), rev=rev, mode="rb")
+    except (DvcException, OSError):
+        return None
+    return data if isinstance(data, bytes) else None
+
+
+def resolve_stages(tree: Tree, dvcfile: str, document: dict[str, Any]) -> dict[str, Any]:
+    """DVC's own resolution of a templated dvc.yaml (foreach, matrix, vars, `${}`) in a tree.
+
+    A commit is read through DVC's git filesystem (no checkout), the work tree from disk.
+    """
+    from types import SimpleNamespace
+
+    from dvc.exceptions import DvcException
+    from dvc.parsing import DataResolver
+    from dvc.parsing.interpolate import ParseError
+
+    directory = os.path.dirname(dvcfile)
+    if tree.commit is not None:
+        from dvc.fs import GitFileSystem
+        from scmrepo.git import Git
+
+        fs: Any = GitFileSystem(scm=Git(str(tree.repo)), rev=tree.commit)
+        wdir = directory
+    else:
+        from dvc.fs import LocalFileSystem
+
+        fs = LocalFileSystem()
+        wdir = str(tree.repo / directory)  # DataResolver makes it relative to the cwd
+    try:
+        resolved = DataResolver(SimpleNamespace(fs=fs, config={}), wdir, document).resolve()
+    except (DvcException, ParseError) as exc:
+        raise PipelineError(f"{dvcfile} at {tree.label}: {str(exc).splitlines()[0]}") from exc
+    return resolved.get("stages") or {}
+
+
+def _remote_object(repo: Path, md5: str) -> tuple[Any, str]:
+    """The default DVC remote's filesystem and where it keeps the object with this md5."""
+    from dvc.exceptions import DvcException
+    from dvc.repo import Repo
+
+    try:
+        with _quiet(), Repo(str(repo)) as dvc_repo:
+            odb = dvc_repo.cloud.get_remote_odb()
+            return odb.fs, odb.oid_to_path(md5)
+    except DvcException as exc:
+        raise PipelineError(
+            f"the project has no default DVC remote ({str(exc).splitlines()[0]}); configure one "
+            "with `dvc remote add -d NAME URL` and `dvc push`"
+        ) from exc
+
+
+def remote_url(repo: Path, md5: str) -> str:
+    """Where the project's default DVC remote keeps the object with this md5 (DVC's layout)."""
+    fs, location = _remote_object(repo, md5)
+    return str(fs.unstrip_protocol(location))
+
+
+def remote_has(repo: Path, md5: str) -> bool:
+    """True when the project's default DVC remote holds the object with this md5."""
+    fs, location = _remote_object(repo, md5)
+    return bool(fs.exists(location))
+
+
+def open_remote(repo: Path, md5: str) -> Any:
+    """A callable opening the remote's object with this md5 for reading, or None if absent."""
+    if not (repo / ".dvc").is_dir():
+        return None
+    try:
+        fs, location = _remote_object(repo, md5)
+        if not fs.exists(location):
+            return None
+    except (PipelineError, OSError):
+        return None
+    return lambda: fs.open(location, mode="rb")

@@ -1,0 +1,254 @@
+"""The only module that runs git. Its runner is private: every git command the project needs is a
+named function here, run with `cwd=repo` and an environment scrubbed of git's own variables."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from modelgit.errors import GitError, NoCommitsError, NotAGitRepoError, TagExistsError
+
+# A git hook or a parent git process sets GIT_DIR, GIT_INDEX_FILE and friends; left in place they
+# would point our git calls at another repository than the `repo` we were given. As pre-commit
+# does, every GIT_* variable is dropped except those that configure how git reaches remotes,
+# whom it records, and which config it reads.
+_KEPT_GIT_VARIABLES = frozenset({
+    "GIT_EXEC_PATH", "GIT_SSH", "GIT_SSH_COMMAND", "GIT_SSL_CAINFO", "GIT_SSL_NO_VERIFY",
+    "GIT_HTTP_PROXY_AUTHMETHOD", "GIT_ALLOW_PROTOCOL", "GIT_ASKPASS", "GIT_TERMINAL_PROMPT",
+    "GIT_CONFIG_NOSYSTEM", "GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM", "GIT_CONFIG_COUNT",
+    "GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_AUTHOR_DATE",
+    "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "GIT_COMMITTER_DATE",
+})  # fmt: skip
+_KEPT_GIT_PREFIXES = ("GIT_CONFIG_KEY_", "GIT_CONFIG_VALUE_")
+_FIELD = "%00"
+_TAG_FORMAT = _FIELD.join(
+    [
+        "%(refname:lstrip=2)",
+        "%(objecttype)",
+        "%(objectname)",
+        "%(*objectname)",
+        "%(taggerdate:iso-strict)",
+        "%(taggername) %(taggeremail)",
+    ]
+)
+_SIGNATURE_STARTS = (b"-----BEGIN PGP SIGNATURE-----", b"-----BEGIN SSH SIGNATURE-----")
+
+
+@dataclass(frozen=True)
+class TagRef:
+    """One annotated tag as `for-each-ref` reports it: no message, so reading it is cheap."""
+
+    name: str
+    object_id: str
+    commit: str
+    created_at: str
+    tagger: str
+
+
+def _kept(name: str) -> bool:
+    if not name.startswith("GIT_"):
+        return True
+    return name in _KEPT_GIT_VARIABLES or name.startswith(_KEPT_GIT_PREFIXES)
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if _kept(k)}
+    env.setdefault("GIT_TERMINAL_PROMPT", "0")
+    return env
+
+
+def _run(repo: Path, args: list[str], stdin: bytes | None = None) -> str:
+    """Run `git ARGS` in `repo` and return its stdout as text; a failure raises GitError."""
+    return _run_bytes(repo, args, stdin).decode("utf-8", "replace")
+
+
+def _run_bytes(repo: Path, args: list[str], stdin: bytes | None = None) -> bytes:
+    """Run `git ARGS` in `repo` and return its raw stdout."""
+    try:
+        proc = subprocess.run(
+            ["git", *args], cwd=repo, env=_env(), input=stdin, capture_output=True, check=False
+        )
+    except FileNotFoundError as exc:
+        missing = "git is not installed (or not on PATH)" if repo.is_dir() else f"{repo} is missing"
+        raise GitError(args, missing) from exc
+    if proc.returncode != 0:
+        raise GitError(args, proc.stderr.decode("utf-8", "replace"))
+    return proc.stdout
+
+
+def toplevel(path: Path) -> Path:
+    """The root of the work tree that contains `path`."""
+    if not path.is_dir():
+        raise NotAGitRepoError(f"{path} is not a directory")
+    try:
+        return Path(_run(path, ["rev-parse", "--show-toplevel"]).strip())
+    except GitError as exc:
+        raise NotAGitRepoError(
+            f"{path} is not inside a git repository; run `git init` (or `modelgit init`) first"
+        ) from exc
+
+
+def head_commit(repo: Path) -> str:
+    """The commit HEAD points at."""
+    try:
+        return _run(repo, ["rev-parse", "--verify", "--quiet", "HEAD^{commit}"]).strip()
+    except GitError as exc:
+        raise NoCommitsError(
+            "the repository has no commits yet; commit the pipeline before cutting a version"
+        ) from exc
+
+
+def resolve_commit(repo: Path, rev: str) -> str | None:
+    """The commit a revision names, or None when it names none."""
+    try:
+        return _run(repo, ["rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"]).strip()
+    except GitError:
+        return None
+
+
+def read_tags(repo: Path, patterns: Iterable[str] = ("refs/tags",)) -> list[TagRef]:
+    """Every annotated tag under `patterns`, from one `for-each-ref`; lightweight ones skipped."""
+    out = _run(repo, ["for-each-ref", f"--format={_TAG_FORMAT}", *patterns])
+    tags = []
+    for line in out.splitlines():
+        fields = line.split("\0")
+        if len(fields) != 6 or fields[1] != "tag":
+            continue
+        name, _, object_id, commit, created_at, tagger = fields
+        tags.append(TagRef(name, object_id, commit, created_at, tagger))
+    return tags
+
+
+def cat_objects(repo: Path, specs: list[str]) -> list[bytes | None]:
+    """Objects (`<oid>` or `<rev>:<path>`) read by one `cat-file --batch`; None if missing."""
+    if not specs:
+        return []
+    if any("\n" in spec for spec in specs):
+        raise GitError(["cat-file", "--batch"], "object name contains a newline")
+    raw = _run_bytes(repo, ["cat-file", "--batch"], ("\n".join(specs) + "\n").encode())
+    results: list[bytes | None] = []
+    pos = 0
+    for _ in specs:
+        end = raw.index(b"\n", pos)
+        header = raw[pos:end].split()
+        pos = end + 1
+        if len(header) != 3 or header[1] == b"missing":
+            results.append(None)
+            continue
+        size = int(header[2])
+        results.append(raw[pos : pos + size])
+        pos += size + 1
+    return results
+
+
+def tag_message(raw_tag_object: bytes) -> tuple[str, bool]:
+    """The message of a raw tag object with any signature stripped, and whether it was signed."""
+    _, _, message = raw_tag_object.partition(b"\n\n")
+    signed = False
+    for start in _SIGNATURE_STARTS:
+        at = message.find(start)
+        if at != -1:
+            message, signed = message[:at], True
+    return message.decode("utf-8", "replace"), signed
+
+
+def read_blobs(repo: Path, rev: str, paths: list[str]) -> dict[str, bytes | None]:
+    """The contents of `paths` at `rev` in one batch; None for a path that is not there."""
+    contents = cat_objects(repo, [f"{rev}:{path}" for path in paths])
+    return dict(zip(paths, contents, strict=True))
+
+
+def list_files(repo: Path, rev: str) -> list[str]:
+    """Every file path in the tree of `rev`."""
+    out = _run(repo, ["ls-tree", "-r", "-z", "--name-only", rev])
+    return [name for name in out.split("\0") if name]
+
+
+def worktree_files(repo: Path) -> list[str]:
+    """Paths in the work tree that git tracks or would track (ignored files left out)."""
+    out = _run(repo, ["ls-files", "-z", "--cached", "--others", "--exclude-standard"])
+    return list(dict.fromkeys(name for name in out.split("\0") if name))
+
+
+def dirty_paths(repo: Path) -> dict[str, str]:
+    """Uncommitted paths (modified, staged, untracked) mapped to their two-letter git status."""
+    out = _run(repo, ["status", "--porcelain=v1", "-z", "--untracked-files=all"])
+    entries = out.split("\0")
+    dirty: dict[str, str] = {}
+    i = 0
+    while i < len(entries):
+        entry = entries[i]
+        i += 1
+        if len(entry) < 4:
+            continue
+        code, path = entry[:2], entry[3:]
+        dirty[path] = code
+        if code[0] in "RC":  # a rename is followed by its source path
+            i += 1
+    return dirty
+
+
+def identity(repo: Path) -> str:
+    """The committer identity git would record, as `Name <email>`."""
+    ident = _run(repo, ["var", "GIT_COMMITTER_IDENT"]).strip()
+    return ident.rsplit(" ", 2)[0]
+
+
+def create_tag(repo: Path, tag: str, commit: str, message: str, sign: bool = False) -> None:
+    """Create an annotated tag; git refuses an existing ref, which raises TagExistsError."""
+    args = ["tag", "-s" if sign else "-a", "--cleanup=verbatim", "-F", "-", tag, commit]
+    try:
+        _run(repo, args, stdin=message.encode())
+    except GitError as exc:
+        if "already exists" in exc.stderr or "cannot lock ref" in exc.stderr:
+            raise TagExistsError(f"tag {tag!r} already exists; tags are never moved") from exc
+        raise
+
+
+def push_tag(repo: Path, tag: str, remote: str = "origin") -> None:
+    """Push exactly one tag to `remote`."""
+    _run(repo, ["push", "--quiet", remote, f"refs/tags/{tag}:refs/tags/{tag}"])
+
+
+def commit_messages(
+    repo: Path, since: str, until: str, paths: list[str]
+) -> list[tuple[str, str, str]]:
+    """(sha, subject, body) of every commit in since..until that touches `paths`."""
+    out = _run(repo, ["log", "--format=%H%x00%s%x00%b%x1e", f"{since}..{until}", "--", *paths])
+    found = []
+    for record in out.split("\x1e"):
+        fields = record.strip("\n").split("\x00")
+        if len(fields) == 3:
+            found.append((fields[0], fields[1], fields[2]))
+    return found
+
+
+def verify_tag(repo: Path, tag: str) -> str | None:
+    """None when the tag's signature verifies, else git's last line saying why not."""
+    try:
+        _run(repo, ["verify-tag", tag])
+    except GitError as exc:
+        return exc.stderr.splitlines()[-1] if exc.stderr else str(exc)
+    return None
+
+
+def tag_object_type(repo: Path, tag: str) -> str | None:
+    """`tag` for an annotated tag, `commit` for a lightweight one, None when there is none."""
+    try:
+        return _run(repo, ["cat-file", "-t", f"refs/tags/{tag}"]).strip()
+    except GitError:
+        return None
+
+
+def init(path: Path) -> None:
+    """`git init` a directory."""
+    _run(path, ["init", "--quiet"])
+
+
+def commit_everything(repo: Path, message: str) -> None:
+    """Stage every change in the work tree and commit it."""
+    _run(repo, ["add", "--all"])
+    _run(repo, ["commit", "--quiet", "-m", message])
