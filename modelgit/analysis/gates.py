@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from modelgit.analysis.compare import Comparison, MetricChange
 from modelgit.errors import GateRuleError
+from modelgit.values import is_number
 
 _RULE = re.compile(
     r"^\s*(?P<metric>[^<>=\s]+)\s*(?P<op><=|>=|<|>)\s*"
@@ -96,7 +97,7 @@ def evaluate(rule: Rule, comparison: Comparison) -> GateResult:
     if metric is None or metric.new is None:
         return GateResult(rule.text, model, True, f"{rule.metric} is missing on the new side")
     if rule.mode == "value":
-        if not isinstance(metric.new, (int, float)) or isinstance(metric.new, bool):
+        if not is_number(metric.new):
             return GateResult(rule.text, model, True, f"{rule.metric} is not a number")
         failed = _OPS[rule.op](float(metric.new), rule.threshold)
         return GateResult(rule.text, model, failed, f"{rule.metric} = {metric.new}")

@@ -457,7 +457,10 @@ def manifest(
     ] = False,
     crd_schemas: Annotated[
         Path | None,
-        typer.Option("--crd-schemas", help="With --validate: a directory of CRD JSON schemas."),
+        typer.Option(
+            "--crd-schemas",
+            help="With --validate: CRD JSON schemas replacing the packaged ones (a directory).",
+        ),
     ] = None,
     as_json: JsonOption = False,
     repo: RepoOption = Path(),

@@ -45,7 +45,7 @@ def _copy_example(target: Path) -> None:
     shutil.copy2(requirements, target / "requirements.txt")
 
 
-def init(path: Path | str = ".", example: bool = False) -> InitResult:
+def init(path: Path | str = ".", *, example: bool = False) -> InitResult:
     """Make `path` a git + DVC project; with `example`, a new one holding the example pipeline."""
     target = Path(path).resolve()
     actions: list[str] = []

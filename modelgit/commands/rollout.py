@@ -13,6 +13,7 @@ from pathlib import Path
 
 from modelgit.commands import stages
 from modelgit.errors import InputError
+from modelgit.values import TextEnum
 
 
 @dataclass(frozen=True)
@@ -52,12 +53,23 @@ class HealthCheck:
         return proc.returncode == 0, f"exit {proc.returncode}"
 
 
+class RolloutStep(TextEnum):
+    """What happened at one point of a rollout."""
+
+    PROMOTED = "promoted"
+    HEALTHY = "healthy"
+    UNHEALTHY = "unhealthy"
+    ROLLED_BACK = "rolled-back"
+    ALERTED = "alerted"
+    COMPLETED = "completed"
+
+
 @dataclass(frozen=True)
 class RolloutEvent:
     """One thing that happened during a rollout, `at` seconds after it started."""
 
     at: float
-    kind: str  # promoted | healthy | unhealthy | rolled-back | alerted | completed
+    kind: RolloutStep
     detail: str
 
 
@@ -107,7 +119,7 @@ def rollout(
     started = time.monotonic()
     events: list[RolloutEvent] = []
 
-    def record(kind: str, detail: str) -> None:
+    def record(kind: RolloutStep, detail: str) -> None:
         event = RolloutEvent(round(time.monotonic() - started, 2), kind, detail)
         events.append(event)
         if progress is not None:
@@ -117,11 +129,11 @@ def rollout(
         repo, model, version, stage, f"Roll out v{version} to {stage}", force=force
     )
     name = promoted.model
-    record("promoted", promoted.tag or promoted.note)
+    record(RolloutStep.PROMOTED, promoted.tag or promoted.note)
     failures = 0
     while True:
         healthy, seen = check.run()
-        record("healthy" if healthy else "unhealthy", seen)
+        record(RolloutStep.HEALTHY if healthy else RolloutStep.UNHEALTHY, seen)
         failures += 0 if healthy else 1
         if failures >= max_failures:
             return _fail(repo, promoted, seen, on_failure, record, events)
@@ -129,7 +141,7 @@ def rollout(
         if remaining <= 0:
             break
         time.sleep(min(interval, remaining))
-    record("completed", f"v{promoted.version} stayed healthy in {stage} for {window:g} s")
+    record(RolloutStep.COMPLETED, f"v{promoted.version} stayed healthy in {stage} for {window:g} s")
     return RolloutResult(
         name, promoted.version or version, stage, True, promoted.tag, None, tuple(events)
     )
@@ -140,7 +152,7 @@ def _fail(
     promoted: stages.StageChange,
     seen: str,
     on_failure: str | None,
-    record: Callable[[str, str], None],
+    record: Callable[[RolloutStep, str], None],
     events: list[RolloutEvent],
 ) -> RolloutResult:
     stage = promoted.stage or "production"
@@ -149,11 +161,11 @@ def _fail(
     if promoted.previous and promoted.previous != promoted.version:
         change = stages.rollback(repo, promoted.model, stage, to=promoted.previous, message=reason)
         rolled_back = change.tag
-        record("rolled-back", f"{stage} back to v{promoted.previous} ({change.tag})")
+        record(RolloutStep.ROLLED_BACK, f"{stage} back to v{promoted.previous} ({change.tag})")
     else:
         change = stages.unassign(repo, promoted.model, stage, message=reason)
         rolled_back = change.tag
-        record("rolled-back", f"{stage} held nothing before; unassigned ({change.tag})")
+        record(RolloutStep.ROLLED_BACK, f"{stage} held nothing before; unassigned ({change.tag})")
     if on_failure:
         env = {
             **os.environ,
@@ -164,7 +176,7 @@ def _fail(
             "MODELGIT_REASON": reason,
         }
         proc = subprocess.run(on_failure, shell=True, env=env, check=False)
-        record("alerted", f"--on-failure exited {proc.returncode}")
+        record(RolloutStep.ALERTED, f"--on-failure exited {proc.returncode}")
     return RolloutResult(
         promoted.model,
         promoted.version or "",

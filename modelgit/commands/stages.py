@@ -23,6 +23,16 @@ from modelgit.registry.tags import (
     version_tag,
 )
 from modelgit.sources import config, git
+from modelgit.values import TextEnum
+
+
+class StageAction(TextEnum):
+    """What a stage command did (the `action` its tag message records)."""
+
+    PROMOTE = "promote"
+    ROLLBACK = "rollback"
+    DEPRECATE = "deprecate"
+    UNASSIGN = "unassign"
 
 
 @dataclass(frozen=True)
@@ -30,7 +40,7 @@ class StageChange:
     """The outcome of promote, rollback or deprecate."""
 
     model: str
-    action: str  # promote | rollback | deprecate
+    action: StageAction
     tag: str | None  # None when nothing had to change
     version: str | None
     stage: str | None
@@ -52,7 +62,7 @@ def _message(subject: str, fields: dict[str, Any]) -> str:
     return f"{subject}\n\n{dump_yaml(fields)}"
 
 
-def _fields(root: Path, action: str, **extra: Any) -> dict[str, Any]:
+def _fields(root: Path, action: StageAction, **extra: Any) -> dict[str, Any]:
     return {
         "schema": 1,
         "action": action,
@@ -108,7 +118,7 @@ def promote(
     event = pick(state, version, None)
     current = state.stages.get(stage)
     if current == version:
-        return StageChange(state.name, "promote", None, version, stage, current,
+        return StageChange(state.name, StageAction.PROMOTE, None, version, stage, current,
                            f"v{version} is already in {stage}; nothing to do")  # fmt: skip
     order = settings.promotion_order
     forced_past = None
@@ -128,7 +138,7 @@ def promote(
         fields["forced"] = f"skipped {forced_past}" + (f": {message}" if message else "")
     subject = message or f"Promote {state.name} v{version} to {stage}"
     tag = _assign(root, state, event, stage, subject, fields)
-    return StageChange(state.name, "promote", tag, version, stage, current)
+    return StageChange(state.name, StageAction.PROMOTE, tag, version, stage, current)
 
 
 def rollback_target(state: ModelState, stage: str) -> str:
@@ -173,7 +183,7 @@ def rollback(
         f": {message}" if message else ""
     )
     tag = _assign(root, state, event, stage, subject, fields)
-    return StageChange(state.name, "rollback", tag, target, stage, current)
+    return StageChange(state.name, StageAction.ROLLBACK, tag, target, stage, current)
 
 
 def deprecate(
@@ -189,13 +199,13 @@ def deprecate(
     state = model_state(root, model)
     if version is None:
         if state.deprecated:
-            return StageChange(state.name, "deprecate", None, None, None, None,
+            return StageChange(state.name, StageAction.DEPRECATE, None, None, None, None,
                                f"{state.name} is already deprecated")  # fmt: skip
         tag = format_tag(TagName(state.name, Action.DEPRECATE))
         head = git.head_commit(root)
-        fields = _fields(root, "deprecate", model=state.name)
+        fields = _fields(root, StageAction.DEPRECATE, model=state.name)
         git.create_tag(root, tag, head, _message(message or f"Deprecate {state.name}", fields))
-        return StageChange(state.name, "deprecate", tag, None, None, None)
+        return StageChange(state.name, StageAction.DEPRECATE, tag, None, None, None)
     version = check_version(version)
     event = pick(state, version, None)
     holding = [s for s, v in state.stages.items() if v == version]
@@ -205,10 +215,10 @@ def deprecate(
             "first (or pass --force)"
         )
     tag = version_tag(state.name, version) + "!"
-    fields = _fields(root, "deprecate", model=state.name, version=version)
+    fields = _fields(root, StageAction.DEPRECATE, model=state.name, version=version)
     subject = message or f"Deprecate {state.name} v{version}"
     git.create_tag(root, tag, event.commit, _message(subject, fields))
-    return StageChange(state.name, "deprecate", tag, version, None, None)
+    return StageChange(state.name, StageAction.DEPRECATE, tag, version, None, None)
 
 
 def unassign(
@@ -220,12 +230,12 @@ def unassign(
     current = state.stages.get(stage)
     if current is None:
         return StageChange(
-            state.name, "unassign", None, None, stage, None, f"{stage} holds nothing"
+            state.name, StageAction.UNASSIGN, None, None, stage, None, f"{stage} holds nothing"
         )
     event = pick(state, current, None)
-    fields = _fields(root, "unassign", model=state.name, stage=stage, previous=current)
+    fields = _fields(root, StageAction.UNASSIGN, model=state.name, stage=stage, previous=current)
     if message:
         fields["reason"] = message
     subject = f"Unassign {stage} of {state.name}"
     tag = _assign(root, state, event, stage, subject, fields, Action.UNASSIGN)
-    return StageChange(state.name, "unassign", tag, None, stage, current)
+    return StageChange(state.name, StageAction.UNASSIGN, tag, None, stage, current)

@@ -14,7 +14,7 @@ from modelgit.registry import metadata
 from modelgit.registry.lookup import model_state, pick, read_metadata, root_of
 from modelgit.registry.state import Event
 from modelgit.registry.tags import split_reference
-from modelgit.sources import git
+from modelgit.sources import dvc, git
 from modelgit.sources.pipeline import load, params_of, read_artifacts
 from modelgit.sources.tree import Tree
 
@@ -83,8 +83,8 @@ def _open_source(root: Path, path: str, md5: str) -> tuple[str, Callable[[], IO[
         entry = load(Tree(root, head)).entry(path)
         if entry is not None and entry.md5 == md5:
             return "workspace", lambda: (root / path).open("rb")
-    cached = root / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]
-    if cached.is_file():
+    cached = dvc.cache_path(root, md5)
+    if cached is not None:
         return "DVC cache", lambda: cached.open("rb")
     remote = _remote_opener(root, md5)
     return ("DVC remote", remote) if remote is not None else None

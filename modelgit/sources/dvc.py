@@ -86,15 +86,24 @@ def _quiet() -> Any:
         logger.setLevel(level)
 
 
-def read_cached(repo: Path, md5: str) -> bytes | None:
-    """A file's bytes from the project's local DVC cache (default location) by md5, or None."""
+def cache_path(repo: Path, md5: str) -> Path | None:
+    """Where the project's local DVC cache (default location) keeps a file by md5, if it does.
+
+    DVC 3 keeps objects under `.dvc/cache/files/md5/`, DVC 2 under `.dvc/cache/`.
+    """
     if md5.endswith(".dir") or len(md5) < 3:
         return None
     for cache in (repo / ".dvc" / "cache" / "files" / "md5", repo / ".dvc" / "cache"):
         candidate = cache / md5[:2] / md5[2:]
         if candidate.is_file():
-            return candidate.read_bytes()
+            return candidate
     return None
+
+
+def read_cached(repo: Path, md5: str) -> bytes | None:
+    """A file's bytes from the project's local DVC cache by md5, or None."""
+    path = cache_path(repo, md5)
+    return path.read_bytes() if path is not None else None
 
 
 def read_through_dvc(repo: Path, path: str, rev: str | None) -> bytes | None:

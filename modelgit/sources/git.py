@@ -6,10 +6,12 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Iterable
-from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import NamedTuple
 
 from modelgit.errors import GitError, NoCommitsError, NotAGitRepoError, TagExistsError
+from modelgit.sources import tag_cache
 
 # A git hook or a parent git process sets GIT_DIR, GIT_INDEX_FILE and friends; left in place they
 # would point our git calls at another repository than the `repo` we were given. As pre-commit
@@ -34,12 +36,15 @@ _TAG_FORMAT = _FIELD.join(
         "%(taggername) %(taggeremail)",
     ]
 )
+_LIST_FORMAT = _FIELD.join(["%(refname:lstrip=2)", "%(objecttype)", "%(objectname)"])
+# Up to this many uncached tags are read one object at a time; beyond it one for-each-ref that
+# opens every tag object is cheaper.
+_FEW_TAGS = 200
 _SIGNATURE_STARTS = (b"-----BEGIN PGP SIGNATURE-----", b"-----BEGIN SSH SIGNATURE-----")
 
 
-@dataclass(frozen=True)
-class TagRef:
-    """One annotated tag as `for-each-ref` reports it: no message, so reading it is cheap."""
+class TagRef(NamedTuple):
+    """One annotated tag: its name, object id, commit, date and tagger (never its message)."""
 
     name: str
     object_id: str
@@ -110,16 +115,65 @@ def resolve_commit(repo: Path, rev: str) -> str | None:
 
 
 def read_tags(repo: Path, patterns: Iterable[str] = ("refs/tags",)) -> list[TagRef]:
-    """Every annotated tag under `patterns`, from one `for-each-ref`; lightweight ones skipped."""
+    """Every annotated tag under `patterns`; lightweight ones skipped.
+
+    One bare `for-each-ref` lists names and object ids; what each tag object says comes from
+    the tag-object cache, and only tags it lacks are read from git (and then cached).
+    """
+    patterns = list(patterns)
+    out = _run(repo, ["for-each-ref", f"--format={_LIST_FORMAT}", *patterns])
+    listed = [
+        (fields[0], fields[2])
+        for fields in (line.split("\0") for line in out.splitlines())
+        if len(fields) == 3 and fields[1] == "tag"
+    ]
+    cached = tag_cache.load(repo)
+    missing = [object_id for _, object_id in listed if object_id not in cached]
+    if missing:
+        cached.update(_tag_objects(repo, patterns, missing))
+        tag_cache.save(repo, cached)
+    return [
+        TagRef(name, object_id, *cached[object_id])
+        for name, object_id in listed
+        if object_id in cached
+    ]
+
+
+def _tag_objects(
+    repo: Path, patterns: list[str], missing: list[str]
+) -> dict[str, tag_cache.TagObject]:
+    """What the missing tag objects say: a few read one by one, many with one for-each-ref."""
+    if len(missing) <= _FEW_TAGS:
+        found = {}
+        for object_id, raw in zip(missing, cat_objects(repo, missing), strict=True):
+            parsed = _tag_header(raw) if raw is not None else None
+            if parsed is not None:
+                found[object_id] = parsed
+        return found
     out = _run(repo, ["for-each-ref", f"--format={_TAG_FORMAT}", *patterns])
-    tags = []
+    found = {}
     for line in out.splitlines():
         fields = line.split("\0")
-        if len(fields) != 6 or fields[1] != "tag":
-            continue
-        name, _, object_id, commit, created_at, tagger = fields
-        tags.append(TagRef(name, object_id, commit, created_at, tagger))
-    return tags
+        if len(fields) == 6 and fields[1] == "tag":
+            found[fields[2]] = tag_cache.TagObject(fields[3], fields[4], fields[5])
+    return found
+
+
+def _tag_header(raw: bytes) -> tag_cache.TagObject | None:
+    """The commit, date and tagger in a raw tag object's header, as for-each-ref prints them."""
+    header = raw.split(b"\n\n", 1)[0].decode("utf-8", "replace")
+    fields = dict(line.split(" ", 1) for line in header.splitlines() if " " in line)
+    if "object" not in fields or "tagger" not in fields:
+        return None
+    who, _, when = fields["tagger"].rpartition(">")
+    try:
+        seconds, offset = when.split()
+        sign = -1 if offset.startswith("-") else 1
+        zone = timezone(sign * timedelta(hours=int(offset[1:3]), minutes=int(offset[3:5])))
+        created_at = datetime.fromtimestamp(int(seconds), zone).isoformat()
+    except ValueError:
+        created_at = ""
+    return tag_cache.TagObject(fields["object"], created_at, f"{who}>")
 
 
 def cat_objects(repo: Path, specs: list[str]) -> list[bytes | None]:
