@@ -58,6 +58,11 @@ def imports_dvc(statement: str) -> bool:
     return proc.stdout.strip() == "True"
 
 
+def tag_message(repo: Path, tag: str) -> str:
+    """The full message of an annotated tag (subject, blank line, metadata YAML)."""
+    return git(repo, "for-each-ref", "--format=%(contents)", f"refs/tags/{tag}")
+
+
 def commit_all(repo: Path, message: str) -> str:
     """Stage everything and commit; returns the new HEAD."""
     git(repo, "add", "--all")
@@ -124,6 +129,16 @@ def registry_template(example_template: Path, tmp_path_factory: pytest.TempPathF
     return root
 
 
+@pytest.fixture(scope="session")
+def retrained_template(registry_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The registry plus a retrained, committed, unregistered model (train.C 0.3 -> 0.25)."""
+    with template_env(tmp_path_factory):
+        root = tmp_path_factory.mktemp("retrained") / "project"
+        shutil.copytree(registry_template, root, symlinks=True)
+        change_and_repro(root, "C: 0.3", "C: 0.25", "Retrain with train.C 0.25")
+    return root
+
+
 @pytest.fixture
 def project(example_template: Path, tmp_path: Path) -> Path:
     """A fresh copy of the reproduced example project (git history, DVC cache and all)."""
@@ -137,4 +152,15 @@ def registry(registry_template: Path, tmp_path: Path) -> Path:
     """The example project with two versions (churn@v0.1.0 with C 1.0, churn@v0.2.0 with C 0.3)."""
     target = tmp_path / "project"
     shutil.copytree(registry_template, target, symlinks=True)
+    return target
+
+
+@pytest.fixture
+def retrained(retrained_template: Path, tmp_path: Path) -> Path:
+    """The registry with a new model at HEAD (train.C 0.25) that the next bump makes v0.3.0.
+
+    Built once per session: use it instead of `change_and_repro` whenever any new model will do.
+    """
+    target = tmp_path / "project"
+    shutil.copytree(retrained_template, target, symlinks=True)
     return target

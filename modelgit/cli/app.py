@@ -257,7 +257,7 @@ def diff(
     result = modelgit.diff(repo, a, b, model=model, fail_on=fail_on)
     comparisons, gates = list(result.comparisons), list(result.gates)
     if as_json:
-        _echo(render.to_json({"comparisons": comparisons, "gates": gates, "failed": result.failed}))
+        _echo(render.diff_json(result))
     elif md:
         body = "\n".join(render.markdown(c, show_all) for c in comparisons)
         _echo(body + ("\n" + render.gates_markdown(gates) if gates else ""))

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
         BumpResult,
         ChangelogEntry,
         Comparison,
+        DiffResult,
         HistoryEntry,
         ImpactResult,
         ManifestResult,
@@ -238,6 +239,14 @@ def to_json(value: Any) -> str:
         raise TypeError(f"{type(item).__name__} is not JSON serialisable")
 
     return json.dumps(value, indent=2, ensure_ascii=False, default=plain)
+
+
+def diff_json(result: DiffResult) -> str:
+    """`diff --json`: the documented keys (which metric headlines, `key_metric`, is not one)."""
+    comparisons = [
+        {k: v for k, v in asdict(c).items() if k != "key_metric"} for c in result.comparisons
+    ]
+    return to_json({"comparisons": comparisons, "gates": result.gates, "failed": result.failed})
 
 
 def table(columns: list[str], rows: list[list[str]], width: int | None) -> str:

@@ -38,6 +38,11 @@ class BumpRequest:
     require_pushed: bool = False  # refuse an artifact the DVC remote lacks
     allow_unsafe_pickle: bool = False  # register a pickle whose globals execute code
 
+    def __post_init__(self) -> None:
+        # "minor", Part.MINOR and Level.MINOR all name one level; keep the enum.
+        level = Level(getattr(self.level, "value", self.level))
+        object.__setattr__(self, "level", level)
+
 
 @dataclass(frozen=True)
 class BumpResult:

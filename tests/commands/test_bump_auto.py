@@ -2,15 +2,31 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
-from conftest import change_and_repro, commit_all, dvc, git
+from conftest import change_and_repro, commit_all, dvc, git, tag_message, template_env
 from typer.testing import CliRunner
 
 import modelgit
-from modelgit.analysis.autobump import is_breaking
 from modelgit.cli.app import app
 from modelgit.errors import AlreadyRegisteredError
 from modelgit.registry import metadata
+
+TOLERANCE = ('max_iter=int(p["max_iter"])', 'max_iter=int(p["max_iter"]), tol=1e-6')
+STACK = "    return np.column_stack([tenure, monthly, total, contract, calls, fiber, churned])"
+WITH_SENIOR = (
+    "    senior = rng.integers(0, 2, n_samples)\n"
+    "    return np.column_stack([tenure, monthly, total, contract, calls, fiber, senior, churned])"
+)
+NOISY_FIT = (
+    "    import os\n"
+    "    if os.environ.get('NOISE'):\n"
+    "        target = target.copy()\n"
+    "        target[:5] = 1 - target[:5]\n"
+    "    model.fit(features, target)"
+)
 
 
 def edit(repo, path, old, new):
@@ -27,11 +43,28 @@ def retrain(repo, message):
 
 def auto(repo):
     result = modelgit.bump(repo, "auto")
-    document = metadata.parse(
-        git(repo, "for-each-ref", "--format=%(contents)", f"refs/tags/{result.tag}")
-    )
+    document = metadata.parse(tag_message(repo, result.tag))
     assert document["bump"] == {"level": result.level, "reasons": list(result.reasons)}
     return result
+
+
+@pytest.fixture(scope="module")
+def tolerance_template(registry_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The registry retrained after a training-code edit, not yet committed (two tests commit it
+    with different messages)."""
+    with template_env(tmp_path_factory):
+        root = tmp_path_factory.mktemp("tolerance") / "project"
+        shutil.copytree(registry_template, root, symlinks=True)
+        edit(root, "pipeline/train.py", *TOLERANCE)
+        dvc(root, "repro", "--quiet")
+    return root
+
+
+@pytest.fixture
+def tolerance(tolerance_template: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "project"
+    shutil.copytree(tolerance_template, target, symlinks=True)
+    return target
 
 
 def test_first_version_is_minor(project):
@@ -39,6 +72,7 @@ def test_first_version_is_minor(project):
     assert (result.version, result.reasons) == ("0.1.0", ("first version",))
 
 
+@pytest.mark.slow
 def test_param_and_data_changes_are_minor(registry):
     change_and_repro(registry, "seed: 42", "seed: 7", "Resample the data")
     result = auto(registry)
@@ -47,33 +81,24 @@ def test_param_and_data_changes_are_minor(registry):
     assert "data modified: data/train.csv" in result.reasons
 
 
-def test_training_code_change_is_minor(registry):
-    edit(
-        registry,
-        "pipeline/train.py",
-        'max_iter=int(p["max_iter"])',
-        'max_iter=int(p["max_iter"]), tol=1e-6',
-    )
-    retrain(registry, "Tighter tolerance")
-    result = auto(registry)
+def test_training_code_change_is_minor(tolerance):
+    commit_all(tolerance, "Tighter tolerance")
+    result = auto(tolerance)
     assert result.level == "minor"
     assert result.reasons == ("stage train: code changed: pipeline/train.py",)
 
 
-STACK = "    return np.column_stack([tenure, monthly, total, contract, calls, fiber, churned])"
-WITH_SENIOR = (
-    "    senior = rng.integers(0, 2, n_samples)\n"
-    "    return np.column_stack([tenure, monthly, total, contract, calls, fiber, senior, churned])"
-)
-NOISY_FIT = (
-    "    import os\n"
-    "    if os.environ.get('NOISE'):\n"
-    "        target = target.copy()\n"
-    "        target[:5] = 1 - target[:5]\n"
-    "    model.fit(features, target)"
-)
+def test_a_breaking_change_commit_is_major(tolerance):
+    commit_all(tolerance, "Retrain\n\nBREAKING CHANGE: scores are calibrated differently")
+    result = auto(tolerance)
+    assert result.level == "major"
+    assert any(
+        r.startswith("breaking change declared in commit ") and "(Retrain)" in r
+        for r in result.reasons
+    )
 
 
+@pytest.mark.slow
 def test_feature_added_is_minor(registry):
     edit(registry, "pipeline/common.py", '    "has_fiber",\n', '    "has_fiber",\n    "senior",\n')
     edit(registry, "pipeline/prepare.py", STACK, WITH_SENIOR)
@@ -83,6 +108,7 @@ def test_feature_added_is_minor(registry):
     assert "feature added: senior" in result.reasons
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("old", "new", "reason"),
     [
@@ -105,50 +131,16 @@ def test_schema_breaks_are_major(registry, old, new, reason):
     assert reason in result.reasons
 
 
-def test_a_breaking_change_commit_is_major(registry):
-    edit(
-        registry,
-        "pipeline/train.py",
-        'max_iter=int(p["max_iter"])',
-        'max_iter=int(p["max_iter"]), tol=1e-6',
-    )
-    dvc(registry, "repro", "--quiet")
-    git(registry, "add", "--all")
-    git(
-        registry,
-        "commit",
-        "--quiet",
-        "-m",
-        "Retrain\n\nBREAKING CHANGE: scores are calibrated differently",
-    )
-    result = auto(registry)
-    assert result.level == "major"
-    assert any(
-        r.startswith("breaking change declared in commit ") and "(Retrain)" in r
-        for r in result.reasons
-    )
-
-
-def test_breaking_markers():
-    assert is_breaking("feat!: drop a feature", "")
-    assert is_breaking("fix(model)!: new output", "")
-    assert is_breaking("Retrain", "BREAKING CHANGE: x")
-    assert not is_breaking("Retrain", "not breaking")
-
-
-def test_only_the_artifact_changed_is_patch(project):
+@pytest.mark.slow
+def test_only_the_artifact_changed_is_patch(project, monkeypatch):
     # A training run that is not reproducible (here: a seed from the environment) changes the
     # artifact without any tracked input changing.
     edit(project, "pipeline/train.py", "    model.fit(features, target)", NOISY_FIT)
     retrain(project, "Let the environment perturb training")
     modelgit.bump(project, "minor")
-    import os
-
-    os.environ["NOISE"] = "1"
-    try:
-        dvc(project, "repro", "--quiet", "--force")
-    finally:
-        del os.environ["NOISE"]
+    with monkeypatch.context() as noisy:
+        noisy.setenv("NOISE", "1")
+        dvc(project, "repro", "--quiet", "--force", "--downstream", "train")
     (project / "README.md").write_text("unrelated\n")
     commit_all(project, "Retrain (unrelated README too)")
     result = auto(project)
@@ -161,12 +153,13 @@ def test_unchanged_artifact_is_refused(registry):
         modelgit.bump(registry, "auto")
 
 
-def test_explain_prints_the_decision_and_tags_nothing(registry):
-    change_and_repro(registry, "C: 0.3", "C: 0.2", "c")
-    result = CliRunner().invoke(app, ["bump", "auto", "--explain", "-C", str(registry)])
+def test_explain_prints_the_decision_and_tags_nothing(retrained):
+    result = CliRunner().invoke(app, ["bump", "auto", "--explain", "-C", str(retrained)])
     assert result.exit_code == 0
     assert (
         result.stdout
-        == "minor bump: churn@v0.3.0 (previous: v0.2.0)\n  - params changed: train.C 0.3 -> 0.2\n"
+        == "minor bump: churn@v0.3.0 (previous: v0.2.0)\n  - params changed: train.C 0.3 -> 0.25\n"
     )
-    assert "churn@v0.3.0" not in git(registry, "tag", "--list")
+    plan = modelgit.bump(retrained, modelgit.BumpRequest(level="auto", explain=True))
+    assert (plan.level, plan.reasons) == ("minor", ("params changed: train.C 0.3 -> 0.25",))
+    assert "churn@v0.3.0" not in git(retrained, "tag", "--list")

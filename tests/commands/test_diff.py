@@ -1,4 +1,5 @@
-"""`diff` on real DVC projects: the numbers `dvc metrics diff`/`params diff` give, and edges."""
+"""`diff`, `history --metrics`, `list --metrics` and `changelog` on real DVC projects: the numbers
+`dvc metrics diff`/`params diff` give, the renderings, and the edges."""
 
 from __future__ import annotations
 
@@ -11,28 +12,35 @@ import yaml
 from conftest import change_and_repro, commit_all, dvc, git, imports_dvc, set_param
 from typer.testing import CliRunner
 
+import modelgit
 from modelgit.cli import render
 from modelgit.cli.app import app
-from modelgit.commands import compare
 from modelgit.errors import UnknownVersionError
 
-GOLDEN = Path(__file__).parent / "golden"
+GOLDEN = Path(__file__).parent.parent / "golden"
 runner = CliRunner()
 
 
-def only(comparisons):
-    assert len(comparisons) == 1
-    return comparisons[0]
+def only(result):
+    assert len(result.comparisons) == 1
+    return result.comparisons[0]
 
 
-def dvc_json(repo: Path, *args: str) -> dict:
-    return json.loads(dvc(repo, *args, "--json") or "{}")
+def dvc_diff(repo: Path, kind: str, *revs: str) -> dict:
+    """What `dvc metrics diff --json` / `dvc params diff --json` print (`kind`: metrics or
+    params), from the function those commands call, in this process (no CLI start-up); the
+    paths are relative to the repository, as the commands print them when run at its root."""
+    from dvc.repo import Repo
+
+    a_rev, b_rev = (*revs, "workspace")[:2]  # the commands' own default for the new side
+    with Repo(str(repo)) as project:
+        return getattr(project, kind).diff(a_rev=a_rev, b_rev=b_rev).get("diff", {})
 
 
 def assert_same_as_dvc(repo: Path, comparison, a: str, b: str | None) -> None:
     revs = [a] if b is None else [a, b]
-    metrics = dvc_json(repo, "metrics", "diff", *revs)["metrics.json"]
-    params = dvc_json(repo, "params", "diff", *revs).get("params.yaml", {})
+    metrics = dvc_diff(repo, "metrics", *revs)["metrics.json"]
+    params = dvc_diff(repo, "params", *revs).get("params.yaml", {})
     ours = {m.name: m for m in comparison.metrics if m.verdict != "unchanged"}
     assert set(ours) == set(metrics)
     for name, theirs in metrics.items():
@@ -50,23 +58,25 @@ def assert_same_as_dvc(repo: Path, comparison, a: str, b: str | None) -> None:
 
 
 def test_versions_compare_like_dvc_metrics_and_params_diff(registry):
-    comparison = only(compare.diff(registry, "churn@v0.1.0", "churn@v0.2.0"))
+    result = modelgit.diff(registry, "churn@v0.1.0", "churn@v0.2.0")
+    comparison = only(result)
     assert_same_as_dvc(registry, comparison, "churn@v0.1.0", "churn@v0.2.0")
     assert [(f.kind, f.status) for f in comparison.files] == [
         ("artifact", "modified"),
         ("data", "unchanged"),
     ]
     assert comparison.stages == () and comparison.features == ()
+    assert result.gates == () and not result.failed
 
 
-def test_workspace_is_the_default_new_side_and_latest_the_old(registry):
-    change_and_repro(registry, "C: 0.3", "C: 0.05", "stronger regularisation")
-    set_param(registry, "max_iter: 200", "max_iter: 300")  # uncommitted, not reproduced
-    comparison = only(compare.diff(registry))
+def test_workspace_is_the_default_new_side_and_latest_the_old(retrained):
+    # `retrained`: churn@v0.2.0 (train.C 0.3), then a committed retraining with train.C 0.25.
+    set_param(retrained, "max_iter: 200", "max_iter: 300")  # uncommitted, not reproduced
+    comparison = only(modelgit.diff(retrained))
     assert comparison.a.label == "churn@v0.2.0" and comparison.b.label == "workspace"
-    assert_same_as_dvc(registry, comparison, "churn@v0.2.0", None)
+    assert_same_as_dvc(retrained, comparison, "churn@v0.2.0", None)
     assert {p.name: p.new for p in comparison.params if p.status == "changed"} == {
-        "train.C": 0.05,
+        "train.C": 0.25,
         "train.max_iter": 300,
     }
 
@@ -74,13 +84,13 @@ def test_workspace_is_the_default_new_side_and_latest_the_old(registry):
 def test_stages_and_revisions_as_sides(registry):
     annotated = ["tag", "-a", "-m", "assign", "churn#production#1", "churn@v0.1.0^{commit}"]
     git(registry, *annotated)
-    by_stage = only(compare.diff(registry, "churn#production", "HEAD"))
+    by_stage = only(modelgit.diff(registry, "churn#production", "HEAD"))
     assert by_stage.a.label == "churn#production (churn@v0.1.0)" and by_stage.b.label == "HEAD"
     assert any(p.name == "train.C" and p.status == "changed" for p in by_stage.params)
-    same = only(compare.diff(registry, "HEAD", "churn@v0.2.0"))
+    same = only(modelgit.diff(registry, "HEAD", "churn@v0.2.0"))
     assert not same.changed
     with pytest.raises(UnknownVersionError, match="not a version"):
-        compare.diff(registry, "no-such-branch")
+        modelgit.diff(registry, "no-such-branch")
 
 
 def test_a_revision_where_the_model_did_not_exist(registry):
@@ -91,14 +101,14 @@ def test_a_revision_where_the_model_did_not_exist(registry):
     (registry / "dvc.yaml").write_text(yaml.safe_dump(document))
     before = commit_all(registry, "No model declared here")
     git(registry, "checkout", "--quiet", "main")
-    comparison = only(compare.diff(registry, before, "churn@v0.2.0", model="churn"))
+    comparison = only(modelgit.diff(registry, before, "churn@v0.2.0", model="churn"))
     assert not comparison.a.exists and comparison.b.exists
     assert {m.verdict for m in comparison.metrics} == {"added"}
     assert render.headline(comparison) == "churn is new at churn@v0.2.0"
 
 
 def test_no_version_yet_compares_against_nothing(project):
-    comparison = only(compare.diff(project))
+    comparison = only(modelgit.diff(project))
     assert comparison.a.label == "(no version yet)" and not comparison.a.exists
     assert comparison.files[0].status == "added"
 
@@ -129,11 +139,13 @@ def _rewrite_pipeline(repo: Path) -> None:
     commit_all(repo, "Add a report stage")
 
 
+@pytest.mark.slow
 def test_nested_values_several_files_non_numeric_and_cached_metrics(registry):
+    # Two reproductions (the rewritten pipeline, then a changed param): nothing else builds them.
     _rewrite_pipeline(registry)
     base = git(registry, "rev-parse", "HEAD").strip()
     change_and_repro(registry, "lr: 0.1", "lr: 0.7", "faster learning rate")
-    comparison = only(compare.diff(registry, base, "HEAD"))
+    comparison = only(modelgit.diff(registry, base, "HEAD"))
     metrics = {m.name: m for m in comparison.metrics}
     assert metrics["quality.lr"].old == 0.1 and metrics["quality.lr"].new == 0.7
     assert metrics["status"].verdict == "changed" and metrics["status"].diff is None
@@ -142,7 +154,8 @@ def test_nested_values_several_files_non_numeric_and_cached_metrics(registry):
     params = {p.name: p for p in comparison.params}
     assert params["train.optimizer.lr"].status == "changed"
     assert params["train.optimizer.name"].status == "unchanged"
-    theirs = dvc_json(registry, "metrics", "diff", base, "HEAD")
+    theirs = dvc_diff(registry, "metrics", base, "HEAD")
+    assert {"report.json", "cached.json"} <= set(theirs)  # the loop checks both new files
     for file, values in theirs.items():
         for key, entry in values.items():
             name = key if key in metrics else f"{file}:{key}"
@@ -152,7 +165,7 @@ def test_nested_values_several_files_non_numeric_and_cached_metrics(registry):
     md5 = next(o["md5"] for o in lock["stages"]["report"]["outs"] if o["path"] == "cached.json")
     (registry / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]).unlink()
     (registry / "cached.json").unlink()
-    comparison = only(compare.diff(registry, base, "HEAD"))
+    comparison = only(modelgit.diff(registry, base, "HEAD"))
     assert any(
         "cached.json" in p and "neither the cache nor the remote" in p for p in comparison.problems
     )
@@ -161,7 +174,7 @@ def test_nested_values_several_files_non_numeric_and_cached_metrics(registry):
 
 def test_a_metrics_file_missing_at_one_revision(registry):
     (registry / "metrics.json").unlink()
-    comparison = only(compare.diff(registry))
+    comparison = only(modelgit.diff(registry))
     assert {m.verdict for m in comparison.metrics} == {"removed"}
     assert comparison.problems == ("metrics.json is missing at workspace",)
 
@@ -200,6 +213,18 @@ def test_gates_fail_with_exit_1_and_still_print_the_report(registry):
     )
 
 
+def test_gates_through_the_api(registry):
+    result = modelgit.diff(
+        registry, "churn@v0.1.0", "churn@v0.2.0", fail_on=["recall<-0.005", "f1>+5%"]
+    )
+    assert result.failed
+    assert [(g.rule, g.failed) for g in result.gates] == [
+        ("recall<-0.005", True),
+        ("f1>+5%", False),
+    ]
+    assert not modelgit.diff(registry, "churn@v0.1.0", "churn@v0.2.0", fail_on=[]).failed
+
+
 def test_json_output_keys(registry):
     result = runner.invoke(
         app, ["diff", "churn@v0.1.0", "churn@v0.2.0", "--json", "-C", str(registry)]
@@ -226,21 +251,22 @@ def test_json_output_keys(registry):
 
 
 def test_history_metrics_list_metrics_and_changelog(registry):
-    rows = compare.metric_history(registry)
+    rows = modelgit.metric_history(registry)
     assert [r.version for r in rows] == ["0.2.0", "0.1.0"]
     assert rows[0].metrics == json.loads((registry / "metrics.json").read_text())
-    assert [r.metrics for r in compare.metric_history(registry, names=["f1"])] == [
+    assert [r.metrics for r in modelgit.metric_history(registry, names=["f1"])] == [
         {"f1": rows[0].metrics["f1"]},
         {"f1": rows[1].metrics["f1"]},
     ]
     git(registry, "tag", "-a", "-m", "a", "churn#production#1", "churn@v0.1.0^{commit}")
-    assert compare.key_metrics(registry) == {
-        "churn": {
-            "latest": ("accuracy", rows[0].metrics["accuracy"]),
-            "production": ("accuracy", rows[1].metrics["accuracy"]),
-        }
+    [summary] = modelgit.list_models(registry, metrics=True)
+    assert summary.name == "churn"
+    assert summary.metrics == {
+        "latest": modelgit.KeyMetric("accuracy", rows[0].metrics["accuracy"]),
+        "production": modelgit.KeyMetric("accuracy", rows[1].metrics["accuracy"]),
     }
-    entries = compare.changelog(registry)
+    assert modelgit.list_models(registry)[0].metrics is None
+    entries = modelgit.changelog(registry)
     assert [e.version for e in entries] == ["0.2.0", "0.1.0"]
     assert entries[0].params == (("train.C", 1.0, 0.3),)
     assert entries[1].params == () and entries[0].level == "minor"
@@ -251,7 +277,9 @@ def test_history_metrics_list_metrics_and_changelog(registry):
     assert "roc_auc" in table and "v0.1.0" in table
 
 
+@pytest.mark.slow
 def test_diff_never_imports_dvc_for_git_tracked_metrics(registry):
+    # Two fresh interpreters: the import check needs its own process.
     statement = f"import modelgit; modelgit.diff({str(registry)!r}, 'churn@v0.1.0', 'churn@v0.2.0')"
     assert not imports_dvc(statement)
     # The check can fail: bump asks `dvc status` (then refuses: nothing changed).

@@ -8,12 +8,11 @@ import subprocess
 import time
 
 import pytest
-from conftest import BIN, git
+from conftest import BIN, git, tag_message
 from typer.testing import CliRunner
 
 import modelgit
 from modelgit.cli.app import app
-from modelgit.commands import stages
 from modelgit.errors import InvalidNameError, PromotionError, UnknownVersionError
 
 runner = CliRunner()
@@ -29,22 +28,31 @@ def gto_stages(repo):
     return {s: v.lstrip("v") for s, v in json.loads(out)["churn"]["stage"].items() if v}
 
 
-def test_promote_rollback_agree_with_gto_and_delete_nothing(registry):
+@pytest.mark.slow
+def test_promote_rollback_agree_with_gto_and_delete_nothing(registry, monkeypatch):
+    # GTO decides by tag dates (one-second resolution): each stage tag gets its own second,
+    # after the version tags, as it would a second apart in real time.
+    now = int(time.time())
+
+    def tag_date(offset: int) -> None:
+        monkeypatch.setenv("GIT_COMMITTER_DATE", f"{now + offset} +0000")
+
     before = tags(registry)
-    first = stages.promote(registry, "churn", "0.1.0", "production")
+    tag_date(10)
+    first = modelgit.promote(registry, "churn", "0.1.0", "production")
     assert (first.tag, first.previous) == ("churn#production#1", None)
-    time.sleep(1.1)  # GTO decides by tag dates (one-second resolution); keep it able to agree
-    stages.promote(registry, "churn", "v0.2.0", "production", message="better recall")
+    tag_date(20)
+    modelgit.promote(registry, "churn", "v0.2.0", "production", message="better recall")
     [model] = modelgit.list_models(registry)
     assert model.stages == {"production": "0.2.0"} == gto_stages(registry)
-    time.sleep(1.1)
-    back = stages.rollback(registry, "churn", message="latency regression")
+    tag_date(30)
+    back = modelgit.rollback(registry, "churn", message="latency regression")
     assert (back.tag, back.version, back.previous) == ("churn#production#3", "0.1.0", "0.2.0")
     assert (
         modelgit.list_models(registry)[0].stages == {"production": "0.1.0"} == gto_stages(registry)
     )
     assert before < tags(registry)  # only additions
-    message = git(registry, "for-each-ref", "--format=%(contents)", "refs/tags/churn#production#3")
+    message = tag_message(registry, "churn#production#3")
     assert "reason: latency regression" in message and "action: rollback" in message
     history = modelgit.history(registry)
     assert [(e.event, e.version, e.stage) for e in history[:3]] == [
@@ -56,17 +64,17 @@ def test_promote_rollback_agree_with_gto_and_delete_nothing(registry):
 
 def test_rollback_skips_the_current_version_and_honours_to(registry):
     for version in ("0.1.0", "0.2.0", "0.1.0", "0.2.0"):
-        stages.promote(registry, "churn", version, "production")
-    assert stages.rollback(registry, "churn").version == "0.1.0"
+        modelgit.promote(registry, "churn", version, "production")
+    assert modelgit.rollback(registry, "churn").version == "0.1.0"
     with pytest.raises(PromotionError, match=r"v0\.1\.0 is already in production"):
-        stages.rollback(registry, "churn", to="0.1.0")
-    assert stages.rollback(registry, "churn", to="v0.2.0").version == "0.2.0"
+        modelgit.rollback(registry, "churn", to="0.1.0")
+    assert modelgit.rollback(registry, "churn", to="v0.2.0").version == "0.2.0"
 
 
 def test_rollback_with_no_earlier_version_refuses(registry):
     with pytest.raises(PromotionError, match="no earlier version in production to roll back to"):
-        stages.rollback(registry, "churn")
-    stages.promote(registry, "churn", "0.2.0", "production")
+        modelgit.rollback(registry, "churn")
+    modelgit.promote(registry, "churn", "0.2.0", "production")
     result = runner.invoke(app, ["rollback", "churn", "-C", str(registry)])
     assert result.exit_code == 2
     assert result.stderr == (
@@ -75,7 +83,7 @@ def test_rollback_with_no_earlier_version_refuses(registry):
 
 
 def test_promoting_the_current_version_does_nothing(registry):
-    stages.promote(registry, "churn", "0.2.0", "staging")
+    modelgit.promote(registry, "churn", "0.2.0", "staging")
     count = len(tags(registry))
     again = runner.invoke(app, ["promote", "churn", "0.2.0", "staging", "-C", str(registry)])
     assert again.exit_code == 0 and again.stdout == "v0.2.0 is already in staging; nothing to do\n"
@@ -89,31 +97,31 @@ def test_stages_are_configurable_with_a_promotion_order(registry):
     with pytest.raises(
         InvalidNameError, match="unknown stage 'qa'; configured stages: dev, staging"
     ):
-        stages.promote(registry, "churn", "0.2.0", "qa")
+        modelgit.promote(registry, "churn", "0.2.0", "qa")
     with pytest.raises(PromotionError, match=r"v0\.2\.0 has not been in staging"):
-        stages.promote(registry, "churn", "0.2.0", "production")
-    forced = stages.promote(registry, "churn", "0.2.0", "production", "hotfix", force=True)
-    message = git(registry, "for-each-ref", "--format=%(contents)", f"refs/tags/{forced.tag}")
+        modelgit.promote(registry, "churn", "0.2.0", "production")
+    forced = modelgit.promote(registry, "churn", "0.2.0", "production", "hotfix", force=True)
+    message = tag_message(registry, forced.tag)
     assert "forced: 'skipped staging: hotfix'" in message
-    stages.promote(registry, "churn", "0.1.0", "staging")
-    assert stages.promote(registry, "churn", "0.1.0", "production").tag is not None
-    stages.promote(registry, "churn", "0.1.0", "dev")  # outside the order: no rule
+    modelgit.promote(registry, "churn", "0.1.0", "staging")
+    assert modelgit.promote(registry, "churn", "0.1.0", "production").tag is not None
+    modelgit.promote(registry, "churn", "0.1.0", "dev")  # outside the order: no rule
 
 
 def test_deprecation_hides_versions_and_refuses_promotion(registry):
-    stages.promote(registry, "churn", "0.1.0", "production")
+    modelgit.promote(registry, "churn", "0.1.0", "production")
     with pytest.raises(PromotionError, match=r"v0\.1\.0 is in production"):
-        stages.deprecate(registry, "churn", "0.1.0")
-    dropped = stages.deprecate(registry, "churn", "0.2.0", "leaks a feature")
+        modelgit.deprecate(registry, "churn", "0.1.0")
+    dropped = modelgit.deprecate(registry, "churn", "0.2.0", "leaks a feature")
     assert dropped.tag == "churn@v0.2.0!"
     assert modelgit.list_models(registry)[0].latest == "0.1.0"
     with pytest.raises(UnknownVersionError, match=r"churn v0\.2\.0 is deprecated"):
-        stages.promote(registry, "churn", "0.2.0", "staging")
+        modelgit.promote(registry, "churn", "0.2.0", "staging")
     whole = runner.invoke(app, ["deprecate", "churn", "-C", str(registry)])
     assert whole.exit_code == 0 and whole.stdout == "created churn@deprecated\n"
     assert modelgit.list_models(registry)[0].deprecated
     with pytest.raises(PromotionError, match="churn is deprecated"):
-        stages.promote(registry, "churn", "0.1.0", "staging")
+        modelgit.promote(registry, "churn", "0.1.0", "staging")
     assert "churn@v0.2.0" in tags(registry)  # the version tag itself is never removed
 
 

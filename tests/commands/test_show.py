@@ -1,8 +1,9 @@
-"""Reading the registry back: list, show, history; GTO interop both ways; hostile tags."""
+"""`list`, `show` and `history`: reading the registry back; GTO interop both ways; hostile tags."""
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import time
@@ -21,6 +22,11 @@ def gto(repo: Path, *args: str) -> str:
     )
     assert proc.returncode == 0, proc.stderr + proc.stdout
     return proc.stdout
+
+
+def next_second() -> None:
+    """Sleep until the wall clock's second changes: a tag written now is dated after any before."""
+    time.sleep(math.floor(time.time()) + 1 - time.time())
 
 
 def annotated(repo: Path, tag: str, message: str, rev: str = "HEAD") -> None:
@@ -78,13 +84,14 @@ def test_gto_reads_what_modelgit_wrote(registry):
 
 def test_modelgit_reads_what_gto_wrote(registry):
     # GTO orders stage events by tag date (one-second resolution), so for it to agree with
-    # the counter order the events here are a second apart.
+    # the counter order the events here are in different seconds (GTO writes tags with its own
+    # clock, ignoring GIT_COMMITTER_DATE, so this waits for the next second, not a whole one).
     gto(registry, "assign", "churn", "--version", "v0.1.0", "--stage", "production")
-    time.sleep(1.1)
+    next_second()
     gto(registry, "assign", "churn", "--version", "v0.2.0", "--stage", "staging")
     gto(registry, "assign", "churn", "--version", "v0.2.0", "--stage", "production")
     git(registry, "commit", "--quiet", "--allow-empty", "-m", "empty")
-    time.sleep(1.1)
+    next_second()
     gto(registry, "register", "churn", "--bump-patch")  # a GTO tag: no metadata YAML
     listed = {m.name: m for m in modelgit.list_models(registry)}
     assert listed["churn"].latest == "0.2.1"
@@ -169,3 +176,17 @@ def test_lightweight_and_foreign_tags_are_ignored(registry):
     git(registry, "tag", "-a", "-m", "release", "v1.0.0")
     git(registry, "tag", "-a", "-m", "x", "Not_A_Model@v1")
     assert [(m.name, m.latest) for m in modelgit.list_models(registry)] == [("churn", "0.2.0")]
+
+
+def test_list_with_metrics_gives_each_versions_key_metric(registry):
+    assert modelgit.list_models(registry)[0].metrics is None
+    modelgit.promote(registry, "churn", "0.1.0", "staging")
+    [summary] = modelgit.list_models(registry, metrics=True)
+    accuracy = {
+        version: modelgit.show(registry, f"churn@v{version}").metadata["metrics"]["accuracy"]
+        for version in ("0.1.0", "0.2.0")
+    }
+    assert summary.metrics == {
+        "latest": modelgit.KeyMetric("accuracy", accuracy["0.2.0"]),
+        "staging": modelgit.KeyMetric("accuracy", accuracy["0.1.0"]),
+    }

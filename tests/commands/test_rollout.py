@@ -13,9 +13,7 @@ from typer.testing import CliRunner
 
 import modelgit
 from modelgit.cli.app import app
-from modelgit.commands import stages
-from modelgit.commands.rollout import HealthCheck, rollout
-from modelgit.errors import InvalidNameError
+from modelgit.errors import InputError
 
 runner = CliRunner()
 
@@ -44,12 +42,14 @@ def server() -> Iterator[tuple[str, Health]]:
             pass
 
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    # A short poll interval: shutdown() waits for the loop to notice, 0.5 s by default.
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{httpd.server_address[1]}/healthz", state
     finally:
         httpd.shutdown()
+        httpd.server_close()
 
 
 def production(repo):
@@ -58,12 +58,13 @@ def production(repo):
 
 def test_a_healthy_rollout_completes_the_promotion(registry, server):
     url, health = server
-    stages.promote(registry, "churn", "0.1.0", "production")
+    modelgit.promote(registry, "churn", "0.1.0", "production")
     events = []
-    result = rollout(registry, "churn", "0.2.0", HealthCheck(url=url), window=1.0, interval=0.2,
-                     progress=events.append)  # fmt: skip
+    request = modelgit.RolloutRequest("churn", "0.2.0", health_url=url, window=1.0, interval=0.2)
+    result = modelgit.rollout(registry, request, progress=events.append)
     assert result.succeeded and result.rolled_back is None
     assert production(registry) == "0.2.0"
+    assert list(result.events) == events
     assert events[0].kind == "promoted" and events[-1].kind == "completed"
     assert health.requests >= 4 and all(
         e.detail == "HTTP 200" for e in events if e.kind == "healthy"
@@ -73,13 +74,13 @@ def test_a_healthy_rollout_completes_the_promotion(registry, server):
 def test_failing_mid_window_rolls_back_and_alerts(registry, server, tmp_path):
     url, health = server
     health.healthy_for = 3
-    stages.promote(registry, "churn", "0.1.0", "production")
+    modelgit.promote(registry, "churn", "0.1.0", "production")
     before = set(git(registry, "tag", "--list").split())
     alert = tmp_path / "alert.txt"
     started = time.monotonic()
     alert_command = f"echo $MODELGIT_VERSION $MODELGIT_ROLLED_BACK_TO > {alert}"
     result = runner.invoke(app, [
-        "rollout", "churn", "0.2.0", "--health-url", url, "--window", "5", "--interval", "0.2",
+        "rollout", "churn", "0.2.0", "--health-url", url, "--window", "5", "--interval", "0.1",
         "--max-failures", "2", "--on-failure", alert_command, "-C", str(registry),
     ])  # fmt: skip
     elapsed = time.monotonic() - started
@@ -98,19 +99,22 @@ def test_failing_mid_window_rolls_back_and_alerts(registry, server, tmp_path):
 
 
 def test_with_nothing_to_go_back_to_the_stage_is_unassigned(registry):
-    result = rollout(
-        registry, "churn", "0.2.0", HealthCheck(command="exit 3"), window=1, interval=0.1
-    )
+    request = modelgit.RolloutRequest("churn", "0.2.0", health_cmd="exit 3", window=1, interval=0.1)
+    result = modelgit.rollout(registry, request)
     assert not result.succeeded and result.rolled_back == "churn#production!#2"
     assert production(registry) is None
     assert [e.detail for e in result.events if e.kind == "unhealthy"] == ["exit 3"]
 
 
-def test_health_check_input_is_checked():
-    with pytest.raises(InvalidNameError, match="exactly one"):
-        HealthCheck()
-    with pytest.raises(InvalidNameError, match="http"):
-        HealthCheck(url="ftp://x")
-    failing = HealthCheck(url="http://127.0.0.1:9/healthz", timeout=1)  # nothing listens
-    healthy, seen = failing.run()
-    assert not healthy and seen.startswith("unreachable")
+def test_health_check_input_is_checked(registry):
+    with pytest.raises(InputError, match="exactly one"):
+        modelgit.rollout(registry, modelgit.RolloutRequest("churn", "0.2.0"))
+    with pytest.raises(InputError, match="http"):
+        modelgit.rollout(registry, modelgit.RolloutRequest("churn", "0.2.0", health_url="ftp://x"))
+    assert "churn#production#1" not in git(registry, "tag", "--list")  # refused before promoting
+    unreachable = modelgit.RolloutRequest(
+        "churn", "0.2.0", health_url="http://127.0.0.1:9/healthz", window=1, interval=0.1
+    )  # nothing listens on the discard port
+    result = modelgit.rollout(registry, unreachable)
+    [seen] = [e.detail for e in result.events if e.kind == "unhealthy"]
+    assert not result.succeeded and seen.startswith("unreachable")

@@ -1,10 +1,9 @@
-"""Unsafe pickles are found without being loaded; bump refuses them; plain models pass."""
+"""`scan` and bump's refusal of unsafe pickles, through the public API and the CLI."""
 
 from __future__ import annotations
 
 import os
 import pickle
-import zipfile
 
 import pytest
 import yaml
@@ -13,8 +12,7 @@ from typer.testing import CliRunner
 
 import modelgit
 from modelgit.cli.app import app
-from modelgit.errors import UnsafePickleError
-from modelgit.model.pickles import scan
+from modelgit.errors import InputError, UnsafePickleError
 
 runner = CliRunner()
 
@@ -29,33 +27,13 @@ class Payload:
         return (os.system, (self.command,))
 
 
-def test_a_plain_scikit_learn_model_passes(project):
-    assert scan(project / "models" / "churn.pkl") == []
+def test_scanning_a_plain_model_directory_passes(project):
+    scanned = modelgit.scan([project / "models"])
+    assert scanned.safe and scanned.findings == ()
     result = runner.invoke(app, ["scan", str(project / "models")])
     assert result.exit_code == 0 and result.stdout == "no unsafe globals found\n"
-
-
-@pytest.mark.parametrize("form", ["pickle", "joblib", "joblib-compressed", "torch-zip"])
-def test_malicious_payloads_are_found_in_every_form(tmp_path, form):
-    import joblib
-    import numpy as np
-
-    marker = tmp_path / "pwned"
-    payload = {"weights": np.arange(1000), "hook": Payload(f"touch {marker}")}
-    path = tmp_path / "model.bin"
-    if form == "pickle":
-        path.write_bytes(pickle.dumps(payload))
-    elif form == "joblib":
-        joblib.dump(payload, path)
-    elif form == "joblib-compressed":
-        joblib.dump(payload, path, compress=3)
-    else:
-        with zipfile.ZipFile(path, "w") as archive:
-            archive.writestr("model/data.pkl", pickle.dumps(payload))
-            archive.writestr("model/version", "3\n")
-    [finding] = scan(path)
-    assert (finding.module, finding.name) == ("posix", "system")
-    assert not marker.exists()  # scanning never executes the pickle
+    with pytest.raises(InputError, match="does not exist"):
+        modelgit.scan([project / "models" / "nothing.pkl"])
 
 
 def test_bump_refuses_an_unsafe_pickle_unless_allowed(project, tmp_path):
@@ -76,6 +54,10 @@ def test_bump_refuses_an_unsafe_pickle_unless_allowed(project, tmp_path):
     assert result.exit_code == 2 and "--allow-unsafe-pickle" in result.stderr
     scanned = runner.invoke(app, ["scan", str(evil)])
     assert scanned.exit_code == 1 and "imports posix.system" in scanned.stdout
-    assert modelgit.bump(project, "minor", "evil", allow_unsafe_pickle=True).tag == "evil@v0.1.0"
+    assert scanned.stderr == "error: 1 unsafe global(s) found\n"
+    [finding] = modelgit.scan([evil]).findings
+    assert (finding.module, finding.name) == ("posix", "system")
+    allowed = modelgit.BumpRequest("minor", "evil", allow_unsafe_pickle=True)
+    assert modelgit.bump(project, allowed).tag == "evil@v0.1.0"
     assert modelgit.bump(project, "minor", "churn").tag == "churn@v0.1.0"
     assert not marker.exists()

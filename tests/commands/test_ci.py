@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
 import subprocess
 import sys
 
 import pytest
 import yaml
-from conftest import BIN, change_and_repro, commit_all, dvc, git
+from conftest import BIN, commit_all, dvc, git, tag_message, template_env
 from typer.testing import CliRunner
 
 import modelgit
 from modelgit.cli.app import app
-from modelgit.commands import ci, stages
-from modelgit.errors import ManifestError
+from modelgit.errors import InvalidNameError, ManifestError
 
 runner = CliRunner()
 
@@ -27,7 +27,7 @@ def tool(name: str, *args: str, cwd=None) -> subprocess.CompletedProcess:
 
 
 def test_github_workflows_validate_and_pass_zizmor(registry):
-    result = ci.init(registry, "github")
+    result = modelgit.ci_init(registry, "github")
     assert result.written == (
         ".github/workflows/modelgit-release.yml",
         ".github/workflows/modelgit-report.yml",
@@ -50,7 +50,7 @@ def test_github_workflows_validate_and_pass_zizmor(registry):
 
 
 def test_gitlab_fragment_validates_and_is_included(registry):
-    result = ci.init(registry, "gitlab")
+    result = modelgit.ci_init(registry, "gitlab")
     assert result.written == (".gitlab/modelgit.gitlab-ci.yml", ".gitlab-ci.yml")
     files = [str(registry / path) for path in result.written]
     checked = tool("check-jsonschema", "--builtin-schema", "vendor.gitlab-ci", *files)
@@ -58,47 +58,65 @@ def test_gitlab_fragment_validates_and_is_included(registry):
 
 
 def test_existing_workflows_are_never_overwritten_without_force(registry):
-    ci.init(registry, "github")
+    modelgit.ci_init(registry, "github")
     target = registry / ".github/workflows/modelgit-release.yml"
     target.write_text("# mine\n")
     with pytest.raises(ManifestError, match="exists; pass --force"):
-        ci.init(registry, "github")
+        modelgit.ci_init(registry, "github")
     assert target.read_text() == "# mine\n"
     result = runner.invoke(app, ["ci", "init", "--force", "-C", str(registry)])
     assert result.exit_code == 0 and "modelgit ci release" in target.read_text()
 
 
-def test_release_verifies_renders_and_summarises(registry, tmp_path):
-    stages.promote(registry, "churn", "0.1.0", "production")
-    result = ci.release(registry, "churn@v0.2.0", registry / "release")
+def test_release_verifies_renders_and_summarises(registry):
+    modelgit.promote(registry, "churn", "0.1.0", "production")
+    result = modelgit.ci_release(registry, "churn@v0.2.0", registry / "checked")
     assert result.verified and result.problems == ()
     assert sorted(os.path.basename(m) for m in result.manifests) == [
         "deployments.yaml",
         "service.yaml",
     ]
-    summary = (registry / "release" / "summary.md").read_text()
+    assert (result.previous.tag, result.production.tag) == ("churn@v0.1.0", "churn@v0.1.0")
+    assert not (registry / "checked" / "summary.md").exists()  # the API returns data only
+    # The command writes the summary (and prints it, for a CI job's log).
+    out = registry / "release"
+    released = runner.invoke(app, ["ci", "release", "churn@v0.2.0", "--out", str(out),
+                                   "-C", str(registry)])  # fmt: skip
+    assert released.exit_code == 0, released.output
+    summary = (out / "summary.md").read_text()
     assert summary.startswith("### churn@v0.2.0 ✅ verified")
     assert "#### Metrics vs previous (churn@v0.1.0)" in summary
     assert "#### Metrics vs production (churn@v0.1.0)" in summary
-    with pytest.raises(Exception, match="not a version tag"):
-        ci.release(registry, "churn#production#1")
+    assert released.stdout == f"{summary}summary: {out / 'summary.md'}\n"
+    assert sorted(p.name for p in (out / "manifests").iterdir()) == [
+        "deployments.yaml",
+        "service.yaml",
+    ]
+    with pytest.raises(InvalidNameError, match="not a version tag"):
+        modelgit.ci_release(registry, "churn#production#1")
 
 
-def test_report_lists_changed_models_against_base_and_production(registry):
-    stages.promote(registry, "churn", "0.2.0", "production")
-    git(registry, "branch", "base")
-    change_and_repro(registry, "C: 0.3", "C: 0.05", "Much stronger regularisation")
-    out = registry / "report.md"
-    result = runner.invoke(app, ["ci", "report", "--base", "base", "--out", str(out),
-                                 "--fail-on", "any-metric-worse", "-C", str(registry)])  # fmt: skip
+def test_report_lists_changed_models_against_base_and_production(retrained):
+    # `retrained`: HEAD retrains churn@v0.2.0's model with train.C 0.25 instead of 0.3.
+    modelgit.promote(retrained, "churn", "0.2.0", "production")
+    git(retrained, "branch", "base", "churn@v0.2.0^{commit}")
+    out = retrained / "report.md"
+    args = ["--base", "base", "--out", str(out), "--fail-on", "any-metric-worse"]
+    result = runner.invoke(app, ["ci", "report", *args, "-C", str(retrained)])
     text = out.read_text()
     assert text.startswith("<!-- modelgit report -->\n## modelgit report")
-    assert "| `train.C` | 0.3 | 0.05 | changed |" in text
+    assert "| `train.C` | 0.3 | 0.25 | changed |" in text
     assert "<details><summary>Against production</summary>" in text
-    worse = any(m.verdict == "worse" for m in modelgit.diff(registry, "base", "HEAD")[0].metrics)
+    [change] = modelgit.diff(retrained, "base", "HEAD").comparisons
+    worse = any(m.verdict == "worse" for m in change.metrics)
     assert result.exit_code == (1 if worse else 0)
-    unchanged = ci.report(registry, "HEAD")
-    assert "No model changes" in unchanged.markdown and unchanged.models == ()
+    report = modelgit.ci_report(retrained, "base", ["any-metric-worse"])
+    assert [m.model for m in report.models] == ["churn"] and report.failed == worse
+    assert report.models[0].against_production is not None
+    unchanged = modelgit.ci_report(retrained, "HEAD")
+    assert unchanged.models == () and not unchanged.failed
+    printed = runner.invoke(app, ["ci", "report", "--base", "HEAD", "-C", str(retrained)])
+    assert printed.exit_code == 0 and "No model changes" in printed.stdout
 
 
 HOOK = """#!/bin/sh
@@ -119,28 +137,49 @@ done
 """
 
 
+@pytest.fixture(scope="session")
+def pushed_remote(registry_template, tmp_path_factory):
+    """A DVC remote holding what the registry's HEAD (churn@v0.2.0) needs: `dvc push` once."""
+    with template_env(tmp_path_factory):
+        scratch = tmp_path_factory.mktemp("pushed")
+        work, remote = scratch / "project", scratch / "dvc-remote"
+        shutil.copytree(registry_template, work, symlinks=True)
+        dvc(work, "remote", "add", "--local", "-d", "storage", str(remote))
+        dvc(work, "push", "--quiet")
+    return remote
+
+
+def use_remote(repo, remote) -> None:
+    """`dvc remote add --local -d storage <remote>`, through DVC's config API (no start-up)."""
+    from dvc.repo import Repo
+
+    with Repo(str(repo)) as project, project.config.edit("local") as config:
+        config["remote"]["storage"] = {"url": str(remote)}
+        config["core"]["remote"] = "storage"
+
+
 @pytest.fixture
-def pushed(registry, tmp_path):
-    """An origin whose post-receive hook releases pushed version tags; a local DVC remote."""
+def pushed(registry, pushed_remote, tmp_path, monkeypatch):
+    """The registry pushed to its DVC remote; an origin whose post-receive hook releases pushed
+    version tags from a fresh clone (an empty DVC cache: it reads the remote)."""
     origin, remote, out = tmp_path / "origin.git", tmp_path / "dvc-remote", tmp_path / "released"
     out.mkdir()
+    shutil.copytree(pushed_remote, remote)
     git(tmp_path, "init", "--quiet", "--bare", str(origin))
     hook = origin / "hooks" / "post-receive"
     hook.write_text(HOOK)
     hook.chmod(hook.stat().st_mode | stat.S_IXUSR)
     git(registry, "remote", "add", "origin", str(origin))
-    dvc(registry, "remote", "add", "--local", "-d", "storage", str(remote))
-    os.environ.update(REMOTE=str(remote), OUT=str(out), PYTHON=sys.executable)
-    try:
-        yield registry, remote, out
-    finally:
-        for name in ("REMOTE", "OUT", "PYTHON"):
-            os.environ.pop(name, None)
+    use_remote(registry, remote)
+    monkeypatch.setenv("REMOTE", str(remote))
+    monkeypatch.setenv("OUT", str(out))
+    monkeypatch.setenv("PYTHON", sys.executable)
+    return registry, remote, out
 
 
+@pytest.mark.slow
 def test_pushing_a_good_version_releases_it(pushed):
     repo, _, out = pushed
-    dvc(repo, "push", "--quiet")
     git(repo, "push", "--quiet", "origin", "main", "refs/tags/churn@v0.2.0")
     assert (out / "churn-v0.2.0.rc").read_text().strip() == "0", (
         out / "churn-v0.2.0.log"
@@ -157,16 +196,16 @@ def test_pushing_a_good_version_releases_it(pushed):
     assert "- ✅ artifact bytes: models/churn.pkl from the DVC remote hashes to" in summary
 
 
+@pytest.mark.slow
 def test_pushing_a_version_with_an_edited_dvc_lock_fails(pushed):
     repo, _, out = pushed
-    dvc(repo, "push", "--quiet")
     lock = yaml.safe_load((repo / "dvc.lock").read_text())
     next(o for o in lock["stages"]["train"]["outs"] if o["path"] == "models/churn.pkl")["md5"] = (
         "f" * 32
     )
     (repo / "dvc.lock").write_text(yaml.safe_dump(lock, sort_keys=False))
     forged = commit_all(repo, "Edit dvc.lock after tagging")
-    message = git(repo, "for-each-ref", "--format=%(contents)", "refs/tags/churn@v0.2.0")
+    message = tag_message(repo, "churn@v0.2.0")
     git(
         repo,
         "tag",
@@ -186,9 +225,9 @@ def test_pushing_a_version_with_an_edited_dvc_lock_fails(pushed):
     assert "f" * 32 in log
 
 
+@pytest.mark.slow
 def test_pushing_a_version_whose_remote_bytes_changed_fails(pushed):
     repo, remote, out = pushed
-    dvc(repo, "push", "--quiet")
     md5 = modelgit.show(repo, "churn@v0.2.0").metadata["artifact"]["md5"]
     stored = remote / "files" / "md5" / md5[:2] / md5[2:]
     data = bytearray(stored.read_bytes())

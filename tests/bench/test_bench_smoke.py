@@ -6,9 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-BENCH = Path(__file__).parent.parent / "bench"
+import pytest
+
+BENCH = Path(__file__).parents[2] / "bench"
 
 
+@pytest.mark.slow
 def test_registry_benchmark_runs_side_by_side_with_gto():
     proc = subprocess.run(
         [
@@ -41,8 +44,8 @@ def test_registry_benchmark_runs_side_by_side_with_gto():
     assert all(row.endswith("x |") for row in rows[1:])
 
 
-def test_generated_registry_is_readable_and_bumpable(tmp_path):
-    sys.path.insert(0, str(BENCH))
+def test_generated_registry_is_readable_and_bumpable(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCH))
     from generate_registry import generate
 
     import modelgit
@@ -57,6 +60,7 @@ def test_generated_registry_is_readable_and_bumpable(tmp_path):
     assert modelgit.bump(tmp_path / "r", "minor", "m0").tag == "m0@v0.4.0"
 
 
+@pytest.mark.slow
 def test_diff_benchmark_checks_numbers_against_dvc():
     proc = subprocess.run(
         [sys.executable, str(BENCH / "diff_bench.py"), "--versions", "3", "--repeat", "1"],
@@ -67,6 +71,7 @@ def test_diff_benchmark_checks_numbers_against_dvc():
     assert proc.stdout.count("x |") == 2
 
 
+@pytest.mark.slow
 def test_lineage_benchmark_runs_side_by_side_with_dvc_dag():
     proc = subprocess.run(
         [sys.executable, str(BENCH / "lineage_bench.py"), "--chains", "2", "--length", "3",
@@ -78,6 +83,7 @@ def test_lineage_benchmark_runs_side_by_side_with_dvc_dag():
     assert proc.stdout.count("x |") == 4
 
 
+@pytest.mark.slow
 def test_verify_benchmark_runs_beside_md5sum():
     proc = subprocess.run(
         [sys.executable, str(BENCH / "verify_bench.py"), "--size-mb", "2", "--repeat", "1"],

@@ -10,11 +10,12 @@ from collections import Counter
 import pytest
 
 from modelgit.deploy.routing import Router, bucket
-from modelgit.errors import InvalidNameError
+from modelgit.errors import WeightsError
 
 WEIGHTS = {"1.2.3": 0.8, "1.3.0": 0.2}
 
 
+@pytest.mark.slow
 def test_same_user_same_version_in_processes_with_different_hash_seeds():
     code = (
         "from modelgit.deploy.routing import Router\n"
@@ -70,5 +71,5 @@ def test_weights_are_validated(weights, message):
     if message is None:
         Router(weights)
         return
-    with pytest.raises(InvalidNameError, match=message):
+    with pytest.raises(WeightsError, match=message):
         Router(weights)

@@ -1,4 +1,4 @@
-"""`modelgit init`: the example project, and nothing more than needed in an existing repo."""
+"""`init`: the example project, and nothing more than needed in an existing repo."""
 
 from __future__ import annotations
 

@@ -6,11 +6,10 @@ import json
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import yaml
-from conftest import change_and_repro, commit_all, dvc, git, set_param
+from conftest import commit_all, git, set_param, tag_message
 
 import modelgit
 from modelgit.errors import (
@@ -25,10 +24,6 @@ from modelgit.errors import (
     VersionOrderError,
 )
 from modelgit.registry import metadata
-
-
-def tag_message(repo: Path, tag: str) -> str:
-    return git(repo, "for-each-ref", "--format=%(contents)", f"refs/tags/{tag}")
 
 
 def test_bump_records_what_dvc_lock_and_the_pipeline_say(project):
@@ -91,17 +86,24 @@ def test_first_versions(project, part, expected):
     assert modelgit.bump(project, part).version == expected
 
 
-def test_levels_and_explicit_version(registry):
-    change_and_repro(registry, "C: 0.3", "C: 0.2", "c")
-    assert modelgit.bump(registry, "patch").version == "0.2.1"
-    change_and_repro(registry, "C: 0.2", "C: 0.1", "c")
-    assert modelgit.bump(registry, "major").version == "1.0.0"
-    change_and_repro(registry, "C: 0.1", "C: 0.05", "c")
-    assert modelgit.bump(registry, "minor", version="v2.5.0-rc.1").version == "2.5.0-rc.1"
+@pytest.mark.parametrize(
+    ("request_", "expected"),
+    [
+        (modelgit.BumpRequest("patch"), "0.2.1"),
+        (modelgit.BumpRequest(modelgit.Level.MAJOR), "1.0.0"),
+        (modelgit.BumpRequest("minor", version="v2.5.0-rc.1"), "2.5.0-rc.1"),
+    ],
+)
+def test_levels_and_explicit_version_follow_the_latest(retrained, request_, expected):
+    result = modelgit.bump(retrained, request_)
+    assert (result.previous, result.version) == ("0.2.0", expected)
+    tagged = git(retrained, "rev-parse", f"churn@v{expected}^{{commit}}").strip()
+    assert tagged == result.commit == git(retrained, "rev-parse", "HEAD").strip()
 
 
 def test_dry_run_and_message(project):
-    result = modelgit.bump(project, "minor", dry_run=True, message="first release\nignored")
+    request = modelgit.BumpRequest("minor", dry_run=True, message="first release\nignored")
+    result = modelgit.bump(project, request)
     assert result.dry_run and result.message.startswith("churn v0.1.0: first release\n\n")
     assert git(project, "tag", "--list").strip() == ""
 
@@ -122,17 +124,15 @@ def test_refuses_an_artifact_already_registered(registry):
         ("data.dvc", lambda p: p.write_text("outs:\n- path: data\n")),
     ],
 )
-def test_refuses_uncommitted_changes_to_what_the_model_depends_on(registry, path, edit):
-    change_and_repro(registry, "C: 0.3", "C: 0.25", "new model")
-    edit(registry / path)
+def test_refuses_uncommitted_changes_to_what_the_model_depends_on(retrained, path, edit):
+    edit(retrained / path)
     with pytest.raises(DirtyWorkspaceError, match=f"uncommitted changes to {path} "):
-        modelgit.bump(registry, "minor")
+        modelgit.bump(retrained, "minor")
 
 
-def test_unrelated_uncommitted_files_do_not_block(registry):
-    change_and_repro(registry, "C: 0.3", "C: 0.25", "new model")
-    (registry / "notes.txt").write_text("scratch\n")
-    assert modelgit.bump(registry, "minor").version == "0.3.0"
+def test_unrelated_uncommitted_files_do_not_block(retrained):
+    (retrained / "notes.txt").write_text("scratch\n")
+    assert modelgit.bump(retrained, "minor").version == "0.3.0"
 
 
 def test_refuses_a_stale_pipeline(registry):
@@ -142,25 +142,23 @@ def test_refuses_a_stale_pipeline(registry):
         modelgit.bump(registry, "minor")
 
 
-def test_refuses_an_artifact_that_differs_from_dvc_lock(registry):
-    change_and_repro(registry, "C: 0.3", "C: 0.25", "new model")
-    model = registry / "models/churn.pkl"
+def test_refuses_an_artifact_that_differs_from_dvc_lock(retrained):
+    model = retrained / "models/churn.pkl"
     model.unlink()
     model.write_bytes(b"not the model dvc.lock records")
     with pytest.raises(StalePipelineError, match=r"models/churn\.pkl \(modified\)"):
-        modelgit.bump(registry, "minor")
+        modelgit.bump(retrained, "minor")
 
 
-def test_refuses_versions_not_greater_and_existing_tags(registry):
-    change_and_repro(registry, "C: 0.3", "C: 0.25", "new model")
+def test_refuses_versions_not_greater_and_existing_tags(retrained):
     with pytest.raises(VersionOrderError, match=r"0\.1\.5 is not greater than the latest, 0\.2\.0"):
-        modelgit.bump(registry, "minor", version="0.1.5")
+        modelgit.bump(retrained, modelgit.BumpRequest(version="0.1.5"))
     # v0.3.0 deregistered (GTO's cancel form): its tag still exists and is never reused.
-    git(registry, "tag", "-a", "-m", "Registering", "churn@v0.3.0", "HEAD~1")
-    git(registry, "tag", "-a", "-m", "Deregistering", "churn@v0.3.0!", "HEAD~1")
+    git(retrained, "tag", "-a", "-m", "Registering", "churn@v0.3.0", "HEAD~1")
+    git(retrained, "tag", "-a", "-m", "Deregistering", "churn@v0.3.0!", "HEAD~1")
     with pytest.raises(TagExistsError, match=r"'churn@v0\.3\.0' already exists"):
-        modelgit.bump(registry, "minor")
-    assert modelgit.bump(registry, "minor", version="0.4.0").tag == "churn@v0.4.0"
+        modelgit.bump(retrained, "minor")
+    assert modelgit.bump(retrained, modelgit.BumpRequest(version="0.4.0")).tag == "churn@v0.4.0"
 
 
 def test_refuses_unknown_and_ambiguous_models(project):
@@ -204,7 +202,14 @@ def test_monorepo_models_are_folder_qualified(project):
     document["artifacts"] = {"intent": document["artifacts"]["churn"]}
     (sub / "dvc.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
     (sub / "requirements.txt").write_text("pyyaml\n")
-    dvc(sub, "repro", "--quiet")
+    # Same stages, code and params as the root pipeline, so `dvc repro` in nlp/ would write
+    # exactly the root's outputs and lock (its paths are relative to dvc.yaml): copy them.
+    for name in ("dvc.lock", "metrics.json", "data", "models"):
+        source = project / name
+        if source.is_dir():
+            shutil.copytree(source, sub / name)
+        else:
+            shutil.copy(source, sub / name)
     commit_all(project, "A second pipeline in nlp/")
     result = modelgit.bump(project, "minor", "nlp:intent")
     assert result.tag == "nlp=intent@v0.1.0"
@@ -218,19 +223,41 @@ def test_monorepo_models_are_folder_qualified(project):
     assert [m.name for m in modelgit.list_models(project)] == ["churn", "nlp:intent"]
 
 
-def test_push_sends_only_the_new_tag(registry, tmp_path):
+def test_push_sends_only_the_new_tag(retrained, tmp_path):
     origin = tmp_path / "origin.git"
     git(tmp_path, "init", "--quiet", "--bare", str(origin))
-    git(registry, "remote", "add", "origin", str(origin))
-    change_and_repro(registry, "C: 0.3", "C: 0.25", "new model")
-    result = modelgit.bump(registry, "minor", push=True)
+    git(retrained, "remote", "add", "origin", str(origin))
+    result = modelgit.bump(retrained, modelgit.BumpRequest(push=True))
     assert result.pushed_to == "origin"
     assert git(origin, "tag", "--list").split() == ["churn@v0.3.0"]
 
 
-def test_racing_bumps_never_create_a_version_twice(registry):
-    change_and_repro(registry, "C: 0.3", "C: 0.25", "new model")
-    command = [sys.executable, "-m", "modelgit", "bump", "minor", "-C", str(registry)]
+def test_sign_signs_the_tag_with_the_configured_key(retrained, tmp_path):
+    key = tmp_path / "key"
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "test", "-f", str(key)], check=True
+    )
+    allowed = tmp_path / "allowed_signers"
+    allowed.write_text(f"test@example.com {key.with_suffix('.pub').read_text()}")
+    git(retrained, "config", "gpg.format", "ssh")
+    git(retrained, "config", "user.signingkey", str(key))
+    git(retrained, "config", "gpg.ssh.allowedSignersFile", str(allowed))
+    result = modelgit.bump(retrained, modelgit.BumpRequest(sign=True))
+    assert "-----BEGIN SSH SIGNATURE-----" in git(retrained, "cat-file", "-p", result.tag)
+    verified = subprocess.run(
+        ["git", "tag", "-v", result.tag], cwd=retrained, capture_output=True, text=True
+    )
+    assert verified.returncode == 0 and "Good" in verified.stderr, verified.stderr
+    # The signed tag still carries the metadata document, and reads back as signed.
+    shown = modelgit.show(retrained, result.tag)
+    assert (shown.signed, shown.derived, shown.problem) == (True, False, None)
+    assert shown.metadata["params"]["train.C"] == 0.25
+    assert not modelgit.show(retrained, "churn@v0.2.0").signed
+
+
+@pytest.mark.slow
+def test_racing_bumps_never_create_a_version_twice(retrained):
+    command = [sys.executable, "-m", "modelgit", "bump", "minor", "-C", str(retrained)]
     processes = [
         subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for _ in range(4)
@@ -243,6 +270,6 @@ def test_racing_bumps_never_create_a_version_twice(registry):
             assert code == 2
             assert stderr.count("\n") == 1 and stderr.startswith("error: ")
             assert "already registered as v0.3.0" in stderr or "already exists" in stderr
-    tags = git(registry, "tag", "--list", "churn@*").split()
+    tags = git(retrained, "tag", "--list", "churn@*").split()
     assert tags == ["churn@v0.1.0", "churn@v0.2.0", "churn@v0.3.0"]
-    assert metadata.parse(tag_message(registry, "churn@v0.3.0"))["params"]["train.C"] == 0.25
+    assert metadata.parse(tag_message(retrained, "churn@v0.3.0"))["params"]["train.C"] == 0.25

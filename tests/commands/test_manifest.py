@@ -1,9 +1,12 @@
-"""Manifests per strategy: golden files, offline validation against real schemas, bad input."""
+"""Manifests per strategy: golden files, offline validation against the packaged schemas, bad
+input. Through the public API (`modelgit.manifest`) and the CLI."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -13,13 +16,17 @@ from typer.testing import CliRunner
 
 import modelgit
 from modelgit.cli.app import app
-from modelgit.commands import manifest as deploying
-from modelgit.commands import stages
-from modelgit.deploy.validate import validate
-from modelgit.errors import InvalidNameError, ManifestError, UnknownVersionError
+from modelgit.deploy.validate import PACKAGED_SCHEMAS
+from modelgit.errors import (
+    InvalidNameError,
+    ManifestError,
+    PipelineError,
+    UnknownVersionError,
+    WeightsError,
+)
 
-GOLDEN = Path(__file__).parent / "golden" / "manifests"
-CRDS = Path(__file__).resolve().parents[2] / "shared" / "schemas" / "crds"
+GOLDEN = Path(__file__).parents[1] / "golden" / "manifests"
+KSERVE = "serving.kserve.io_inferenceservice_v1beta1.json"
 runner = CliRunner()
 
 CASES = {
@@ -44,17 +51,12 @@ CASES = {
 @pytest.fixture
 def live(registry):
     """v0.1.0 in production, so canary and blue-green have a stable version."""
-    stages.promote(registry, "churn", "0.1.0", "production")
+    modelgit.promote(registry, "churn", "0.1.0", "production")
     return registry
 
 
-@pytest.fixture(scope="module")
-def crds() -> Path:
-    if not CRDS.is_dir():
-        if os.environ.get("CI"):
-            pytest.fail(f"the CRD schemas are missing at {CRDS}")
-        pytest.skip("shared/schemas/crds is not beside this checkout")
-    return CRDS
+def manifest(repo: Path, reference: str, strategy: str | None = None, **options):
+    return modelgit.manifest(repo, modelgit.ManifestRequest(reference, strategy, **options))
 
 
 def mask(text: str) -> str:
@@ -63,13 +65,11 @@ def mask(text: str) -> str:
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_each_strategy_matches_its_golden_files_and_validates(live, crds, case):
+def test_each_strategy_matches_its_golden_files_and_validates(live, case):
     arguments = dict(CASES[case])
-    reference = arguments.pop("reference")
-    result = deploying.manifest(
-        live, reference, image="ghcr.io/acme/churn:1", namespace="ml", check=True,
-        crd_schemas=crds, **arguments,
-    )  # fmt: skip
+    result = manifest(live, image="ghcr.io/acme/churn:1", namespace="ml", validate=True,
+                      **arguments)  # fmt: skip
+    # Every document, custom resources included, against a schema (the packaged CRD schemas).
     assert result.checks and all(c.schema and not c.errors for c in result.checks)
     for name, text in result.files.items():
         golden = GOLDEN / case / name
@@ -88,7 +88,7 @@ def test_each_strategy_matches_its_golden_files_and_validates(live, crds, case):
 
 
 def test_every_container_gets_the_model_environment(live):
-    result = deploying.manifest(live, "churn@v0.2.0", "canary", router="istio", weight=5)
+    result = manifest(live, "churn@v0.2.0", "canary", router="istio", weight=5)
     documents = [d for text in result.files.values() for d in yaml.safe_load_all(text)]
     deployments = [d for d in documents if d["kind"] == "Deployment"]
     assert len(deployments) == 2
@@ -107,7 +107,7 @@ def test_every_container_gets_the_model_environment(live):
 
 
 def test_bluegreen_switch_cuts_over_and_back(live):
-    full = deploying.manifest(live, "churn@v0.2.0", "bluegreen")
+    full = manifest(live, "churn@v0.2.0", "bluegreen")
     colours = {
         d["metadata"]["labels"]["app.kubernetes.io/version"]: d["metadata"]["labels"][
             "modelgit.dev/colour"
@@ -119,9 +119,7 @@ def test_bluegreen_switch_cuts_over_and_back(live):
         yaml.safe_load(full.files["service.yaml"])["spec"]["selector"]["modelgit.dev/colour"]
         == colours["0.2.0"]
     )
-    back = deploying.manifest(
-        live, "churn#production", "bluegreen", switch=True, stable="churn@v0.2.0"
-    )
+    back = manifest(live, "churn#production", "bluegreen", switch=True, stable="churn@v0.2.0")
     assert list(back.files) == ["service.yaml"]
     assert (
         yaml.safe_load(back.files["service.yaml"])["spec"]["selector"]["modelgit.dev/colour"]
@@ -129,14 +127,14 @@ def test_bluegreen_switch_cuts_over_and_back(live):
     )
 
 
-def test_kserve_points_at_the_artifact_in_the_dvc_remote(live, tmp_path, crds):
+def test_kserve_points_at_the_artifact_in_the_dvc_remote(live, tmp_path):
     remote = tmp_path / "remote"
     dvc(live, "remote", "add", "-d", "storage", str(remote))
     git(live, "commit", "--quiet", "-am", "Add a DVC remote")
     dvc(live, "push", "--quiet")
-    result = deploying.manifest(
-        live, "churn@v0.2.0", "kserve", weight=10, check=True, crd_schemas=crds
-    )
+    result = manifest(live, "churn@v0.2.0", "kserve", weight=10, validate=True)
+    [checked] = result.checks
+    assert (checked.kind, checked.schema, checked.errors) == ("InferenceService", KSERVE, ())
     [service] = yaml.safe_load_all(result.files["inferenceservice.yaml"])
     md5 = modelgit.show(live, "churn@v0.2.0").metadata["artifact"]["md5"]
     uri = service["spec"]["predictor"]["model"]["storageUri"]
@@ -153,8 +151,31 @@ def test_kserve_points_at_the_artifact_in_the_dvc_remote(live, tmp_path, crds):
 
 
 def test_kserve_without_a_remote_says_so(live):
-    with pytest.raises(Exception, match="no default DVC remote"):
-        deploying.manifest(live, "churn@v0.2.0", "kserve")
+    with pytest.raises(PipelineError, match="no default DVC remote"):
+        manifest(live, "churn@v0.2.0", "kserve")
+
+
+def test_crd_schemas_replace_the_packaged_ones(live, tmp_path):
+    schemas = tmp_path / "crds"
+    shutil.copytree(PACKAGED_SCHEMAS, schemas)
+    rollout = schemas / "argoproj.io_rollout_v1alpha1.json"
+    schema = json.loads(rollout.read_text())
+    schema["properties"]["spec"]["properties"]["replicas"]["minimum"] = 2  # stricter than packaged
+    rollout.write_text(json.dumps(schema))
+    out = live / "deploy"
+    base = ["manifest", "churn@v0.2.0", "--strategy", "canary", "--validate", "-C", str(live)]
+    refused = runner.invoke(app, [*base, "--out", str(out), "--crd-schemas", str(schemas)])
+    assert refused.exit_code == 2
+    assert refused.stderr == (
+        "error: rollout.yaml: Rollout churn does not validate against "
+        "argoproj.io_rollout_v1alpha1.json: spec/replicas: 1 is less than the minimum of 2\n"
+    )
+    assert not out.exists()
+    # Two replicas satisfy the directory's schema; the packaged one accepts one as well.
+    accepted = runner.invoke(app, [*base, "--replicas", "2", "--crd-schemas", str(schemas)])
+    assert accepted.exit_code == 0, accepted.output
+    assert "replicas: 2" in accepted.stdout
+    assert runner.invoke(app, base).exit_code == 0
 
 
 def test_writing_into_the_project(live):
@@ -171,30 +192,38 @@ def test_writing_into_the_project(live):
 
 
 @pytest.mark.parametrize(
-    ("arguments", "message"),
+    ("arguments", "error", "message"),
     [
-        ({"strategy": "ab", "weights": "churn@v0.1.0=0.7,churn@v0.2.0=0.2"}, "sum to 0.9"),
-        ({"strategy": "ab", "weights": "churn@v0.1.0=1.2,churn@v0.2.0=-0.2"}, "must be in"),
-        ({"strategy": "ab", "weights": "churn@v9.0.0=1"}, "no version 9.0.0"),
-        ({"strategy": "ab", "weights": "other@v0.1.0=1"}, "names other, not churn"),
-        ({"strategy": "ab"}, "needs --weights"),
-        ({"strategy": "canary", "weight": 150}, "not between 0 and 100"),
-        ({"strategy": "rolling"}, "unknown strategy"),
+        (
+            {"strategy": "ab", "weights": "churn@v0.1.0=0.7,churn@v0.2.0=0.2"},
+            WeightsError,
+            "sum to 0.9",
+        ),
+        (
+            {"strategy": "ab", "weights": "churn@v0.1.0=1.2,churn@v0.2.0=-0.2"},
+            WeightsError,
+            "must be in",
+        ),
+        ({"strategy": "ab", "weights": "churn@v9.0.0=1"}, UnknownVersionError, "no version 9.0.0"),
+        ({"strategy": "ab", "weights": "other@v0.1.0=1"}, WeightsError, "names other, not churn"),
+        ({"strategy": "ab"}, ManifestError, "needs --weights"),
+        ({"strategy": "canary", "weight": 150}, ManifestError, "not between 0 and 100"),
+        ({"strategy": "rolling"}, ManifestError, "unknown strategy"),
     ],
 )
-def test_bad_input_writes_nothing(live, arguments, message):
+def test_bad_input_writes_nothing(live, arguments, error, message):
     out = live / "deploy"
-    with pytest.raises((InvalidNameError, ManifestError, UnknownVersionError), match=message):
-        deploying.manifest(live, "churn@v0.2.0", out=out, **arguments)
+    with pytest.raises(error, match=message):
+        manifest(live, "churn@v0.2.0", out=out, **arguments)
     assert not out.exists()
 
 
 def test_refuses_deprecated_versions_and_unsafe_out(live, tmp_path):
-    stages.deprecate(live, "churn", "0.2.0")
+    modelgit.deprecate(live, "churn", "0.2.0")
     with pytest.raises(UnknownVersionError):
-        deploying.manifest(live, "churn@v0.2.0", "canary", out=live / "deploy")
+        manifest(live, "churn@v0.2.0", "canary", out=live / "deploy")
     with pytest.raises(ManifestError, match="outside the project"):
-        deploying.manifest(live, "churn@v0.1.0", "bluegreen", out=tmp_path / "x")
+        manifest(live, "churn@v0.1.0", "bluegreen", out=tmp_path / "x")
     (live / "deploy").mkdir()
     (live / "deploy" / "service.yaml").write_text("my own service\n")
     result = runner.invoke(app, ["manifest", "churn@v0.1.0", "--strategy", "bluegreen", "--out",
@@ -207,7 +236,7 @@ def test_refuses_deprecated_versions_and_unsafe_out(live, tmp_path):
 def test_model_names_must_be_kubernetes_names(live):
     git(live, "tag", "-a", "-m", "gto", "Churn_Model@v1.0.0")
     with pytest.raises(InvalidNameError, match="cannot name Kubernetes objects"):
-        deploying.manifest(live, "Churn_Model@v1.0.0", "bluegreen")
+        manifest(live, "Churn_Model@v1.0.0", "bluegreen")
 
 
 def test_project_templates_override_file_by_file_and_strict_variables(live):
@@ -216,21 +245,10 @@ def test_project_templates_override_file_by_file_and_strict_variables(live):
     (override / "service.yaml.j2").write_text(
         "---\napiVersion: v1\nkind: Service\nmetadata:\n  name: {{ model }}-custom\n"
     )
-    result = deploying.manifest(live, "churn@v0.2.0", "bluegreen")
+    result = manifest(live, "churn@v0.2.0", "bluegreen")
     assert "churn-custom" in result.files["service.yaml"]
     assert "kind: Deployment" in result.files["deployments.yaml"]  # still the packaged one
     (override / "service.yaml.j2").write_text("name: {{ no_such_variable }}\n")
     with pytest.raises(ManifestError, match="'no_such_variable' is undefined"):
-        deploying.manifest(live, "churn@v0.2.0", "bluegreen", out=live / "deploy")
+        manifest(live, "churn@v0.2.0", "bluegreen", out=live / "deploy")
     assert not (live / "deploy").exists()
-
-
-def test_a_kind_without_a_schema_is_not_called_valid():
-    [checked] = validate(
-        {"x.yaml": "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n"}
-    )
-    assert checked.schema is None and checked.errors == ()
-    [core] = validate(
-        {"y.yaml": "apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {bogus: 1}\n"}
-    )
-    assert core.errors and "bogus" in core.errors[0]

@@ -1,0 +1,353 @@
+"""The command line: output, exit codes, one-line errors, help text, and import discipline."""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import typer
+from conftest import BIN, git, tag_message
+from typer.testing import CliRunner
+
+import modelgit
+from modelgit.cli.app import app, funnel
+
+runner = CliRunner()
+PACKAGE = Path(modelgit.__file__).parent
+
+
+def invoke(*args: str):
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+def test_list_show_history_json(registry):
+    listed = json.loads(invoke("list", "--json", "-C", str(registry)).stdout)
+    assert listed == [
+        {"name": "churn", "latest": "0.2.0", "stages": {}, "deprecated": False, "declared": True}
+    ]
+    shown = json.loads(invoke("show", "churn@v0.1.0", "--json", "-C", str(registry)).stdout)
+    assert shown["tag"] == "churn@v0.1.0" and shown["version"] == "0.1.0"
+    assert shown["commit"] == git(registry, "rev-parse", "churn@v0.1.0^{commit}").strip()
+    assert shown["params"]["train.C"] == 1.0 and "accuracy" in shown["metrics"]
+    history = json.loads(invoke("history", "churn", "--json", "-C", str(registry)).stdout)
+    assert [h["tag"] for h in history] == ["churn@v0.2.0", "churn@v0.1.0"]
+    assert set(history[0]) >= {"event", "version", "stage", "tag", "created_at"}
+
+
+def test_terminal_output(registry):
+    listed = invoke("list", "-C", str(registry))
+    assert listed.exit_code == 0 and "churn" in listed.stdout and "v0.2.0" in listed.stdout
+    shown = invoke("show", "-C", str(registry))
+    assert shown.stdout.startswith("churn@v0.2.0  commit ")
+    assert "train.C: 0.3" in shown.stdout and "features:" in shown.stdout
+    history = invoke("history", "-C", str(registry))
+    assert "registration" in history.stdout and "churn@v0.1.0" in history.stdout
+
+
+def test_bump_output(project):
+    dry = invoke("bump", "minor", "--dry-run", "-C", str(project))
+    assert dry.exit_code == 0 and dry.stdout.startswith("would create churn@v0.1.0 on ")
+    assert "schema: 1" in dry.stdout
+    done = invoke("bump", "minor", "-C", str(project))
+    assert done.exit_code == 0 and done.stdout.startswith("created churn@v0.1.0 on ")
+
+
+# Exit codes: 2 bad input, 1 a failed check, 3 a bug, 130 Ctrl-C; always one line on stderr.
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["show", "nope"], 2, "error: unknown model 'nope'"),
+        (["show", "churn@v7.0.0"], 2, "error: churn has no version 7.0.0"),
+        (["show", "churn@vX"], 2, "error: 'vX' is not a semantic version"),
+        (
+            ["bump", "minor"],
+            2,
+            "error: the artifact models/churn.pkl at HEAD is already registered",
+        ),
+        (["bump", "minor", "--version", "0.0.1"], 2, "error: version 0.0.1 is not greater"),
+        (["bump", "minor", "Bad_Name"], 2, "error: unknown model 'Bad_Name'"),
+        (
+            ["diff", "churn@v0.1.0", "churn@v0.2.0", "--fail-on", "any-metric-worse"],
+            1,
+            "error: 1 gate(s) failed: any-metric-worse",
+        ),
+    ],
+)
+def test_errors_are_one_line_with_exit_codes(registry, args, code, message):
+    result = invoke(*args, "-C", str(registry))
+    assert result.exit_code == code
+    assert result.stderr.startswith(message)
+    assert result.stderr.count("\n") == 1
+    assert "Traceback" not in result.output
+
+
+def test_a_passing_gate_exits_0_and_a_failing_one_1(registry):
+    # v0.2.0 is better on accuracy but worse on f1 and recall than v0.1.0.
+    args = ["diff", "churn@v0.1.0", "churn@v0.2.0", "-C", str(registry), "--fail-on"]
+    passed = invoke(*args, "accuracy<-0.05")
+    assert passed.exit_code == 0 and "gate passed: accuracy<-0.05" in passed.stdout
+    assert passed.stderr == ""
+    failed = invoke(*args, "any-metric-worse")
+    assert failed.exit_code == 1 and "gate FAILED: any-metric-worse" in failed.stdout
+
+
+def test_a_tampered_version_fails_verify_with_exit_1(registry):
+    assert invoke("verify", "churn@v0.2.0", "-C", str(registry)).exit_code == 0
+    message = tag_message(registry, "churn@v0.2.0").replace("train.C: 0.3", "train.C: 0.9")
+    git(registry, "tag", "-f", "-a", "--cleanup=verbatim", "-F", "-", "churn@v0.2.0",
+        "churn@v0.2.0^{commit}", stdin=message)  # fmt: skip
+    result = invoke("verify", "churn@v0.2.0", "-C", str(registry))
+    assert result.exit_code == 1
+    assert result.stderr == "error: churn@v0.2.0 did not verify\n"
+    assert "fingerprint" in result.stdout
+
+
+def _broken_app(error: Exception) -> typer.Typer:
+    """A one-command app whose command, behind the CLI's funnel, raises `error`."""
+    broken = typer.Typer()
+
+    @broken.command()
+    @funnel
+    def fail() -> None:
+        """Raise."""
+        raise error
+
+    return broken
+
+
+def test_unexpected_exceptions_exit_3_in_one_line(monkeypatch):
+    broken = _broken_app(RuntimeError("boom"))
+    result = runner.invoke(broken, [], catch_exceptions=False)
+    assert result.exit_code == 3
+    assert result.stderr == (
+        "error: unexpected error: RuntimeError: boom (rerun with MODELGIT_DEBUG=1 for the "
+        "traceback)\n"
+    )
+    assert "Traceback" not in result.output
+    monkeypatch.setenv("MODELGIT_DEBUG", "1")
+    with pytest.raises(RuntimeError, match="boom"):
+        runner.invoke(broken, [], catch_exceptions=False)
+
+
+def test_git_failures_are_one_line_and_debug_shows_the_traceback(registry, monkeypatch):
+    (registry / ".git" / "refs" / "tags").mkdir(exist_ok=True)
+    # A corrupt packed-refs line makes git itself fail: a GitError, reported in one line.
+    packed = registry / ".git" / "packed-refs"
+    packed.write_text("this is not a ref line\n")
+    result = invoke("list", "-C", str(registry))
+    assert result.exit_code == 2 and result.stderr.startswith("error: `git for-each-ref")
+    assert result.stderr.count("\n") == 1
+    monkeypatch.setenv("MODELGIT_DEBUG", "1")
+    with pytest.raises(Exception, match="for-each-ref"):
+        invoke("list", "-C", str(registry))
+
+
+def test_ctrl_c_exits_130(registry):
+    """SIGINT to the whole process group, as a terminal's Ctrl-C sends it, mid-rollout."""
+    command = [
+        os.path.join(BIN, "modelgit"), "rollout", "churn", "0.2.0", "--health-cmd", "sleep 30",
+        "--window", "30", "--interval", "1", "-C", str(registry),
+    ]  # fmt: skip
+    proc = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    try:
+        first = proc.stdout.readline()  # the promotion: the health check is running now
+        os.killpg(proc.pid, signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert "promoted: churn#production#" in first, stderr
+    assert proc.returncode == 130
+    assert stderr == "error: interrupted\n"
+    assert stdout == ""
+
+
+def test_not_a_repo(tmp_path):
+    result = invoke("list", "-C", str(tmp_path))
+    assert result.exit_code == 2
+    assert (
+        result.stderr == f"error: {tmp_path} is not inside a git repository; run `git init` "
+        "(or `modelgit init`) first\n"
+    )
+
+
+def test_bad_usage_exits_2(registry):
+    result = runner.invoke(app, ["bump", "sideways", "-C", str(registry)])
+    assert result.exit_code == 2 and "sideways" in result.output
+
+
+# Help text, and what the CLI imports and raises.
+
+
+def test_every_command_and_option_has_help():
+    from typer.main import get_command
+
+    seen = []
+
+    def check(command, path: str) -> None:
+        assert command.help, path
+        for param in command.params:
+            assert getattr(param, "help", None), f"{path} {param.name}"
+        seen.append(path)
+        for name, sub in getattr(command, "commands", {}).items():
+            check(sub, f"{path} {name}")
+
+    check(get_command(app), "modelgit")
+    # Every command, and the walk reaches into the `ci` group.
+    assert {"modelgit bump", "modelgit rollout", "modelgit ci", "modelgit ci report"} <= set(seen)
+    assert len(seen) == 1 + len(app.registered_commands) + 1 + 3
+
+
+def _modules_after(args: list[str], cwd) -> set[str]:
+    code = (
+        "import sys, runpy\n"
+        f"sys.argv = ['modelgit', *{args!r}]\n"
+        "try:\n    runpy.run_module('modelgit', run_name='__main__')\n"
+        "except SystemExit:\n    pass\n"
+        "print('\\n'.join(sorted(sys.modules)), file=sys.stderr)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, check=False
+    )
+    return set(proc.stderr.split())
+
+
+@pytest.mark.parametrize(
+    "args", [["--help"], ["list"], ["show"], ["history"], ["show", "--json"], ["bump", "--help"]]
+)
+def test_read_commands_never_import_dvc(registry, args):
+    modules = _modules_after(args, registry)
+    assert "modelgit.cli" in modules
+    assert not {m for m in modules if m == "dvc" or m.startswith("dvc.")}
+    assert "git" not in modules and "networkx" not in modules
+
+
+def test_bump_does_import_dvc(registry):
+    # The guard above must be able to fail: bump needs DVC's status and imports it.
+    assert "dvc.repo" in _modules_after(["bump", "minor"], registry)
+
+
+def test_console_script_smoke(registry):
+    script = os.path.join(BIN, "modelgit")
+    proc = subprocess.run([script, "list", "--json"], cwd=registry, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)[0]["latest"] == "0.2.0"
+    proc = subprocess.run([script, "show", "nope"], cwd=registry, capture_output=True, text=True)
+    assert (
+        proc.returncode == 2 and proc.stderr == "error: unknown model 'nope'; known models: churn\n"
+    )
+
+
+def _dotted(node: ast.AST) -> str:
+    """`typer.Exit` for the expression typer.Exit (and `typer.Exit` for typer.Exit(1))."""
+    if isinstance(node, ast.Call):
+        return _dotted(node.func)
+    if isinstance(node, ast.Attribute):
+        return f"{_dotted(node.value)}.{node.attr}"
+    return node.id if isinstance(node, ast.Name) else ""
+
+
+EXITS = ("typer.", "click.", "SystemExit", "sys.exit")
+
+
+def _exits(path: Path, helpers: tuple[str, ...] = ()) -> list[tuple[str, int, str]]:
+    """(enclosing function, dotted when nested; line; expression) of each way out of the CLI."""
+    found: list[tuple[str, int, str]] = []
+
+    def visit(node: ast.AST, function: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                visit(child, f"{function}.{child.name}".removeprefix("<module>."))
+                continue
+            if isinstance(child, ast.Raise) and child.exc is not None:
+                name = _dotted(child.exc)
+                if name.startswith(EXITS) or name in helpers:
+                    found.append((function, child.lineno, f"raise {name}"))
+            elif isinstance(child, (ast.Attribute, ast.Call)):
+                name = _dotted(child)
+                if name in ("typer.Exit", "typer.Abort", "sys.exit", *helpers):
+                    found.append((function, child.lineno, name))
+            elif isinstance(child, ast.ImportFrom) and child.module in ("typer", "click", "sys"):
+                names = {alias.name for alias in child.names} & {"Exit", "Abort", "exit"}
+                found.extend((function, child.lineno, f"from {child.module} import {n}")
+                             for n in names)  # fmt: skip
+            visit(child, function)
+
+    visit(ast.parse(path.read_text()), "<module>")
+    return found
+
+
+def test_only_the_funnel_exits():
+    outside = []
+    inside = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        where = path.relative_to(PACKAGE).as_posix()
+        # In cli/app.py, `_fail` (which makes the typer.Exit) counts as a way out too.
+        helpers = ("_fail",) if where == "cli/app.py" else ()
+        for function, line, what in _exits(path, helpers):
+            in_funnel = where == "cli/app.py" and function.split(".")[0] in ("funnel", "_fail")
+            (inside if in_funnel else outside).append(f"{where}:{line} {function}: {what}")
+    assert outside == []
+    # The scan sees the funnel's own exits: `_fail` builds typer.Exit, `funnel` raises it.
+    assert any("_fail: typer.Exit" in i for i in inside), inside
+    assert any("funnel.wrapper: raise _fail" in i for i in inside), inside
+
+
+def _runtime_imports(tree: ast.Module) -> list[tuple[int, str]]:
+    """Every module imported outside `if TYPE_CHECKING:` (annotations only), with its line."""
+    found: list[tuple[int, str]] = []
+
+    def visit(node: ast.AST) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.If) and _dotted(child.test).endswith("TYPE_CHECKING"):
+                for other in child.orelse:
+                    visit(other)
+                continue
+            if isinstance(child, ast.Import):
+                found.extend((child.lineno, alias.name) for alias in child.names)
+            elif isinstance(child, ast.ImportFrom) and child.level == 0 and child.module:
+                found.append((child.lineno, child.module))
+                if child.module == "modelgit":
+                    found.extend((child.lineno, f"modelgit.{a.name}") for a in child.names)
+            visit(child)
+
+    visit(tree)
+    return found
+
+
+# The CLI calls the public API (`modelgit`) and renders; besides its own modules it needs only
+# the errors, the small value helpers, and the enums typer reads when commands are declared.
+CLI_MAY_IMPORT = (
+    "modelgit",
+    "modelgit.errors",
+    "modelgit.values",
+    "modelgit.registry.versions",
+    "modelgit.deploy.manifests",
+)
+
+
+def test_the_cli_imports_only_the_public_api():
+    names = set(modelgit.__all__)
+    bad = []
+    for path in sorted((PACKAGE / "cli").glob("*.py")):
+        for line, module in _runtime_imports(ast.parse(path.read_text())):
+            if not module.startswith("modelgit"):
+                continue
+            allowed = module in CLI_MAY_IMPORT or module.startswith("modelgit.cli")
+            allowed = allowed or module.removeprefix("modelgit.") in names
+            if not allowed:
+                bad.append(f"{path.name}:{line} imports {module}")
+    assert bad == []
+    # The check can fail: app.py's own imports are seen.
+    app_imports = {m for _, m in _runtime_imports(ast.parse((PACKAGE / "cli/app.py").read_text()))}
+    assert {"modelgit", "modelgit.cli", "modelgit.errors"} <= app_imports
