@@ -5,8 +5,6 @@ Every failure leaves through `funnel`: a ModelgitError is one `error:` line and 
 (3) unless MODELGIT_DEBUG is set.
 """
 
-from __future__ import annotations
-
 import enum
 import functools
 import os
@@ -40,7 +38,6 @@ app = typer.Typer(
 
 UNEXPECTED = 3
 INTERRUPTED = 130
-PIPED_WIDTH = 160  # piped output (logs, CI) gets whole lines instead of rich's 80 columns
 F = TypeVar("F", bound=Callable[..., Any])
 
 RepoOption = Annotated[
@@ -90,8 +87,9 @@ def _warn(message: str) -> None:
     typer.echo(f"warning: {message}", err=True)
 
 
-def _width() -> int | None:
-    return None if sys.stdout.isatty() else PIPED_WIDTH
+def _terminal() -> bool:
+    """Tables are drawn for a terminal and plain lines for a pipe."""
+    return sys.stdout.isatty()
 
 
 def _write(path: Path, text: str) -> Path:
@@ -176,7 +174,9 @@ def list_command(
 ) -> None:
     """Every model with its latest version and the version in each stage."""
     models = modelgit.list_models(repo, metrics=metrics)
-    _echo(render.models_json(models) if as_json else render.models_table(models, _width()))
+    _echo(
+        render.models_json(models) if as_json else render.models_table(models, terminal=_terminal())
+    )
 
 
 @app.command()
@@ -217,10 +217,16 @@ def history(
     """Registrations and stage moves of a model, newest first (or its metrics per version)."""
     if metrics or metric:
         rows = modelgit.metric_history(repo, model, metric or None)
-        _echo(render.to_json(rows) if as_json else render.metric_history_table(rows, _width()))
+        _echo(
+            render.to_json(rows)
+            if as_json
+            else render.metric_history_table(rows, terminal=_terminal())
+        )
         return
     entries = modelgit.history(repo, model)
-    _echo(render.to_json(entries) if as_json else render.history_table(entries, _width()))
+    _echo(
+        render.to_json(entries) if as_json else render.history_table(entries, terminal=_terminal())
+    )
 
 
 @app.command()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+import gc
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -154,7 +156,25 @@ def read(repo: Path, model: str | None = None) -> dict[str, ModelState]:
     else:
         prefix = f"refs/tags/{model_to_tag(model)}"
         patterns = [f"{prefix}@*", f"{prefix}#*"]
-    per_model = events_from_tags(git.read_tags(repo, patterns))
-    if model is not None:
-        per_model = {model: per_model.get(model, [])}
-    return {name: build_state(name, events) for name, events in sorted(per_model.items())}
+    with _without_cycle_collection():
+        per_model = events_from_tags(git.read_tags(repo, patterns))
+        if model is not None:
+            per_model = {model: per_model.get(model, [])}
+        return {name: build_state(name, events) for name, events in sorted(per_model.items())}
+
+
+@contextlib.contextmanager
+def _without_cycle_collection() -> Iterator[None]:
+    """Pause the cyclic garbage collector while the registry is read.
+
+    A large registry is tens of thousands of small tuples and strings, none of them in a
+    cycle, and allocating them sets off the collector dozens of times for nothing: about a
+    third of the time `list` takes on 13,500 tags. Reference counting still frees everything.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

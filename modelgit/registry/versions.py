@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from typing import Any
 
@@ -191,6 +192,7 @@ def next_version(previous: str | None, part: Part) -> str:
     return str(Version(previous).bump(part))
 
 
+@functools.lru_cache(maxsize=4096)  # registries repeat the same versions across models
 def version_key(version: str) -> tuple[Any, ...]:
     """A sort key with semver 2.0 precedence, far cheaper than comparing `semver.Version`s.
 

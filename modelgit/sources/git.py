@@ -130,7 +130,8 @@ def read_tags(repo: Path, patterns: Iterable[str] = ("refs/tags",)) -> list[TagR
     cached = tag_cache.load(repo)
     missing = [object_id for _, object_id in listed if object_id not in cached]
     if missing:
-        cached.update(_tag_objects(repo, patterns, missing))
+        found = _tag_objects(repo, patterns, missing)
+        cached.update({object_id: list(facts) for object_id, facts in found.items()})
         tag_cache.save(repo, cached)
     return [
         TagRef(name, object_id, *cached[object_id])

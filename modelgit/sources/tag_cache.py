@@ -8,12 +8,14 @@ any problem reading or writing it only means the tags are read from git again.
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-_FILE = Path("modelgit") / "tag-objects-v1"
+_FILE = Path("modelgit") / "tag-objects-v1.json"
 
 
 class TagObject(NamedTuple):
@@ -29,38 +31,34 @@ def _path(repo: Path) -> Path | None:
     return git_dir / _FILE if git_dir.is_dir() else None  # worktrees and bare repos: no cache
 
 
-def load(repo: Path) -> dict[str, TagObject]:
-    """The cached tag objects of `repo` by object id (empty when there is no cache)."""
+def load(repo: Path) -> dict[str, list[str]]:
+    """The cached tag objects of `repo` by object id, each `[commit, created_at, tagger]`."""
     path = _path(repo)
     if path is None:
         return {}
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+        cached = json.loads(path.read_bytes())
+    except (OSError, ValueError):
         return {}
-    cached = {}
-    for line in text.splitlines():
-        fields = line.split("\0")
-        if len(fields) == 4:
-            cached[fields[0]] = TagObject(fields[1], fields[2], fields[3])
-    return cached
+    if not isinstance(cached, dict):
+        return {}
+    return {
+        oid: facts
+        for oid, facts in cached.items()
+        if isinstance(facts, list) and len(facts) == 3 and all(isinstance(f, str) for f in facts)
+    }
 
 
-def save(repo: Path, entries: dict[str, TagObject]) -> None:
+def save(repo: Path, entries: Mapping[str, Sequence[str]]) -> None:
     """Write the cache atomically (a concurrent reader sees the old file or the new one)."""
     path = _path(repo)
     if path is None:
         return
-    lines = "".join(
-        f"{oid}\0{tag.commit}\0{tag.created_at}\0{tag.tagger}\n"
-        for oid, tag in entries.items()
-        if "\n" not in tag.tagger and "\0" not in tag.tagger
-    )
     try:
         path.parent.mkdir(exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tag-objects-")
         with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(lines)
+            json.dump({oid: list(facts) for oid, facts in entries.items()}, out)
         os.replace(temporary, path)
     except OSError:
         return  # a read-only repository: the registry is still read, only not cached

@@ -6,7 +6,7 @@ from conftest import git
 
 import modelgit
 
-CACHE = ".git/modelgit/tag-objects-v1"
+CACHE = ".git/modelgit/tag-objects-v1.json"
 
 
 def _state(repo):
