@@ -139,20 +139,33 @@ def retrained_template(registry_template: Path, tmp_path_factory: pytest.TempPat
     return root
 
 
+def copy_project(template: Path, tmp_path: Path) -> Path:
+    """A test's own copy of a session-built project (git history, DVC cache and all)."""
+    target = tmp_path / "project"
+    shutil.copytree(template, target, symlinks=True)
+    return target
+
+
+class Payload:
+    """Runs a shell command when unpickled: what the scanner must refuse (never loaded here)."""
+
+    def __init__(self, command: str) -> None:
+        self.command = command
+
+    def __reduce__(self):
+        return (os.system, (self.command,))
+
+
 @pytest.fixture
 def project(example_template: Path, tmp_path: Path) -> Path:
     """A fresh copy of the reproduced example project (git history, DVC cache and all)."""
-    target = tmp_path / "project"
-    shutil.copytree(example_template, target, symlinks=True)
-    return target
+    return copy_project(example_template, tmp_path)
 
 
 @pytest.fixture
 def registry(registry_template: Path, tmp_path: Path) -> Path:
     """The example project with two versions (churn@v0.1.0 with C 1.0, churn@v0.2.0 with C 0.3)."""
-    target = tmp_path / "project"
-    shutil.copytree(registry_template, target, symlinks=True)
-    return target
+    return copy_project(registry_template, tmp_path)
 
 
 @pytest.fixture
@@ -161,6 +174,4 @@ def retrained(retrained_template: Path, tmp_path: Path) -> Path:
 
     Built once per session: use it instead of `change_and_repro` whenever any new model will do.
     """
-    target = tmp_path / "project"
-    shutil.copytree(retrained_template, target, symlinks=True)
-    return target
+    return copy_project(retrained_template, tmp_path)

@@ -21,7 +21,6 @@ from modelgit.registry.state import Event
 from modelgit.registry.tags import Action, parse_tag
 from modelgit.sources import config, git
 
-REPORT_MARKER = "<!-- modelgit report -->"
 _TARGETS = {
     "github": {
         "modelgit-release.yml": ".github/workflows/modelgit-release.yml",

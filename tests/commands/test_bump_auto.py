@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import change_and_repro, commit_all, dvc, git, tag_message, template_env
+from conftest import change_and_repro, commit_all, copy_project, dvc, git, tag_message, template_env
 from typer.testing import CliRunner
 
 import modelgit
@@ -62,9 +62,7 @@ def tolerance_template(registry_template: Path, tmp_path_factory: pytest.TempPat
 
 @pytest.fixture
 def tolerance(tolerance_template: Path, tmp_path: Path) -> Path:
-    target = tmp_path / "project"
-    shutil.copytree(tolerance_template, target, symlinks=True)
-    return target
+    return copy_project(tolerance_template, tmp_path)
 
 
 def test_first_version_is_minor(project):

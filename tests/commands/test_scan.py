@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import pickle
 
 import pytest
 import yaml
-from conftest import commit_all, dvc
+from conftest import Payload, commit_all, dvc
 from typer.testing import CliRunner
 
 import modelgit
@@ -15,16 +14,6 @@ from modelgit.cli.app import app
 from modelgit.errors import InputError, UnsafePickleError
 
 runner = CliRunner()
-
-
-class Payload:
-    """Runs a shell command when unpickled."""
-
-    def __init__(self, command: str) -> None:
-        self.command = command
-
-    def __reduce__(self):
-        return (os.system, (self.command,))
 
 
 def test_scanning_a_plain_model_directory_passes(project):

@@ -3,23 +3,13 @@ and a plain scikit-learn model has none."""
 
 from __future__ import annotations
 
-import os
 import pickle
 import zipfile
 
 import pytest
+from conftest import Payload
 
 from modelgit.model.pickles import scan
-
-
-class Payload:
-    """Runs a shell command when unpickled."""
-
-    def __init__(self, command: str) -> None:
-        self.command = command
-
-    def __reduce__(self):
-        return (os.system, (self.command,))
 
 
 def test_a_plain_scikit_learn_model_passes(example_template):
