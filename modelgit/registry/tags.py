@@ -64,7 +64,7 @@ def parse_tag(tag: str) -> TagName | None:
     if match is None:
         return None
     artifact, stage, version, cancel, deprecated, counter = match.groups()
-    model = artifact.replace("=", ":")  # model_from_tag, inlined: thousands of tags per read
+    model = model_from_tag(artifact)
     number = int(counter) if counter is not None else None
     if deprecated:
         return TagName(model, Action.DEPRECATE, None, None, number)
