@@ -168,8 +168,9 @@ def _params(a: Facts, b: Facts) -> list[ValueChange]:
             status = Change.REMOVED
         else:
             status = Change.UNCHANGED if old == new else Change.CHANGED
-        numbers = is_number(old) and is_number(new) and status is Change.CHANGED
-        diff = float(new) - float(old) if numbers else None
+        diff = None
+        if status is Change.CHANGED and is_number(old) and is_number(new):
+            diff = float(new) - float(old)
         changes.append(ValueChange(name, old, new, status, diff))
     return changes
 

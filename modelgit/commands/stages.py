@@ -132,7 +132,7 @@ def promote(
                 )
             forced_past = before
     fields = _fields(
-        root, "promote", model=state.name, version=version, stage=stage, previous=current
+        root, StageAction.PROMOTE, model=state.name, version=version, stage=stage, previous=current
     )
     if forced_past:
         fields["forced"] = f"skipped {forced_past}" + (f": {message}" if message else "")
@@ -175,7 +175,7 @@ def rollback(
         raise PromotionError(f"v{target} is already in {stage}")
     event = pick(state, target, None)
     fields = _fields(
-        root, "rollback", model=state.name, version=target, stage=stage, previous=current
+        root, StageAction.ROLLBACK, model=state.name, version=target, stage=stage, previous=current
     )
     if message:
         fields["reason"] = message

@@ -93,7 +93,7 @@ def format_tag(name: TagName) -> str:
 
 def version_tag(model: str, version: str) -> str:
     """The tag that registers `version` of `model`."""
-    return format_tag(TagName(model, Action.REGISTER, version=version))
+    return format_tag(TagName(model, Action.REGISTER, version=Version(version)))
 
 
 def is_model_name(name: str) -> bool:
