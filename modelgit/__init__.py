@@ -30,7 +30,7 @@ _COMMANDS = {
     "modelgit.commands.lineage": ("lineage_of", "impact", "Lineage", "ImpactResult"),
     "modelgit.commands.stages": ("promote", "rollback", "deprecate", "unassign", "StageChange"),
     "modelgit.commands.manifest": ("manifest", "ManifestRequest", "ManifestResult"),
-    "modelgit.deploy.manifests": ("Strategy", "Router"),
+    "modelgit.deploy.manifests": ("Strategy", "CanaryRouter"),
     "modelgit.commands.rollout": ("rollout", "RolloutRequest", "RolloutResult", "RolloutEvent"),
     "modelgit.commands.verify": ("verify", "Verification", "Check"),
     "modelgit.commands.scan": ("scan", "ScanResult"),

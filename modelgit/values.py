@@ -1,8 +1,9 @@
-"""Small value helpers every layer shares: the number check, text enums, name normalising."""
+"""Small value helpers every layer shares: the number check, lists from single items, text enums."""
 
 from __future__ import annotations
 
 import enum
+import os
 from typing import Any, TypeGuard
 
 
@@ -13,6 +14,19 @@ def is_number(value: Any) -> TypeGuard[int | float]:
     [True, True, False, False, False]
     """
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def as_list(items: Any) -> list[Any]:
+    """A list from a list, or from one item given alone (a string is one item, not characters).
+
+    >>> as_list("accuracy<0.9"), as_list(["a", "b"]), as_list(None)
+    (['accuracy<0.9'], ['a', 'b'], [])
+    """
+    if items is None:
+        return []
+    if isinstance(items, (str, bytes, os.PathLike)):
+        return [items]
+    return list(items)
 
 
 class TextEnum(str, enum.Enum):

@@ -32,7 +32,7 @@ class Change(TextEnum):
 
 
 @dataclass(frozen=True)
-class Side:
+class ComparedSide:
     """One end of a comparison."""
 
     label: str
@@ -79,7 +79,7 @@ class FileChange:
 
 
 @dataclass(frozen=True)
-class StageChange:
+class PipelineStageChange:
     """An upstream stage whose command or code changed."""
 
     name: str
@@ -102,12 +102,12 @@ class Comparison:
     """Everything that differs between two snapshots of one model."""
 
     model: str
-    a: Side
-    b: Side
+    a: ComparedSide
+    b: ComparedSide
     metrics: tuple[MetricChange, ...]
     params: tuple[ValueChange, ...]
     files: tuple[FileChange, ...]
-    stages: tuple[StageChange, ...]
+    stages: tuple[PipelineStageChange, ...]
     features: tuple[FeatureChange, ...]
     problems: tuple[str, ...]
     key_metric: str | None = None  # the metric to headline, by `model.facts.key_metric`
@@ -198,21 +198,21 @@ def _files(a: Facts, b: Facts) -> list[FileChange]:
     return files
 
 
-def _stages(a: Facts, b: Facts) -> list[StageChange]:
+def _stages(a: Facts, b: Facts) -> list[PipelineStageChange]:
     changes = []
     for name in [*a.stages, *(s for s in b.stages if s not in a.stages)]:
         old, new = a.stages.get(name), b.stages.get(name)
         if old is None or new is None:
             what = ("stage added",) if old is None else ("stage removed",)
             if a.exists and b.exists:
-                changes.append(StageChange(name, what))
+                changes.append(PipelineStageChange(name, what))
             continue
         found = ["command changed"] if old["cmd"] != new["cmd"] else []
         for path in sorted(set(old["code"]) | set(new["code"])):
             if old["code"].get(path) != new["code"].get(path):
                 found.append(f"code changed: {path}")
         if found:
-            changes.append(StageChange(name, tuple(found)))
+            changes.append(PipelineStageChange(name, tuple(found)))
     return changes
 
 
@@ -251,8 +251,8 @@ def compare(a: Facts, b: Facts) -> Comparison:
     metrics = _metrics(a, b)
     return Comparison(
         model=b.model,
-        a=Side(a.label, a.commit, a.exists),
-        b=Side(b.label, b.commit, b.exists),
+        a=ComparedSide(a.label, a.commit, a.exists),
+        b=ComparedSide(b.label, b.commit, b.exists),
         metrics=tuple(metrics),
         params=tuple(_params(a, b)),
         files=tuple(_files(a, b)),

@@ -16,8 +16,8 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 import modelgit
+from modelgit import CanaryRouter, Level, Strategy
 from modelgit.cli import render
-from modelgit.deploy.manifests import Router, Strategy
 from modelgit.errors import (
     GateFailedError,
     InputError,
@@ -26,7 +26,6 @@ from modelgit.errors import (
     UnsafeGlobalsError,
     VerificationError,
 )
-from modelgit.registry.versions import Level
 
 app = typer.Typer(
     name="modelgit",
@@ -445,8 +444,9 @@ def manifest(
         str | None, typer.Option("--steps", help="canary (Argo): setWeight steps, e.g. 10,30,60.")
     ] = None,
     router: Annotated[
-        Router, typer.Option("--router", help="canary: argo (Rollout) or istio (VirtualService).")
-    ] = Router.ARGO,
+        CanaryRouter,
+        typer.Option("--router", help="canary: argo (Rollout) or istio (VirtualService)."),
+    ] = CanaryRouter.ARGO,
     switch: Annotated[
         bool, typer.Option("--switch", help="bluegreen: render only the Service, cutting over.")
     ] = False,

@@ -8,6 +8,7 @@ from typing import Any
 
 from modelgit.errors import (
     AlreadyRegisteredError,
+    InputError,
     PipelineError,
     TagExistsError,
     UnsafePickleError,
@@ -18,7 +19,7 @@ from modelgit.registry import metadata, record
 from modelgit.registry import state as registry
 from modelgit.registry.lookup import choose, read_metadata, root_of
 from modelgit.registry.tags import check_new_model_name, check_version, version_tag
-from modelgit.registry.versions import Level, Part, is_greater, next_version
+from modelgit.registry.versions import Level, Part, Version, is_greater, next_version
 from modelgit.sources import git, pipeline
 from modelgit.sources.tree import Tree
 
@@ -39,9 +40,8 @@ class BumpRequest:
     allow_unsafe_pickle: bool = False  # register a pickle whose globals execute code
 
     def __post_init__(self) -> None:
-        # "minor", Part.MINOR and Level.MINOR all name one level; keep the enum.
-        level = Level(getattr(self.level, "value", self.level))
-        object.__setattr__(self, "level", level)
+        # "minor", "MINOR", Part.MINOR and Level.MINOR all name one level; keep the enum.
+        object.__setattr__(self, "level", Level.parse(self.level))
 
 
 @dataclass(frozen=True)
@@ -49,9 +49,9 @@ class BumpResult:
     """A version that `bump` created, or with `dry_run` would create."""
 
     model: str
-    version: str
+    version: Version
     tag: str
-    previous: str | None
+    previous: Version | None
     commit: str
     message: str
     metadata: dict[str, Any] = field(default_factory=dict)
@@ -74,16 +74,18 @@ def bump(
     from modelgit.model.workspace import check_clean
 
     if isinstance(level, BumpRequest):
+        if model is not None and model != level.model:
+            raise InputError("name the model in the BumpRequest or as `model`, not both")
         request = level
     else:
-        request = BumpRequest(Level(getattr(level, "value", level)), model)
+        request = BumpRequest(Level.parse(level), model)
     root = root_of(repo)
     commit = git.head_commit(root)
     pipe = pipeline.load(Tree(root, commit))
     artifacts = pipeline.read_artifacts(pipe.dvcfiles)
     artifact = artifacts[choose(sorted(artifacts), request.model)]
     check_new_model_name(artifact.name)
-    explicit = check_version(request.version) if request.version else None
+    explicit = check_version(str(request.version)) if request.version else None
     check_clean(root, pipe, artifact)
     fields = facts.metadata_fields(root, pipe, artifact, workspace=True)
     if not request.allow_unsafe_pickle:
@@ -139,7 +141,7 @@ class _Plan:
     commit: str
     fields: dict[str, Any]
     request: BumpRequest
-    explicit: str | None
+    explicit: Version | None
 
     def make(self, state: registry.ModelState) -> BumpResult:
         """The BumpResult for the request against the registry state given."""
@@ -160,7 +162,7 @@ class _Plan:
                     "cutting a new version"
                 )
         part, reasons = self._decide(latest)
-        new = self.explicit or next_version(previous, part)
+        new = self.explicit or Version(next_version(previous, part))
         self._check_new(state, new, previous)
         recorded = "explicit" if self.explicit else part.value
         document: dict[str, Any] = {

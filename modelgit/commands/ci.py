@@ -20,6 +20,7 @@ from modelgit.registry.lookup import declared, model_state, pick, root_of
 from modelgit.registry.state import Event
 from modelgit.registry.tags import Action, parse_tag
 from modelgit.sources import config, git
+from modelgit.values import as_list
 
 _TARGETS = {
     "github": {
@@ -183,7 +184,7 @@ def ci_report(
     root = root_of(repo)
     if git.resolve_commit(root, base) is None:
         raise UnknownVersionError(f"--base {base!r} is not a git revision (fetch it first?)")
-    rules = [gates.parse_rule(rule) for rule in fail_on or []]
+    rules = [gates.parse_rule(rule) for rule in as_list(fail_on)]
     results: list[GateResult] = []
     models = []
     for model in sorted(declared(root)):

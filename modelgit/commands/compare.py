@@ -1,4 +1,4 @@
-"""The comparison commands: diff (with gates), metric history, changelog, key metrics."""
+"""The comparison commands: diff (with gates), history --metrics, changelog."""
 
 from __future__ import annotations
 
@@ -22,12 +22,13 @@ from modelgit.registry.state import Event
 from modelgit.registry.tags import split_reference
 from modelgit.sources import git
 from modelgit.sources.tree import Tree
+from modelgit.values import as_list
 
 WORKSPACE = "workspace"
 
 
 @dataclass(frozen=True)
-class Side:
+class DiffSide:
     """What one side of a diff names: a tree and a label, or nothing (no version yet)."""
 
     tree: Tree | None
@@ -39,33 +40,33 @@ def _is_model_reference(reference: str) -> bool:
     return "#" in reference or "@v" in reference or reference.endswith("@latest")
 
 
-def resolve_side(root: Path, reference: str) -> Side:
+def resolve_side(root: Path, reference: str) -> DiffSide:
     """A version (`m@v1.2.0`), a stage (`m#production`), a git revision, or `workspace`."""
     if reference == WORKSPACE:
-        return Side(Tree(root, None), WORKSPACE)
+        return DiffSide(Tree(root, None), WORKSPACE)
     if _is_model_reference(reference):
         model, version, stage = split_reference(reference)
         state = model_state(root, model)
         event = pick(state, version, stage)
         label = event.tag if stage is None else f"{state.name}#{stage} ({event.tag})"
-        return Side(Tree(root, event.commit), label, state.name)
+        return DiffSide(Tree(root, event.commit), label, state.name)
     commit = git.resolve_commit(root, reference)
     if commit is None:
         raise UnknownVersionError(
             f"{reference!r} is not a version (model@vX.Y.Z), a stage (model#stage), a git "
             "revision or `workspace`"
         )
-    return Side(Tree(root, commit), reference)
+    return DiffSide(Tree(root, commit), reference)
 
 
-def _latest_side(root: Path, model: str) -> Side:
+def _latest_side(root: Path, model: str) -> DiffSide:
     state = model_state(root, model)
     if state.latest is None:
-        return Side(None, "(no version yet)", model)
-    return Side(Tree(root, state.latest.commit), state.latest.tag, model)
+        return DiffSide(None, "(no version yet)", model)
+    return DiffSide(Tree(root, state.latest.commit), state.latest.tag, model)
 
 
-def _facts(side: Side, model: str) -> facts.Facts:
+def _facts(side: DiffSide, model: str) -> facts.Facts:
     if side.tree is None:
         return facts.Facts(side.label, None, model, exists=False)
     return facts.read(side.tree, model, side.label)
@@ -97,10 +98,10 @@ def diff(
     With several models and none named (by `model` or by A or B), every model is compared.
     `fail_on` rules (`accuracy<-0.01`, `any-metric-worse`) are evaluated on every comparison.
     """
-    rules = [parse_rule(rule) for rule in fail_on or []]
+    rules = [parse_rule(rule) for rule in as_list(fail_on)]
     root = root_of(repo)
     side_a = resolve_side(root, a) if a else None
-    side_b = resolve_side(root, b) if b else Side(Tree(root, None), WORKSPACE)
+    side_b = resolve_side(root, b) if b else DiffSide(Tree(root, None), WORKSPACE)
     named = model or (side_a.model if side_a else None) or side_b.model
     if named is not None:
         known = sorted(set(declared(root)) | set(registry.read(root)))
@@ -136,6 +137,7 @@ def metric_history(
     repo: Path | str = ".", model: str | None = None, names: list[str] | None = None
 ) -> list[VersionMetrics]:
     """Every version's metrics (from the tag metadata, read in one batch), newest first."""
+    names = as_list(names)
     _, events, docs = _versions(root_of(repo), model)
     rows = []
     for event in events:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from modelgit.deploy import manifests
-from modelgit.deploy.manifests import Router, Strategy
+from modelgit.deploy.manifests import CanaryRouter, Strategy
 from modelgit.deploy.validate import Checked, validate
 from modelgit.errors import ManifestError
 from modelgit.model import facts
@@ -101,13 +102,23 @@ class ManifestRequest:
     replicas: int | None = None
     weight: int | None = None  # canary/kserve: percent of traffic to this version
     steps: tuple[int, ...] | str = ()  # canary (Argo): setWeight steps, or "10,30,60"
-    router: Router | str = Router.ARGO
+    router: CanaryRouter | str = CanaryRouter.ARGO
     switch: bool = False  # bluegreen: only the Service, cutting over
-    weights: str | None = None  # ab: "churn@v1.2.3=0.8,churn@v1.3.0=0.2"
+    weights: str | Mapping[str, float] | None = None  # ab: "churn@v1.2.3=0.8,churn@v1.3.0=0.2"
     stable: str | None = None  # canary/bluegreen: the live version (default: #production)
     validate: bool = False  # validate against Kubernetes and CRD schemas first
     crd_schemas: Path | None = None  # a directory replacing the packaged CRD schemas
     dry_run: bool = False  # render (and validate) without writing
+
+    def __post_init__(self) -> None:
+        if self.strategy is not None and str(self.strategy) not in _STRATEGIES:
+            raise ManifestError(f"unknown strategy {self.strategy!r}; use {', '.join(_STRATEGIES)}")
+        if str(self.router) not in _ROUTERS:
+            raise ManifestError(f"unknown canary router {self.router!r}; use argo or istio")
+
+
+_STRATEGIES = tuple(s.value for s in Strategy)
+_ROUTERS = tuple(r.value for r in CanaryRouter)
 
 
 def parse_steps(steps: tuple[int, ...] | str) -> tuple[int, ...]:
@@ -142,7 +153,7 @@ def manifest(repo: Path | str = ".", request: ManifestRequest | None = None) -> 
         raise ManifestError(
             f"unknown strategy {chosen!r}; use {', '.join(s.value for s in Strategy)}"
         )
-    if str(request.router) not in {r.value for r in Router}:
+    if str(request.router) not in {r.value for r in CanaryRouter}:
         raise ManifestError(f"unknown canary router {request.router!r}; use argo or istio")
     options = manifests.Options(
         strategy=str(chosen),

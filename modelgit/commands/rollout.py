@@ -13,7 +13,8 @@ from pathlib import Path
 
 from modelgit.commands import stages
 from modelgit.errors import InputError
-from modelgit.values import TextEnum
+from modelgit.registry.versions import Version
+from modelgit.values import TextEnum, is_number
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ class RolloutResult:
     """How a rollout ended."""
 
     model: str
-    version: str
+    version: Version
     stage: str
     succeeded: bool
     promoted: str | None  # the promotion tag (None when the version already held the stage)
@@ -101,6 +102,14 @@ class RolloutRequest:
     on_failure: str | None = None  # a command run after a rollback (an alert)
     force: bool = False  # promote past the promotion order
 
+    def __post_init__(self) -> None:
+        HealthCheck(url=self.health_url, command=self.health_cmd)  # refuses a bad check now
+        numbers = (self.window, self.interval, self.max_failures)
+        if not all(is_number(n) for n in numbers):
+            raise InputError("--window, --interval and --max-failures must be numbers")
+        if self.interval <= 0 or self.window <= 0 or self.max_failures < 1:
+            raise InputError("--window and --interval must be positive, --max-failures at least 1")
+
 
 def rollout(
     repo: Path | str,
@@ -114,8 +123,6 @@ def rollout(
     model, version, stage = request.model, request.version, request.stage
     window, interval, max_failures = request.window, request.interval, request.max_failures
     on_failure, force = request.on_failure, request.force
-    if interval <= 0 or window <= 0 or max_failures < 1:
-        raise InputError("--window and --interval must be positive, --max-failures at least 1")
     started = time.monotonic()
     events: list[RolloutEvent] = []
 
@@ -143,7 +150,7 @@ def rollout(
         time.sleep(min(interval, remaining))
     record(RolloutStep.COMPLETED, f"v{promoted.version} stayed healthy in {stage} for {window:g} s")
     return RolloutResult(
-        name, promoted.version or version, stage, True, promoted.tag, None, tuple(events)
+        name, Version(promoted.version or version), stage, True, promoted.tag, None, tuple(events)
     )
 
 
@@ -179,7 +186,7 @@ def _fail(
         record(RolloutStep.ALERTED, f"--on-failure exited {proc.returncode}")
     return RolloutResult(
         promoted.model,
-        promoted.version or "",
+        Version(promoted.version or ""),
         stage,
         False,
         promoted.tag,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from modelgit.errors import InputError
 from modelgit.model.pickles import Finding, scan_paths
+from modelgit.values import as_list
 
 
 @dataclass(frozen=True)
@@ -22,9 +23,9 @@ class ScanResult:
         return not self.findings
 
 
-def scan(paths: list[Path | str]) -> ScanResult:
+def scan(paths: list[Path | str] | Path | str) -> ScanResult:
     """Scan pickle-based files, or every pickle-based file under directories."""
-    resolved = [Path(p) for p in paths]
+    resolved = [Path(p) for p in as_list(paths)]
     for path in resolved:
         if not path.exists():
             raise InputError(f"{path} does not exist")

@@ -22,6 +22,7 @@ from modelgit.registry.tags import (
     is_dns_label,
     version_tag,
 )
+from modelgit.registry.versions import Version
 from modelgit.sources import config, git
 from modelgit.values import TextEnum
 
@@ -42,9 +43,9 @@ class StageChange:
     model: str
     action: StageAction
     tag: str | None  # None when nothing had to change
-    version: str | None
+    version: Version | None
     stage: str | None
-    previous: str | None  # the version the stage held before
+    previous: Version | None  # the version the stage held before
     note: str = ""
 
 
@@ -141,7 +142,7 @@ def promote(
     return StageChange(state.name, StageAction.PROMOTE, tag, version, stage, current)
 
 
-def rollback_target(state: ModelState, stage: str) -> str:
+def rollback_target(state: ModelState, stage: str) -> Version:
     """The version that held `stage` before the current one (by counter, skipping the current)."""
     current = state.stages.get(stage)
     assignments = sorted(
@@ -152,7 +153,7 @@ def rollback_target(state: ModelState, stage: str) -> str:
     active = {e.version for e in state.versions}
     for event in assignments:
         if event.version != current and event.version in active:
-            return event.version or ""
+            return Version(event.version or "")
     raise PromotionError(
         f"{state.name} has no earlier version in {stage} to roll back to"
         + (f" (it holds v{current})" if current else "")

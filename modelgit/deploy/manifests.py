@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ class Strategy(TextEnum):
     KSERVE = "kserve"
 
 
-class Router(TextEnum):
+class CanaryRouter(TextEnum):
     """What shifts a canary's traffic: an Argo Rollout, or Istio VirtualService weights."""
 
     ARGO = "argo"
@@ -46,7 +47,7 @@ def packaged_templates() -> Path:
     for candidate in (_PACKAGED, _CHECKOUT):
         if (candidate / "k8s").is_dir():
             return candidate
-    raise ManifestError("the Kubernetes templates are missing from this installation of modelgit")
+    raise ManifestError("the Kubernetes and CI templates are missing from this installation")
 
 
 @dataclass(frozen=True)
@@ -237,11 +238,14 @@ def _check_percent(value: int) -> None:
         raise ManifestError(f"traffic percentage {value} is not between 0 and 100")
 
 
-def parse_weights(text: str, model: str) -> dict[str, float]:
-    """`churn@v1.2.3=0.8,churn@v1.3.0=0.2` (or `v1.2.3=0.8,...`) as {version: weight}."""
+def parse_weights(text: str | Mapping[str, float], model: str) -> dict[str, float]:
+    """`churn@v1.2.3=0.8,churn@v1.3.0=0.2` (or `v1.2.3=0.8,...`, or such a mapping) as
+    {version: weight}."""
     from modelgit.deploy.routing import check_weights
     from modelgit.registry.tags import check_version
 
+    if isinstance(text, Mapping):
+        text = ",".join(f"{reference}={weight}" for reference, weight in text.items())
     weights: dict[str, float] = {}
     for item in filter(None, (part.strip() for part in text.split(","))):
         reference, sep, value = item.rpartition("=")

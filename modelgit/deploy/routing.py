@@ -16,6 +16,7 @@ from bisect import bisect_right
 from collections.abc import Mapping
 
 from modelgit.errors import WeightsError
+from modelgit.values import is_number
 
 BUCKETS = 10_000
 TOLERANCE = 1e-6
@@ -26,7 +27,7 @@ def check_weights(weights: Mapping[str, float]) -> None:
     if not weights:
         raise WeightsError("give at least one version with a weight")
     for name, weight in weights.items():
-        if not isinstance(weight, (int, float)) or math.isnan(weight) or not 0 <= weight <= 1:
+        if not is_number(weight) or math.isnan(weight) or not 0 <= weight <= 1:
             raise WeightsError(f"weight of {name} is {weight}; weights must be in [0, 1]")
     total = math.fsum(weights.values())
     if abs(total - 1) > TOLERANCE:

@@ -50,7 +50,7 @@ _META_FILES = ("schema", "environment", "training")
 
 
 @dataclass(frozen=True)
-class Lineage:
+class ArtifactStages:
     """The stages around one artifact in a pipeline."""
 
     artifact: FileEntry
@@ -88,7 +88,7 @@ class Facts:
         return key_metric(self.flat_metrics, self.directions, self.preferred_metric)
 
 
-def locate(pipe: Pipeline, artifact: Artifact) -> Lineage:
+def locate(pipe: Pipeline, artifact: Artifact) -> ArtifactStages:
     """Find the artifact's hash record and its stages; refuse an artifact DVC does not track."""
     entry = pipe.entry(artifact.path)
     if entry is None or entry.md5 is None:
@@ -99,7 +99,7 @@ def locate(pipe: Pipeline, artifact: Artifact) -> Lineage:
     upstream = pipe.upstream(artifact.path)
     producer = pipe.producer(artifact.path)
     evaluating = pipe.downstream(producer) if producer else []
-    return Lineage(entry, upstream, evaluating)
+    return ArtifactStages(entry, upstream, evaluating)
 
 
 def read(tree: Tree, model: str, label: str | None = None, *, workspace: bool = False) -> Facts:
@@ -207,12 +207,12 @@ def read_files(tree: Tree, paths: list[str], *, workspace: bool = False) -> dict
     return contents
 
 
-def metrics_files(pipe: Pipeline, lineage: Lineage) -> list[str]:
+def metrics_files(pipe: Pipeline, lineage: ArtifactStages) -> list[str]:
     """The metrics files of the stages that evaluate the model."""
     return list(dict.fromkeys(m for sid in lineage.evaluating for m in pipe.stages[sid].metrics))
 
 
-def dependency_paths(pipe: Pipeline, lineage: Lineage) -> list[str]:
+def dependency_paths(pipe: Pipeline, lineage: ArtifactStages) -> list[str]:
     """Every path the upstream and evaluating stages name as a dependency, output or params file."""
     paths: dict[str, None] = {}
     for stage_id in dict.fromkeys(lineage.upstream + lineage.evaluating):
@@ -223,13 +223,24 @@ def dependency_paths(pipe: Pipeline, lineage: Lineage) -> list[str]:
     return list(paths)
 
 
-def upstream_data(pipe: Pipeline, lineage: Lineage, artifact: Artifact) -> dict[str, FileEntry]:
-    """DVC-tracked dependencies of the upstream stages by path, the artifact itself excluded."""
+def upstream_data(
+    pipe: Pipeline, lineage: ArtifactStages, artifact: Artifact
+) -> dict[str, FileEntry]:
+    """DVC-tracked dependencies of the upstream stages by path, the artifact itself excluded.
+
+    A dependency on a folder that holds outputs (`data` for `data/train.csv`) is recorded as
+    those outputs, with the hashes dvc.lock gives them.
+    """
     data: dict[str, FileEntry] = {}
     for stage_id in lineage.upstream:
         for dep in pipe.stages[stage_id].deps:
             if dep.path != artifact.path and pipe.is_dvc_tracked(dep.path):
                 data.setdefault(dep.path, dep)
+                continue
+            for inside in pipe.outputs_inside(dep.path):
+                entry = pipe.entry(inside)
+                if inside != artifact.path and entry is not None:
+                    data.setdefault(inside, entry)
     return dict(sorted(data.items()))
 
 
@@ -391,7 +402,7 @@ def derive_metadata(repo: Path, event: Any) -> dict[str, Any]:
     return document
 
 
-def _code_paths(pipe: Pipeline, lineage: Lineage) -> list[str]:
+def _code_paths(pipe: Pipeline, lineage: ArtifactStages) -> list[str]:
     """Dependencies of the upstream stages that git (not DVC) tracks: the pipeline's code."""
     return [
         dep.path
@@ -401,7 +412,9 @@ def _code_paths(pipe: Pipeline, lineage: Lineage) -> list[str]:
     ]
 
 
-def _params(pipe: Pipeline, lineage: Lineage, contents: dict[str, bytes | None]) -> dict[str, Any]:
+def _params(
+    pipe: Pipeline, lineage: ArtifactStages, contents: dict[str, bytes | None]
+) -> dict[str, Any]:
     """Values of the params the upstream stages declare, read from the params files of the tree.
 
     dvc.lock names the keys; the values come from the files, as `dvc params diff` reads them,
@@ -458,7 +471,7 @@ def _metrics(
 
 
 def _stages(
-    pipe: Pipeline, lineage: Lineage, contents: dict[str, bytes | None]
+    pipe: Pipeline, lineage: ArtifactStages, contents: dict[str, bytes | None]
 ) -> dict[str, dict[str, Any]]:
     """Each upstream stage's command and the md5 of each code dependency as the tree has it."""
     stages = {}

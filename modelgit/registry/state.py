@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from modelgit.registry.tags import Action, model_to_tag, parse_tag
-from modelgit.registry.versions import version_key
+from modelgit.registry.versions import Version, version_key
 from modelgit.sources import git
 
 # GTO's order for events that share a timestamp: register before assign, and so on.
@@ -36,7 +36,7 @@ class Event(NamedTuple):
     object_id: str
     created_at: str
     author: str
-    version: str | None = None
+    version: Version | None = None
     stage: str | None = None
     counter: int | None = None
 
@@ -47,7 +47,7 @@ class ModelState:
 
     name: str
     versions: tuple[Event, ...]  # active registrations, lowest version first
-    stages: dict[str, str | None]  # stage -> current version (None when unassigned)
+    stages: dict[str, Version | None]  # stage -> current version (None when unassigned)
     deprecated: bool
     events: tuple[Event, ...]  # in no particular order; see history()
 
@@ -136,7 +136,7 @@ def build_state(name: str, events: list[Event]) -> ModelState:
         (e for e in events if e.action in _STAGE_ACTIONS),
         key=lambda e: (e.counter is not None, e.counter or 0, e.created_at),
     )
-    stages: dict[str, str | None] = {}
+    stages: dict[str, Version | None] = {}
     for event in stage_events:
         holds = event.action is Action.ASSIGN and event.version in active
         stages[event.stage or ""] = event.version if holds else None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 import functools
 import re
 from typing import Any
@@ -19,7 +18,7 @@ SEMVER_PATTERN = (
 _SEMVER_RE = re.compile(SEMVER_PATTERN)
 
 
-class Part(enum.Enum):
+class Part(TextEnum):
     """Which part of the version a bump raises."""
 
     MAJOR = "major"
@@ -37,6 +36,20 @@ class Level(TextEnum):
     MINOR = "minor"
     PATCH = "patch"
     AUTO = "auto"
+
+    @classmethod
+    def parse(cls, value: object) -> Level:
+        """The level `value` names: a Level, a Part, or its text in any case.
+
+        >>> Level.parse("MINOR"), Level.parse(Part.PATCH)
+        (<Level.MINOR: 'minor'>, <Level.PATCH: 'patch'>)
+        """
+        text = str(getattr(value, "value", value)).lower()
+        try:
+            return cls(text)
+        except ValueError:
+            choices = ", ".join(level.value for level in cls)
+            raise InvalidNameError(f"unknown bump level {value!r}; use one of {choices}") from None
 
 
 class Version(str):

@@ -76,11 +76,31 @@ class Pipeline:
     stages: dict[str, Stage]
     tracked: dict[str, FileEntry]  # paths tracked by .dvc files
     producers: dict[str, str] = field(default_factory=dict)  # out path -> stage id
+    # Folders that hold outputs (`data` for `data/train.csv`): a dependency on one of them
+    # reads those outputs, as DVC's own graph says.
+    output_folders: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         for stage in self.stages.values():
             for out in stage.outs:
                 self.producers[out.path] = stage.id
+                self.output_folders.update(list(_self_and_parents(out.path))[1:])
+
+    def outputs_inside(self, folder: str) -> list[str]:
+        """The outputs a folder holds (none unless some stage writes inside it)."""
+        folder = posixpath.normpath(folder)
+        if folder not in self.output_folders:
+            return []
+        prefix = folder + "/"
+        return sorted(path for path in self.producers if path.startswith(prefix))
+
+    def dependency_producers(self, path: str) -> list[str]:
+        """The stages whose outputs a dependency reads: the one writing it (or the folder that
+        holds it), or every stage writing inside it when it is a folder."""
+        producer = self.producer(path)
+        if producer is not None:
+            return [producer]
+        return list(dict.fromkeys(self.producers[out] for out in self.outputs_inside(path)))
 
     def producer(self, path: str) -> str | None:
         """The stage that outputs `path` (or a directory containing it)."""
@@ -103,20 +123,18 @@ class Pipeline:
 
         def producers(stage_id: str) -> Iterator[str]:
             for dep in self.stages[stage_id].deps:
-                parent = self.producer(dep.path)
-                if parent is not None:
-                    yield parent
+                yield from self.dependency_producers(dep.path)
 
-        return _topological(self.stages, _reach(start, producers))
+        return _topological(self, _reach(start, producers))
 
     def downstream(self, stage_id: str) -> list[str]:
         """Stage ids that (transitively) consume an output of `stage_id`, itself first."""
         consumers: dict[str, set[str]] = {}
         for stage in self.stages.values():
             for dep in stage.deps:
-                parent = self.producer(dep.path)
-                if parent is not None and parent != stage.id:
-                    consumers.setdefault(parent, set()).add(stage.id)
+                for parent in self.dependency_producers(dep.path):
+                    if parent != stage.id:
+                        consumers.setdefault(parent, set()).add(stage.id)
         return _reach(stage_id, lambda current: sorted(consumers.get(current, ())))
 
     def in_dvc_cache(self, path: str) -> bool:
@@ -154,26 +172,26 @@ def _self_and_parents(path: str) -> Iterator[str]:
         current = posixpath.dirname(current)
 
 
-def _topological(stages: dict[str, Stage], ids: list[str]) -> list[str]:
+def _topological(pipe: Pipeline, ids: list[str]) -> list[str]:
     """Order `ids` so that every stage comes after the stages producing its deps."""
-    produced_by = {out.path: sid for sid in ids for out in stages[sid].outs}
-    ordered: list[str] = []
+    wanted = set(ids)
+    ordered: dict[str, None] = {}
     visiting: set[str] = set()
 
     def visit(sid: str) -> None:
         if sid in ordered or sid in visiting:
             return
         visiting.add(sid)
-        for dep in stages[sid].deps:
-            for candidate in _self_and_parents(dep.path):
-                if candidate in produced_by:
-                    visit(produced_by[candidate])
+        for dep in pipe.stages[sid].deps:
+            for producer in pipe.dependency_producers(dep.path):
+                if producer in wanted:
+                    visit(producer)
         visiting.discard(sid)
-        ordered.append(sid)
+        ordered[sid] = None
 
     for sid in ids:
         visit(sid)
-    return ordered
+    return list(ordered)
 
 
 def _load_yaml(raw: bytes | None, what: str) -> Any:

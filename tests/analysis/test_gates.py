@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from modelgit.analysis.compare import Comparison, MetricChange, Side, Verdict
+from modelgit.analysis.compare import ComparedSide, Comparison, MetricChange, Verdict
 from modelgit.analysis.gates import check, evaluate, parse_rule
 from modelgit.errors import GateRuleError
 
@@ -17,7 +17,7 @@ def metric(name, old, new, *, file="metrics.json", verdict=Verdict.CHANGED):
 
 
 def comparison(*metrics):
-    side = Side("x", None, True)
+    side = ComparedSide("x", None, True)
     return Comparison("churn", side, side, tuple(metrics), (), (), (), (), ())
 
 
