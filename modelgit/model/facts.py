@@ -55,7 +55,7 @@ class ArtifactStages:
 
     artifact: FileEntry
     upstream: list[str]  # stage ids that produce the artifact, producers first
-    evaluating: list[str]  # the producing stage and every stage downstream of it
+    evaluating: list[str]  # the producing stage and every stage that reads the artifact
 
 
 @dataclass(frozen=True)
@@ -96,10 +96,7 @@ def locate(pipe: Pipeline, artifact: Artifact) -> ArtifactStages:
             f"{artifact.path} (model {artifact.name}) has no hash in dvc.lock or a .dvc file at "
             f"{pipe.tree.label}; run `dvc repro` (or `dvc add`) and commit"
         )
-    upstream = pipe.upstream(artifact.path)
-    producer = pipe.producer(artifact.path)
-    evaluating = pipe.downstream(producer) if producer else []
-    return ArtifactStages(entry, upstream, evaluating)
+    return ArtifactStages(entry, pipe.upstream(artifact.path), pipe.downstream(artifact.path))
 
 
 def read(tree: Tree, model: str, label: str | None = None, *, workspace: bool = False) -> Facts:

@@ -127,15 +127,27 @@ class Pipeline:
 
         return _topological(self, _reach(start, producers))
 
-    def downstream(self, stage_id: str) -> list[str]:
-        """Stage ids that (transitively) consume an output of `stage_id`, itself first."""
+    def downstream(self, path: str) -> list[str]:
+        """The stage producing `path`, then every stage that (transitively) reads `path`; none
+        for a path no stage produces.
+
+        Only readers of `path` itself count, not of the producer's other outputs: a stage
+        evaluating one model does not evaluate another that the same stage wrote.
+        """
+        producer = self.producer(path)
+        if producer is None:
+            return []
         consumers: dict[str, set[str]] = {}
+        readers: set[str] = set()
         for stage in self.stages.values():
             for dep in stage.deps:
+                if stage.id != producer and _overlap(dep.path, path):
+                    readers.add(stage.id)
                 for parent in self.dependency_producers(dep.path):
                     if parent != stage.id:
                         consumers.setdefault(parent, set()).add(stage.id)
-        return _reach(stage_id, lambda current: sorted(consumers.get(current, ())))
+        found = [producer, *_reach_all(sorted(readers), consumers)]
+        return list(dict.fromkeys(found))
 
     def in_dvc_cache(self, path: str) -> bool:
         """True when DVC keeps `path` in its cache (an output without `cache: false`)."""
@@ -163,6 +175,24 @@ def _reach(start: str, neighbours: Callable[[str], Iterable[str]]) -> list[str]:
         seen[current] = None
         queue.extend(n for n in neighbours(current) if n not in seen)
     return list(seen)
+
+
+def _reach_all(starts: list[str], edges: dict[str, set[str]]) -> list[str]:
+    """Every node reachable from any of `starts` (themselves included), breadth first."""
+    found: dict[str, None] = {}
+    for start in starts:
+        found.update(dict.fromkeys(_reach(start, lambda current: sorted(edges.get(current, ())))))
+    return list(found)
+
+
+def _overlap(dependency: str, path: str) -> bool:
+    """True when a dependency reads `path`: the same path, a folder holding it, or inside it."""
+    dependency, path = posixpath.normpath(dependency), posixpath.normpath(path)
+    return (
+        dependency == path
+        or path.startswith(dependency + "/")
+        or dependency.startswith(path + "/")
+    )
 
 
 def _self_and_parents(path: str) -> Iterator[str]:

@@ -273,3 +273,17 @@ def test_racing_bumps_never_create_a_version_twice(retrained):
     tags = git(retrained, "tag", "--list", "churn@*").split()
     assert tags == ["churn@v0.1.0", "churn@v0.2.0", "churn@v0.3.0"]
     assert metadata.parse(tag_message(retrained, "churn@v0.3.0"))["params"]["train.C"] == 0.25
+
+
+def test_metrics_belong_to_the_models_their_stages_read(project):
+    # `train` writes both models/churn.pkl and models/schema.json; only churn.pkl is read by
+    # `evaluate`, so evaluate's metrics describe churn and not a model declared on the schema.
+    dvc_yaml = project / "dvc.yaml"
+    dvc_yaml.write_text(
+        dvc_yaml.read_text() + "  schema:\n    path: models/schema.json\n    type: model\n"
+    )
+    commit_all(project, "Declare the schema file as a model too")
+    schema = modelgit.bump(project, "minor", "schema")
+    churn = modelgit.bump(project, "minor", "churn")
+    assert schema.metadata["metrics"] == {}
+    assert set(churn.metadata["metrics"]) >= {"accuracy", "f1"}
