@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from modelgit.model.facts import Facts, direction_of, key_metric, metric_names
+from modelgit.model.facts import Facts
+from modelgit.model.metrics import direction_of, key_metric, metric_names
 from modelgit.values import TextEnum, is_number
 
 
@@ -110,7 +111,7 @@ class Comparison:
     stages: tuple[PipelineStageChange, ...]
     features: tuple[FeatureChange, ...]
     problems: tuple[str, ...]
-    key_metric: str | None = None  # the metric to headline, by `model.facts.key_metric`
+    key_metric: str | None = None  # the metric to headline, by `model.metrics.key_metric`
 
     @property
     def changed(self) -> bool:

@@ -15,6 +15,7 @@ from modelgit.errors import (
     VersionOrderError,
 )
 from modelgit.model import facts
+from modelgit.model.metrics import directions_of, key_metric
 from modelgit.registry import metadata, record
 from modelgit.registry import state as registry
 from modelgit.registry.lookup import choose, read_metadata, root_of
@@ -224,7 +225,7 @@ class _Plan:
             return f"{head}: {self.request.message.strip().splitlines()[0]}"
         metrics = self.fields.get("metrics") or {}
         preferred = self.artifact.meta.get("key_metric")
-        key = facts.key_metric(metrics, facts.directions_of(self.artifact), preferred)
+        key = key_metric(metrics, directions_of(self.artifact), preferred)
         if key is None:
             return f"{head}: {level} bump"
         old = (previous.get("metrics") or {}).get(key)

@@ -8,7 +8,7 @@ from typing import Any
 
 from modelgit.analysis import lineage
 from modelgit.errors import UnknownVersionError
-from modelgit.model import facts
+from modelgit.model.parents import parent_versions
 from modelgit.registry import state as registry
 from modelgit.registry.lookup import model_state, pick, root_of
 from modelgit.registry.state import Event
@@ -94,7 +94,7 @@ def lineage_of(repo: Path | str = ".", reference: str | None = None) -> Lineage:
         version=event.version if event else None,
         commit=event.commit if event else None,
         graph=sub,
-        parents=tuple(facts.parent_versions(root, pipe, artifact) if artifact else ()),
+        parents=tuple(parent_versions(root, pipe, artifact) if artifact else ()),
         problems=problems_of(pipe, sub),
     )
 

@@ -100,7 +100,7 @@ def _key_metrics(
     root: Path, states: dict[str, registry.ModelState], artifacts: dict[str, pipeline.Artifact]
 ) -> dict[str, dict[str, KeyMetric]]:
     """Per model: "latest" or a stage -> the key metric of the version it names."""
-    from modelgit.model import facts
+    from modelgit.model import facts, metrics
 
     wanted: dict[str, Event] = {}
     for state in states.values():
@@ -112,7 +112,7 @@ def _key_metrics(
     result: dict[str, dict[str, KeyMetric]] = {}
     for name, state in states.items():
         declaration = artifacts.get(name)
-        directions = facts.directions_of(declaration) if declaration else {}
+        directions = metrics.directions_of(declaration) if declaration else {}
         preferred = declaration.meta.get("key_metric") if declaration else None
         holders = {"latest": state.latest.version if state.latest else None, **state.stages}
         for label, version in holders.items():
@@ -120,7 +120,7 @@ def _key_metrics(
             if event is None:
                 continue
             values = docs[event.tag].get("metrics") or {}
-            key = facts.key_metric(values, directions, preferred)
+            key = metrics.key_metric(values, directions, preferred)
             if key is not None:
                 result.setdefault(name, {})[label] = KeyMetric(key, values[key])
     return result

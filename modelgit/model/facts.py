@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from modelgit.errors import ModelgitError, PipelineError
+from modelgit.model.metrics import directions_of, key_metric, merged_metrics
+from modelgit.model.parents import parent_versions
 from modelgit.registry.metadata import fingerprint
 from modelgit.sources import dvc
 from modelgit.sources.pipeline import (
@@ -33,19 +35,9 @@ from modelgit.sources.pipeline import (
     read_artifacts,
 )
 from modelgit.sources.tree import Tree
-from modelgit.values import is_number
 
 REQUIREMENTS = "requirements.txt"
 _REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
-# Direction of common metric names when the artifact's meta does not say.
-_LOWER = {
-    "loss", "error", "err", "mse", "mae", "rmse", "mape", "msle", "latency", "time", "duration",
-    "perplexity", "fpr", "fnr", "cost", "memory", "size", "logloss", "wer", "cer",
-}  # fmt: skip
-_HIGHER = {
-    "accuracy", "acc", "f1", "auc", "roc", "precision", "recall", "r2", "map", "ndcg", "bleu",
-    "rouge", "iou", "dice", "score", "tpr", "tnr", "specificity", "sensitivity", "throughput",
-}  # fmt: skip
 _META_FILES = ("schema", "environment", "training")
 
 
@@ -249,124 +241,6 @@ def meta_files(artifact: Artifact) -> dict[str, str]:
         if isinstance(value, str):
             files[key] = posixpath.normpath(posixpath.join(artifact.directory, value))
     return files
-
-
-def directions_of(artifact: Artifact) -> dict[str, str]:
-    """Metric directions the declaration states (`higher_is_better`, `lower_is_better`)."""
-    directions = {}
-    for key, direction in (("higher_is_better", "higher"), ("lower_is_better", "lower")):
-        for name in artifact.meta.get(key) or []:
-            directions[str(name)] = direction
-    return directions
-
-
-def direction_of(name: str, declared: dict[str, str]) -> str | None:
-    """`higher` or `lower` is better for a metric: declared in meta, else guessed from its name."""
-    leaf = name.rsplit(":", 1)[-1]
-    for candidate in (name, leaf, leaf.rsplit(".", 1)[-1]):
-        if candidate in declared:
-            return declared[candidate]
-    tokens = set(re.split(r"[._\-/ ]+", leaf.lower()))
-    if tokens & _LOWER:
-        return "lower"
-    if tokens & _HIGHER:
-        return "higher"
-    return None
-
-
-def key_metric(
-    metrics: dict[str, Any], directions: dict[str, str], preferred: str | None = None
-) -> str | None:
-    """The metric to headline: the declared `key_metric`, else the first metric with a declared
-    direction, else the first number whose name says its direction, else the first number."""
-    if preferred and preferred in metrics:
-        return preferred
-    for name in directions:
-        if name in metrics and is_number(metrics[name]):
-            return name
-    numeric = [name for name, value in metrics.items() if is_number(value)]
-    known = [name for name in numeric if direction_of(name, directions) is not None]
-    candidates = known or numeric
-    return candidates[0] if candidates else None
-
-
-def metric_names(keys: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
-    """Display names of (file, key) metrics: the key, or `file:key` when two files share it."""
-    counts: dict[str, int] = {}
-    for _, key in keys:
-        counts[key] = counts.get(key, 0) + 1
-    return {(file, key): key if counts[key] == 1 else f"{file}:{key}" for file, key in keys}
-
-
-def merged_metrics(per_file: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """Every file's metrics in one flat mapping, named by `metric_names`."""
-    keys = [(file, key) for file, values in per_file.items() for key in values]
-    names = metric_names(keys)
-    return {names[(file, key)]: per_file[file][key] for file, key in keys}
-
-
-def parent_versions(repo: Path, pipe: Pipeline, artifact: Artifact) -> list[str]:
-    """`parent@vX.Y.Z` for each declared artifact this one is built from (the bare name when no
-    registered version records the parent's bytes as this tree has them)."""
-    from modelgit.registry import state as registry_state
-
-    artifacts = read_artifacts(pipe.dvcfiles)
-    ancestors = _ancestor_files(pipe, artifact.path)
-    found = []
-    for name, other in sorted(artifacts.items()):
-        if name == artifact.name or _holder(pipe, other.path) not in ancestors:
-            continue
-        entry = pipe.entry(_holder(pipe, other.path))
-        md5 = entry.md5 if entry is not None else None
-        events = list(registry_state.read(repo, name)[name].versions) if md5 else []
-        documents = read_documents(repo, events)
-        match = next(
-            (e for e in reversed(events) if _artifact_md5(documents[e.tag]) == md5),
-            None,
-        )
-        found.append(f"{name}@v{match.version}" if match else name)
-    return found
-
-
-def _artifact_md5(document: dict[str, Any]) -> Any:
-    return (document.get("artifact") or {}).get("md5")
-
-
-def _holder(pipe: Pipeline, path: str) -> str:
-    """The DVC output (or .dvc-tracked path) that holds `path`, or `path` itself."""
-    current = posixpath.normpath(path)
-    while current and current != ".":
-        if current in pipe.producers or current in pipe.tracked:
-            return current
-        current = posixpath.dirname(current)
-    return posixpath.normpath(path)
-
-
-def _sources(pipe: Pipeline, dep: str) -> list[str]:
-    """What a dependency reads: the output holding it, the outputs inside it, or itself."""
-    holder = _holder(pipe, dep)
-    if holder in pipe.producers or holder in pipe.tracked:
-        return [holder]
-    prefix = dep.rstrip("/") + "/"
-    inside = sorted(o for o in [*pipe.producers, *pipe.tracked] if o.startswith(prefix))
-    return inside or [dep]
-
-
-def _ancestor_files(pipe: Pipeline, path: str) -> set[str]:
-    """Every file the artifact at `path` is built from (the file holding it included)."""
-    start = _holder(pipe, path)
-    seen = {start}
-    queue = [start]
-    while queue:
-        stage_id = pipe.producers.get(queue.pop())
-        if stage_id is None:
-            continue
-        for dep in pipe.stages[stage_id].deps:
-            for source in _sources(pipe, dep.path):
-                if source not in seen:
-                    seen.add(source)
-                    queue.append(source)
-    return seen
 
 
 def read_documents(repo: Path, events: list[Any]) -> dict[str, dict[str, Any]]:
