@@ -203,25 +203,38 @@ def _self_and_parents(path: str) -> Iterator[str]:
 
 
 def _topological(pipe: Pipeline, ids: list[str]) -> list[str]:
-    """Order `ids` so that every stage comes after the stages producing its deps."""
+    """Order `ids` so that every stage comes after the stages producing its deps.
+
+    A depth-first walk with its own stack, not recursion: a chain of thousands of stages is a
+    real pipeline, and Python's recursion limit is a thousand frames.
+    """
     wanted = set(ids)
     ordered: dict[str, None] = {}
-    visiting: set[str] = set()
-
-    def visit(sid: str) -> None:
-        if sid in ordered or sid in visiting:
-            return
-        visiting.add(sid)
-        for dep in pipe.stages[sid].deps:
-            for producer in pipe.dependency_producers(dep.path):
-                if producer in wanted:
-                    visit(producer)
-        visiting.discard(sid)
-        ordered[sid] = None
-
-    for sid in ids:
-        visit(sid)
+    for root in ids:
+        stack: list[tuple[str, Iterator[str]]] = []
+        if root not in ordered:
+            stack.append((root, iter(_producers_within(pipe, root, wanted))))
+        on_path = {root}
+        while stack:
+            sid, producers = stack[-1]
+            child = next((p for p in producers if p not in ordered and p not in on_path), None)
+            if child is None:
+                stack.pop()
+                on_path.discard(sid)
+                ordered[sid] = None
+            else:
+                on_path.add(child)
+                stack.append((child, iter(_producers_within(pipe, child, wanted))))
     return list(ordered)
+
+
+def _producers_within(pipe: Pipeline, stage_id: str, wanted: set[str]) -> list[str]:
+    return [
+        producer
+        for dep in pipe.stages[stage_id].deps
+        for producer in pipe.dependency_producers(dep.path)
+        if producer in wanted
+    ]
 
 
 def _load_yaml(raw: bytes | None, what: str) -> Any:
