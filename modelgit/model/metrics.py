@@ -18,6 +18,7 @@ _HIGHER = {
     "rouge", "iou", "dice", "score", "tpr", "tnr", "specificity", "sensitivity", "throughput",
 }  # fmt: skip
 
+
 def directions_of(artifact: Artifact) -> dict[str, str]:
     """Metric directions the declaration states (`higher_is_better`, `lower_is_better`)."""
     directions = {}

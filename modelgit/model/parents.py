@@ -82,4 +82,3 @@ def _ancestor_files(pipe: Pipeline, path: str) -> set[str]:
                     seen.add(source)
                     queue.append(source)
     return seen
-

@@ -168,8 +168,8 @@ def _without_cycle_collection() -> Iterator[None]:
     """Pause the cyclic garbage collector while the registry is read.
 
     A large registry is tens of thousands of small tuples and strings, none of them in a
-    cycle, and allocating them sets off the collector dozens of times for nothing: about a
-    third of the time `list` takes on 13,500 tags. Reference counting still frees everything.
+    cycle, and allocating them sets off the collector dozens of times for nothing: a third of
+    the time a first read of 13,500 tags took. Reference counting still frees everything.
     """
     enabled = gc.isenabled()
     gc.disable()

@@ -189,9 +189,7 @@ def _overlap(dependency: str, path: str) -> bool:
     """True when a dependency reads `path`: the same path, a folder holding it, or inside it."""
     dependency, path = posixpath.normpath(dependency), posixpath.normpath(path)
     return (
-        dependency == path
-        or path.startswith(dependency + "/")
-        or dependency.startswith(path + "/")
+        dependency == path or path.startswith(dependency + "/") or dependency.startswith(path + "/")
     )
 
 
