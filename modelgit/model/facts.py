@@ -105,15 +105,22 @@ def read_pipeline(
     pipe: Pipeline, model: str, label: str | None = None, *, workspace: bool = False
 ) -> Facts:
     """`read` for a pipeline already loaded."""
-    tree = pipe.tree
-    label = label or tree.label
+    label = label or pipe.tree.label
     artifact = read_artifacts(pipe.dvcfiles).get(model)
     if artifact is None:
-        return Facts(label, tree.commit, model, exists=False)
+        return Facts(label, pipe.tree.commit, model, exists=False)
     try:
         lineage = locate(pipe, artifact)
     except ModelgitError:
-        return Facts(label, tree.commit, model, exists=False)
+        return Facts(label, pipe.tree.commit, model, exists=False)
+    return _read(pipe, artifact, lineage, label, workspace)[0]
+
+
+def _read(
+    pipe: Pipeline, artifact: Artifact, lineage: ArtifactStages, label: str, workspace: bool
+) -> tuple[Facts, dict[str, bytes | None]]:
+    """The facts of a located artifact, and the file contents they were read from."""
+    tree = pipe.tree
     metric_files = metrics_files(pipe, lineage)
     schema_file = meta_files(artifact).get("schema")
     code = _code_paths(pipe, lineage)
@@ -123,10 +130,10 @@ def read_pipeline(
     metrics, problems = _metrics(tree, pipe, metric_files, contents)
     features, outputs = _signature(artifact, schema_file, contents)
     preferred = artifact.meta.get("key_metric")
-    return Facts(
+    facts = Facts(
         label=label,
         commit=tree.commit,
-        model=model,
+        model=artifact.name,
         exists=True,
         artifact=lineage.artifact,
         data=upstream_data(pipe, lineage, artifact),
@@ -139,6 +146,7 @@ def read_pipeline(
         directions=directions_of(artifact),
         preferred_metric=str(preferred) if preferred else None,
     )
+    return facts, contents
 
 
 def metadata_fields(
@@ -149,9 +157,8 @@ def metadata_fields(
     With `workspace`, the running interpreter describes the environment when the pipeline
     records none.
     """
-    facts = read_pipeline(pipe, artifact.name, workspace=workspace)
     lineage = locate(pipe, artifact)
-    assert facts.artifact is not None
+    facts, read = _read(pipe, artifact, lineage, pipe.tree.label, workspace)
     data = [{"path": d.path, "md5": d.md5, "size": d.size} for d in facts.data.values()]
     params = params_of(pipe, lineage.upstream)
     declared = meta_files(artifact)
@@ -162,16 +169,16 @@ def metadata_fields(
         "artifact": {
             "path": artifact.path,
             "hash": "md5",
-            "md5": facts.artifact.md5,
-            "size": facts.artifact.size,
+            "md5": lineage.artifact.md5,
+            "size": lineage.artifact.size,
         },
-        "fingerprint": fingerprint(facts.artifact.md5 or "", params, data),
+        "fingerprint": fingerprint(lineage.artifact.md5 or "", params, data),
         "data": data,
         "stages": [pipe.stages[sid].name for sid in lineage.upstream],
         "params": params,
         "metrics": facts.flat_metrics,
     }
-    document.update(_schema_fields(artifact, declared.get("schema"), pipe.tree, workspace))
+    document.update(_schema_fields(artifact, declared.get("schema"), read))
     environment = _structured(declared.get("environment"), contents)
     if environment is None and workspace:
         reqs = contents.get(requirements) or contents.get(REQUIREMENTS)
@@ -386,10 +393,9 @@ def _fields(items: Any) -> dict[str, str]:
 
 
 def _schema_fields(
-    artifact: Artifact, path: str | None, tree: Tree, workspace: bool
+    artifact: Artifact, path: str | None, contents: dict[str, bytes | None]
 ) -> dict[str, Any]:
     """`features` and `schema_signature` as the metadata document records them."""
-    contents = read_files(tree, [path], workspace=workspace) if path else {}
     schema = _schema(artifact, path, contents)
     if path and schema is None:
         raise PipelineError(f"schema file {path} named in {artifact.dvcfile} is not in the commit")

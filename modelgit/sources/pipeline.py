@@ -125,7 +125,7 @@ class Pipeline:
             for dep in self.stages[stage_id].deps:
                 yield from self.dependency_producers(dep.path)
 
-        return _topological(self, _reach(start, producers))
+        return _topological(self, _reach([start], producers))
 
     def downstream(self, path: str) -> list[str]:
         """The stage producing `path`, then every stage that (transitively) reads `path`; none
@@ -146,7 +146,7 @@ class Pipeline:
                 for parent in self.dependency_producers(dep.path):
                     if parent != stage.id:
                         consumers.setdefault(parent, set()).add(stage.id)
-        found = [producer, *_reach_all(sorted(readers), consumers)]
+        found = [producer, *_reach(sorted(readers), lambda s: sorted(consumers.get(s, ())))]
         return list(dict.fromkeys(found))
 
     def in_dvc_cache(self, path: str) -> bool:
@@ -164,10 +164,10 @@ class Pipeline:
         return self.tracked.get(path)
 
 
-def _reach(start: str, neighbours: Callable[[str], Iterable[str]]) -> list[str]:
-    """Every node reachable from `start` (itself included), breadth first."""
+def _reach(starts: Iterable[str], neighbours: Callable[[str], Iterable[str]]) -> list[str]:
+    """Every node reachable from `starts` (themselves included), breadth first."""
     seen: dict[str, None] = {}
-    queue = deque([start])
+    queue = deque(starts)
     while queue:
         current = queue.popleft()
         if current in seen:
@@ -175,14 +175,6 @@ def _reach(start: str, neighbours: Callable[[str], Iterable[str]]) -> list[str]:
         seen[current] = None
         queue.extend(n for n in neighbours(current) if n not in seen)
     return list(seen)
-
-
-def _reach_all(starts: list[str], edges: dict[str, set[str]]) -> list[str]:
-    """Every node reachable from any of `starts` (themselves included), breadth first."""
-    found: dict[str, None] = {}
-    for start in starts:
-        found.update(dict.fromkeys(_reach(start, lambda current: sorted(edges.get(current, ())))))
-    return list(found)
 
 
 def _overlap(dependency: str, path: str) -> bool:

@@ -50,6 +50,16 @@ def test_terminal_output(registry):
     assert "registration" in history.stdout and "churn@v0.1.0" in history.stdout
 
 
+def test_piped_tables_are_plain_columns(registry):
+    # CliRunner's stdout is not a terminal, as in `modelgit list | grep churn`.
+    listed = invoke("list", "-C", str(registry)).stdout
+    assert listed.splitlines() == ["model  latest", "churn  v0.2.0"]
+    history = invoke("history", "-C", str(registry)).stdout.splitlines()
+    assert history[0].split() == ["when", "event", "version", "stage", "tag", "by"]
+    assert history[1].split()[2:5] == ["registration", "v0.2.0", "churn@v0.2.0"]
+    assert not any(ch in "".join(history) for ch in "│┃━─╇")
+
+
 def test_bump_output(project):
     dry = invoke("bump", "minor", "--dry-run", "-C", str(project))
     assert dry.exit_code == 0 and dry.stdout.startswith("would create churn@v0.1.0 on ")
