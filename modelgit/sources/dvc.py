@@ -188,3 +188,21 @@ def open_remote(repo: Path, md5: str) -> Any:
     except (PipelineError, OSError):
         return None
     return lambda: fs.open(location, mode="rb")
+
+
+def default_remote_url(repo: Path) -> str | None:
+    """The URL of the project's default DVC remote as DVC resolves it, or None without one."""
+    from dvc.config import Config, ConfigError
+
+    try:
+        with _quiet():
+            config = Config(str(repo / ".dvc"))
+    except ConfigError as exc:
+        raise PipelineError(f"DVC's config does not parse: {str(exc).splitlines()[0]}") from exc
+    name = config["core"].get("remote")
+    if not name:
+        return None
+    remote = config["remote"].get(name)
+    if remote is None:
+        raise PipelineError(f"DVC's default remote {name!r} is not defined in .dvc/config")
+    return str(remote["url"])
