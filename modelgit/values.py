@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import os
+from collections.abc import Callable
 from typing import Any, TypeGuard
 
 
@@ -43,3 +44,8 @@ class TextEnum(str, enum.Enum):
 
     def __format__(self, spec: str) -> str:
         return format(str(self.value), spec)
+
+
+# How long work reports what it has done: (what, units done, units in total). Core functions
+# that hash or move bytes take an optional one and call it as they go; the CLI draws a bar.
+Progress = Callable[[str, int, int], None]
