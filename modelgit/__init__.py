@@ -33,6 +33,9 @@ _COMMANDS = {
     "modelgit.deploy.manifests": ("Strategy", "CanaryRouter"),
     "modelgit.commands.rollout": ("rollout", "RolloutRequest", "RolloutResult", "RolloutEvent"),
     "modelgit.commands.verify": ("verify", "Verification", "Check"),
+    "modelgit.commands.policy": (
+        "check_policy", "check_stage_policy", "PolicyReport", "StageTagCheck",
+    ),
     "modelgit.commands.scan": ("scan", "ScanResult"),
     "modelgit.commands.ci": (
         "ci_init", "ci_release", "ci_report", "CiInitResult", "ReleaseResult", "ReportResult",

@@ -138,3 +138,7 @@ class UnsafeGlobalsError(CheckFailedError):
 
 class RolloutFailedError(CheckFailedError):
     """A rollout's health check failed and the stage was rolled back."""
+
+
+class PolicyError(CheckFailedError):
+    """A stage change or stage tag breaks the stage policy (signer, required checks, order)."""

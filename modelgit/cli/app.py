@@ -22,6 +22,7 @@ from modelgit.errors import (
     GateFailedError,
     InputError,
     ModelgitError,
+    PolicyError,
     RolloutFailedError,
     UnsafeGlobalsError,
     VerificationError,
@@ -544,10 +545,28 @@ def verify(
     require_signed: Annotated[
         bool, typer.Option("--require-signed", help="Fail versions whose tag is not signed.")
     ] = False,
+    policy: Annotated[
+        bool,
+        typer.Option(
+            "--policy", help="Check the stage tags in force against .modelgit.yaml's policy."
+        ),
+    ] = False,
+    stage_history: Annotated[
+        bool, typer.Option("--history", help="With --policy: every stage tag ever written.")
+    ] = False,
+    policy_ref: Annotated[
+        str | None,
+        typer.Option(
+            "--policy-ref", help="With --policy: read the policy at this revision (origin/main)."
+        ),
+    ] = None,
     as_json: JsonOption = False,
     repo: RepoOption = Path(),
 ) -> None:
     """Prove versions: tag, metadata, dvc.lock, fingerprint, artifact bytes, signature."""
+    if policy or stage_history or policy_ref:
+        _verify_policy(repo, reference, policy, stage_history, policy_ref, as_json)
+        return
     with _Progress() as progress:
         results = modelgit.verify(
             repo, reference, all_versions=all_versions, require_signed=require_signed,
@@ -557,6 +576,24 @@ def verify(
     failed = [r.tag for r in results if not r.ok]
     if failed:
         raise VerificationError(f"{', '.join(failed)} did not verify")
+
+
+def _verify_policy(
+    repo: Path,
+    model: str | None,
+    policy: bool,
+    stage_history: bool,
+    policy_ref: str | None,
+    as_json: bool,
+) -> None:
+    if not policy:
+        raise InputError("--history and --policy-ref go with --policy")
+    if model is not None and ("@" in model or "#" in model):
+        raise InputError(f"verify --policy takes a model name, not {model!r}")
+    report = modelgit.check_policy(repo, model, history=stage_history, policy_ref=policy_ref)
+    _echo(render.policy_json(report) if as_json else render.policy_report(report))
+    if not report.ok:
+        raise PolicyError(f"the stage policy is broken by {', '.join(report.failed)}")
 
 
 class _Progress:

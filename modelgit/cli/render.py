@@ -23,6 +23,7 @@ if TYPE_CHECKING:
         ImpactResult,
         ManifestResult,
         ModelSummary,
+        PolicyReport,
         ReleaseResult,
         ReportResult,
         ScanResult,
@@ -494,3 +495,27 @@ def report_markdown(result: ReportResult) -> str:
     if result.gates:
         sections += ["", gates_markdown(list(result.gates))]
     return "\n".join(sections).rstrip() + "\n"
+
+
+def policy_report(report: PolicyReport) -> str:
+    """`verify --policy`: each stage tag judged, its signer or what breaks the policy."""
+    lines = [f"stage policy from {report.source}"]
+    for check in report.checks:
+        holds = f"v{check.version}" if check.version else "nothing"
+        now = ", in force" if check.in_force else ""
+        if not check.rules:
+            lines.append(f"  --  {check.tag}: {holds}{now}; {check.stage} has no policy")
+            continue
+        verdict = "ok " if check.ok else "BAD"
+        signer = f", signed by {check.signer}" if check.signer else ""
+        lines.append(f"  {verdict} {check.tag}: {holds}{now}{signer} ({check.rules})")
+        lines += [f"        {check.tag} {problem}" for problem in check.problems]
+    if not report.checks:
+        lines.append("  no stage tag of a stage with a policy")
+    return "\n".join(lines) + "\n"
+
+
+def policy_json(report: PolicyReport) -> str:
+    """`verify --policy --json`: `source`, `ok`, and per tag its verdict and problems."""
+    checks = [{**asdict(c), "ok": c.ok} for c in report.checks]
+    return to_json({"source": report.source, "ok": report.ok, "checks": checks})

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from modelgit.commands import policy
 from modelgit.errors import (
     InvalidNameError,
     PromotionError,
@@ -88,7 +89,8 @@ def _assign(
         name = format_tag(TagName(state.name, action, stage=stage, counter=current.next_counter()))
         return record.NewTag(name, event.commit, _message(message, fields))
 
-    return record.write_tag(root, state.name, make).name
+    sign = policy.authorize(root, state, event, stage, action)  # refuses what the policy forbids
+    return record.write_tag(root, state.name, make, sign=sign).name
 
 
 def was_in(state: ModelState, version: str, stage: str) -> bool:

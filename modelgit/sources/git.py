@@ -4,6 +4,7 @@ named function here, run with `cwd=repo` and an environment scrubbed of git's ow
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
@@ -41,6 +42,9 @@ _LIST_FORMAT = _FIELD.join(["%(refname:lstrip=2)", "%(objecttype)", "%(objectnam
 # opens every tag object is cheaper.
 _FEW_TAGS = 200
 _SIGNATURE_STARTS = (b"-----BEGIN PGP SIGNATURE-----", b"-----BEGIN SSH SIGNATURE-----")
+SSH_SIGNATURE_START = _SIGNATURE_STARTS[1]
+# ssh-keygen's verdict names the key: `Good "git" signature [for P] with ED25519 key SHA256:...`.
+_SSH_FINGERPRINT = re.compile(r"key (SHA256:[A-Za-z0-9+/]+)")
 
 
 class TagRef(NamedTuple):
@@ -279,6 +283,33 @@ def commit_messages(
         if len(fields) == 3:
             found.append((fields[0], fields[1], fields[2]))
     return found
+
+
+class SshSignature(NamedTuple):
+    """What `git verify-tag` says of a tag's SSH signature against one allowed-signers file."""
+
+    verified: bool  # the signature is good and its key is in the file, valid at the tag's date
+    fingerprint: str | None  # the signing key's SHA256 fingerprint, when git could read it
+    detail: str  # git's last line
+
+
+def verify_tag_ssh(repo: Path, tag: str, allowed_signers: Path) -> SshSignature:
+    """Verify a tag's SSH signature against `allowed_signers` (not the user's own git config)."""
+    args = ["-c", f"gpg.ssh.allowedSignersFile={allowed_signers}", "verify-tag", "--raw", tag]
+    proc = subprocess.run(["git", *args], cwd=repo, env=_env(), capture_output=True, check=False)
+    said = proc.stderr.decode("utf-8", "replace").strip()
+    found = _SSH_FINGERPRINT.search(said)
+    detail = said.splitlines()[-1] if said else f"git verify-tag exited {proc.returncode}"
+    return SshSignature(proc.returncode == 0, found.group(1) if found else None, detail)
+
+
+def config_value(repo: Path, key: str) -> str | None:
+    """The value git's config gives `key` in `repo`, or None when it is unset."""
+    try:
+        value = _run(repo, ["config", "--get", key]).strip()
+    except GitError:
+        return None
+    return value or None
 
 
 def verify_tag(repo: Path, tag: str) -> str | None:
