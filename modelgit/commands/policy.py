@@ -32,7 +32,7 @@ from modelgit.registry.policy import (
     public_key_fingerprint,
 )
 from modelgit.registry.state import Event, ModelState
-from modelgit.registry.tags import Action, parse_tag
+from modelgit.registry.tags import Action, check_version, parse_tag
 from modelgit.sources import config, git
 from modelgit.sources.tree import Tree
 
@@ -309,6 +309,26 @@ def authorize(root: Path, state: ModelState, event: Event, stage: str, action: A
             for requirement in stage_rules.requires:
                 _run_requirement(root, event, stage, requirement)
     return bool(stage_rules.signed_by)
+
+
+def ensure_rollback_allowed(repo: Path | str, model: str | None, version: str, stage: str) -> None:
+    """Before a rollout: refuse when the policy would forbid rolling `stage` back to the version
+    it holds now, so that a failed rollout never leaves the new version in place."""
+    root = root_of(repo)
+    state = model_state(root, model)
+    previous = state.stages.get(stage)
+    rules = _load(root)
+    stage_rules = rules.policy.of(stage)
+    if previous is None or previous == check_version(version) or stage_rules is None:
+        return
+    before = stage_rules.from_stage
+    with _judge(root, rules) as judge:
+        if before and not judge.held_before(state, str(previous), before, None):
+            raise PolicyError(
+                f"a failed rollout could not roll {stage} back to v{previous}: it has not been "
+                f"in {before}, as the {stage} policy requires; promote v{previous} to {before} "
+                "first"
+            )
 
 
 def _require_signing_key(root: Path, rules: _Rules, stage_rules: StagePolicy) -> None:

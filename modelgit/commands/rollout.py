@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from modelgit.commands import stages
+from modelgit.commands import policy, stages
 from modelgit.errors import InputError
 from modelgit.registry.versions import Version
 from modelgit.values import TextEnum, is_number
@@ -132,6 +132,7 @@ def rollout(
         if progress is not None:
             progress(event)
 
+    policy.ensure_rollback_allowed(repo, model, version, stage)  # before anything is tagged
     promoted = stages.promote(
         repo, model, version, stage, f"Roll out v{version} to {stage}", force=force
     )

@@ -263,6 +263,28 @@ def test_rollback_and_rollout_sign_their_tags(guarded):
     assert report.ok and len(report.checks) == 5  # production tags only
 
 
+def test_a_rollout_that_could_not_roll_back_is_refused_before_it_starts(registry, keys):
+    modelgit.promote(registry, "churn", "0.1.0", "production")  # before there was a policy
+    (registry / ".modelgit").mkdir()
+    (registry / ".modelgit" / "allowed_signers").write_text(
+        f"alice@example.com,release-team {public(keys['alice'])}\n"
+    )
+    (registry / ".modelgit.yaml").write_text(POLICY.replace("requires: [verify, scan], ", ""))
+    use_key(registry, keys["alice"])
+    modelgit.promote(registry, "churn", "0.2.0", "staging")
+    before = tags(registry)
+    request = modelgit.RolloutRequest("churn", "0.2.0", health_cmd="true", window=0.1, interval=1)
+    with pytest.raises(PolicyError, match=(
+        r"a failed rollout could not roll production back to v0.1.0: it has not been in "
+        r"staging, as the production policy requires; promote v0.1.0 to staging first"
+    )):  # fmt: skip
+        modelgit.rollout(registry, request)
+    assert tags(registry) == before
+    modelgit.promote(registry, "churn", "0.1.0", "staging")
+    result = modelgit.rollout(registry, request)
+    assert result.succeeded and result.promoted and is_signed(registry, result.promoted)
+
+
 def test_ci_judges_one_stage_tag(guarded, keys):
     modelgit.promote(guarded, "churn", "0.2.0", "staging")
     modelgit.promote(guarded, "churn", "0.2.0", "production")
