@@ -176,19 +176,27 @@ def test_forged_and_wrongly_signed_stage_tags_fail_naming_the_tag(guarded, keys)
     assert problems(guarded, "churn#production#6") == (
         "v0.2.0 had not been in staging before it (production takes versions from staging)",
     )
+    # Alice's signed tag object, its message edited and stored under a new stage-tag name.
+    raw = git(guarded, "cat-file", "tag", "churn#production#2")
+    edited = raw.replace("tag churn#production#2", "tag churn#production#7")
+    oid = git(guarded, "mktag", stdin=edited.replace("action: promote", "action: promote ")).strip()
+    git(guarded, "update-ref", "refs/tags/churn#production#7", oid)
+    assert problems(guarded, "churn#production#7") == (
+        "its signature does not verify: Signature verification failed: incorrect signature",
+    )
     [current] = modelgit.check_policy(guarded).checks
-    assert (current.tag, current.in_force, current.ok) == ("churn#production#6", True, False)
+    assert (current.tag, current.in_force, current.ok) == ("churn#production#7", True, False)
     history = modelgit.check_policy(guarded, "churn", history=True)
     assert [(c.tag, c.ok) for c in history.checks] == [
         ("churn#production#2", True), ("churn#production#3", False),
         ("churn#production#4", False), ("churn#production#5", False),
-        ("churn#production#6", False),
+        ("churn#production#6", False), ("churn#production#7", False),
     ]  # fmt: skip
     result = runner.invoke(app, ["verify", "--policy", "churn", "--history", "-C", str(guarded)])
     assert result.exit_code == 1
     assert result.stderr == (
         "error: the stage policy is broken by churn#production#3, churn#production#4, "
-        "churn#production#5, churn#production#6\n"
+        "churn#production#5, churn#production#6, churn#production#7\n"
     )
     assert "  BAD churn#production#3: v0.2.0 (signed by release-team; requires" in result.stdout
     assert "        churn#production#3 is not signed (production tags must be" in result.stdout
