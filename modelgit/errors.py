@@ -124,6 +124,18 @@ class MetadataError(InputError):
     """A tag message is not a valid metadata document."""
 
 
+class IncompleteCloneError(InputError):
+    """A shallow or tagless clone lacks version tags that a new version must follow."""
+
+
+class PushRejectedError(InputError):
+    """The remote refused a new tag; the local tag was removed again."""
+
+
+class RegistryBusyError(InputError):
+    """Another process kept the model's tag lock longer than we wait."""
+
+
 class VerificationError(CheckFailedError):
     """A version does not verify."""
 

@@ -337,7 +337,8 @@ def version_json(info: VersionInfo) -> str:
             **info.metadata,
             "tag": info.tag,
             "commit": info.commit,
-            "stages": list(info.stages),
+            "assigned_stages": list(info.assigned_stages),
+            "deprecated": info.deprecated,
             "signed": info.signed,
             "derived": info.derived,
             "problem": info.problem,
@@ -349,10 +350,11 @@ def version_text(info: VersionInfo) -> str:
     """`show`: the tag, its stages and commit, then the metadata as YAML."""
     import yaml
 
-    stages = f" [{', '.join(info.stages)}]" if info.stages else ""
+    stages = f" [{', '.join(info.assigned_stages)}]" if info.assigned_stages else ""
+    marker = " DEPRECATED" if info.deprecated else ""
     shown = {k: v for k, v in info.metadata.items() if v not in (None, [], {})}
     body = yaml.safe_dump(shown, sort_keys=False, allow_unicode=True).rstrip()
-    return f"{info.tag}{stages}  commit {info.commit[:12]}\n{body}\n"
+    return f"{info.tag}{marker}{stages}  commit {info.commit[:12]}\n{body}\n"
 
 
 def history_table(entries: list[HistoryEntry], *, terminal: bool) -> str:

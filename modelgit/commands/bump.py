@@ -8,8 +8,10 @@ from typing import Any
 
 from modelgit.errors import (
     AlreadyRegisteredError,
+    GitError,
     InputError,
     PipelineError,
+    PushRejectedError,
     TagExistsError,
     UnsafePickleError,
     VersionOrderError,
@@ -18,7 +20,13 @@ from modelgit.model import facts
 from modelgit.model.metrics import directions_of, key_metric
 from modelgit.registry import metadata, record
 from modelgit.registry import state as registry
-from modelgit.registry.lookup import choose, read_metadata, root_of
+from modelgit.registry.lookup import (
+    check_complete_clone,
+    check_remote_has_nothing_newer,
+    choose,
+    read_metadata_many,
+    root_of,
+)
 from modelgit.registry.tags import check_new_model_name, check_version, version_tag
 from modelgit.registry.versions import Level, Part, Version, is_greater, next_version
 from modelgit.sources import git, pipeline
@@ -86,6 +94,9 @@ def bump(
     artifacts = pipeline.read_artifacts(pipe.dvcfiles)
     artifact = artifacts[choose(sorted(artifacts), request.model)]
     check_new_model_name(artifact.name)
+    check_complete_clone(root)
+    if request.push and not (request.dry_run or request.explain):
+        check_remote_has_nothing_newer(root, artifact.name)
     explicit = check_version(str(request.version)) if request.version else None
     check_clean(root, pipe, artifact)
     fields = facts.metadata_fields(root, pipe, artifact, workspace=True)
@@ -106,9 +117,27 @@ def bump(
     record.write_tag(root, artifact.name, make, sign=request.sign, retry=explicit is None)
     result = planned[-1]
     if request.push:
-        git.push_tag(root, result.tag)
+        _push_or_take_back(root, result.tag)
         return replace(result, pushed_to="origin")
     return result
+
+
+def _push_or_take_back(root: Path, tag: str) -> None:
+    """Push the new tag; if the remote refuses it, remove the local tag we just created."""
+    created = git.tag_object_id(root, tag)
+    try:
+        git.push_tag(root, tag)
+    except GitError as exc:
+        git.delete_local_tag(root, tag, created)
+        reason = next((line for line in exc.stderr.splitlines() if line.strip()), str(exc))
+        raise PushRejectedError(
+            f"pushing {tag} to origin failed ({reason.strip()}); the local tag was removed, "
+            "so nothing was registered"
+        ) from exc
+
+
+def _md5(document: dict[str, Any]) -> object:
+    return (document.get("artifact") or {}).get("md5")
 
 
 def _refuse_unsafe_pickle(path: Path) -> None:
@@ -149,22 +178,24 @@ class _Plan:
         model = self.artifact.name
         latest = state.latest
         previous = latest.version if latest else None
+        # Tags are never reused and versions never go backwards: the next version follows the
+        # highest ever tagged, deprecated and deregistered ones included.
+        highest = state.highest_ever()
         if self.explicit:
-            self._check_new(state, self.explicit, previous)
-        previous_doc: dict[str, Any] = {}
-        if latest is not None:
-            previous_doc = read_metadata(self.root, latest)[0] or facts.derive_metadata(
-                self.root, latest
+            self._check_new(state, self.explicit, highest)
+        documents = self._registered_documents(state)
+        previous_doc = documents.get(latest.tag, {}) if latest is not None else {}
+        md5 = self.fields["artifact"]["md5"]
+        same = [e for e in reversed(state.versions) if _md5(documents[e.tag]) == md5]
+        if same:
+            raise AlreadyRegisteredError(
+                f"the artifact {self.fields['artifact']['path']} at HEAD is already "
+                f"registered as v{same[0].version} ({same[0].tag}); change the model before "
+                "cutting a new version"
             )
-            if (previous_doc.get("artifact") or {}).get("md5") == self.fields["artifact"]["md5"]:
-                raise AlreadyRegisteredError(
-                    f"the artifact {self.fields['artifact']['path']} at HEAD is already "
-                    f"registered as v{latest.version} ({latest.tag}); change the model before "
-                    "cutting a new version"
-                )
         part, reasons = self._decide(latest)
-        new = self.explicit or Version(next_version(previous, part))
-        self._check_new(state, new, previous)
+        new = self.explicit or Version(next_version(highest, part))
+        self._check_new(state, new, highest)
         recorded = "explicit" if self.explicit else part.value
         document: dict[str, Any] = {
             "schema": metadata.SCHEMA,
@@ -190,10 +221,20 @@ class _Plan:
             reasons=tuple(reasons),
         )
 
+    def _registered_documents(self, state: registry.ModelState) -> dict[str, dict[str, Any]]:
+        """Every active version's metadata (derived from its commit where the tag has none)."""
+        read = read_metadata_many(self.root, list(state.versions))
+        return {
+            event.tag: read[event.tag][0] or facts.derive_metadata(self.root, event)
+            for event in state.versions
+        }
+
     @staticmethod
-    def _check_new(state: registry.ModelState, new: str, previous: str | None) -> None:
-        if not is_greater(new, previous):
-            raise VersionOrderError(f"version {new} is not greater than the latest, {previous}")
+    def _check_new(state: registry.ModelState, new: str, highest: str | None) -> None:
+        if not is_greater(new, highest):
+            latest = state.latest.version if state.latest else None
+            which = "the latest" if highest == latest else "the highest ever tagged (deprecated)"
+            raise VersionOrderError(f"version {new} is not greater than {which}, {highest}")
         tag = version_tag(state.name, new)
         if any(e.tag == tag for e in state.events):
             raise TagExistsError(f"tag {tag!r} already exists; tags are never moved")

@@ -47,8 +47,9 @@ def resolve_side(root: Path, reference: str) -> DiffSide:
     if _is_model_reference(reference):
         model, version, stage = split_reference(reference)
         state = model_state(root, model)
-        event = pick(state, version, stage)
+        event = pick(state, version, stage, deprecated_ok=True)
         label = event.tag if stage is None else f"{state.name}#{stage} ({event.tag})"
+        label += " DEPRECATED" if event.version in state.deregistered else ""
         return DiffSide(Tree(root, event.commit), label, state.name)
     commit = git.resolve_commit(root, reference)
     if commit is None:

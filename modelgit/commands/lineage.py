@@ -82,7 +82,7 @@ def lineage_of(repo: Path | str = ".", reference: str | None = None) -> Lineage:
     state = model_state(root, model)
     event: Event | None = None
     if version or stage or state.latest is not None:
-        event = pick(state, version, stage)
+        event = pick(state, version, stage, deprecated_ok=True)
     tree = Tree(root, event.commit if event else None)
     pipe, graph = graph_at(tree)
     artifact = read_artifacts(pipe.dvcfiles).get(state.name)

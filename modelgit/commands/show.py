@@ -9,7 +9,9 @@ from typing import Any
 from modelgit.registry import metadata
 from modelgit.registry import state as registry
 from modelgit.registry.lookup import (
+    check_complete_clone,
     declared,
+    is_deprecated,
     model_state,
     pick,
     read_metadata,
@@ -49,8 +51,9 @@ class VersionInfo:
     version: str
     tag: str
     commit: str
-    metadata: dict[str, Any]
-    stages: tuple[str, ...] = ()
+    metadata: dict[str, Any]  # the tag's document as written (its `stages` are pipeline stages)
+    assigned_stages: tuple[str, ...] = ()  # the registry stages that hold this version now
+    deprecated: bool = False  # deregistered since (`<name>@vX.Y.Z!`); still readable history
     signed: bool = False
     derived: bool = False  # True when the tag carried no metadata (e.g. GTO wrote it)
     problem: str | None = None  # why the tag's own metadata could not be used
@@ -131,7 +134,9 @@ def show(repo: Path | str = ".", reference: str | None = None) -> VersionInfo:
     root = root_of(repo)
     model, version, stage = split_reference(reference) if reference else (None, None, None)
     state = model_state(root, model)
-    event = pick(state, version, stage)
+    if not state.versions and version is None and stage is None:
+        check_complete_clone(root)  # "no versions yet" is wrong where tags were not fetched
+    event = pick(state, version, stage, deprecated_ok=True)
     document, problem, signed = read_metadata(root, event)
     derived = document is None
     if document is None:
@@ -145,7 +150,8 @@ def show(repo: Path | str = ".", reference: str | None = None) -> VersionInfo:
         tag=event.tag,
         commit=event.commit,
         metadata=metadata.to_jsonable(document),
-        stages=tuple(s for s, v in state.stages.items() if v == event.version),
+        assigned_stages=tuple(s for s, v in state.stages.items() if v == event.version),
+        deprecated=is_deprecated(state, event),
         signed=signed,
         derived=derived,
         problem=problem,

@@ -197,17 +197,29 @@ def deprecate(
     *,
     force: bool = False,
 ) -> StageChange:
-    """Deprecate one version (`<name>@vX.Y.Z!`) or the whole model (`<name>@deprecated`)."""
+    """Deprecate one version (`<name>@vX.Y.Z!`) or the whole model (`<name>@deprecated`).
+
+    Either is refused while a stage holds what it retires, unless `force`: then the stage
+    falls back to the version assigned to it before, as GTO reads it.
+    """
     root = root_of(repo)
     state = model_state(root, model)
     if version is None:
         if state.deprecated:
             return StageChange(state.name, StageAction.DEPRECATE, None, None, None, None,
                                f"{state.name} is already deprecated")  # fmt: skip
-        tag = format_tag(TagName(state.name, Action.DEPRECATE))
+        held = {s: v for s, v in state.stages.items() if v is not None}
+        if held and not force:
+            holders = ", ".join(f"{s} holds v{v}" for s, v in held.items())
+            raise PromotionError(
+                f"{state.name} is still deployed ({holders}); unassign or roll back those "
+                "stages first (or pass --force)"
+            )
         head = git.head_commit(root)
         fields = _fields(root, StageAction.DEPRECATE, model=state.name)
-        git.create_tag(root, tag, head, _message(message or f"Deprecate {state.name}", fields))
+        text = _message(message or f"Deprecate {state.name}", fields)
+        tag = format_tag(TagName(state.name, Action.DEPRECATE))
+        record.write_tag(root, state.name, lambda _: record.NewTag(tag, head, text), retry=False)
         return StageChange(state.name, StageAction.DEPRECATE, tag, None, None, None)
     version = check_version(version)
     event = pick(state, version, None)
@@ -219,15 +231,21 @@ def deprecate(
         )
     tag = version_tag(state.name, version) + "!"
     fields = _fields(root, StageAction.DEPRECATE, model=state.name, version=version)
-    subject = message or f"Deprecate {state.name} v{version}"
-    git.create_tag(root, tag, event.commit, _message(subject, fields))
+    text = _message(message or f"Deprecate {state.name} v{version}", fields)
+    record.write_tag(
+        root, state.name, lambda _: record.NewTag(tag, event.commit, text), retry=False
+    )
     return StageChange(state.name, StageAction.DEPRECATE, tag, version, None, None)
 
 
 def unassign(
     repo: Path | str, model: str | None, stage: str, message: str | None = None
 ) -> StageChange:
-    """Leave `stage` empty with GTO's unassignment tag `<name>#<stage>!#<N>`."""
+    """Take the version `stage` holds out of it with GTO's unassignment `<name>#<stage>!#<N>`.
+
+    As in GTO, the stage then holds the version assigned to it before, if that one is still
+    assigned and registered; `StageChange.note` says which.
+    """
     root = root_of(repo)
     state = model_state(root, model)
     current = state.stages.get(stage)
@@ -241,4 +259,6 @@ def unassign(
         fields["reason"] = message
     subject = f"Unassign {stage} of {state.name}"
     tag = _assign(root, state, event, stage, subject, fields, Action.UNASSIGN)
-    return StageChange(state.name, StageAction.UNASSIGN, tag, None, stage, current)
+    now = model_state(root, state.name).stages.get(stage)
+    note = f"{stage} now holds v{now}" if now else f"{stage} now holds nothing"
+    return StageChange(state.name, StageAction.UNASSIGN, tag, now, stage, current, note)

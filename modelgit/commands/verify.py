@@ -194,7 +194,9 @@ def verify(
     model, version, stage = split_reference(reference) if reference else (None, None, None)
     _check_annotated(root, model, version)
     state = model_state(root, model)
-    events = list(state.versions) if all_versions else [pick(state, version, stage)]
+    events = (
+        list(state.versions) if all_versions else [pick(state, version, stage, deprecated_ok=True)]
+    )
     return [
         verify_one(root, event, require_signed=require_signed, progress=progress)
         for event in events

@@ -5,11 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from modelgit.errors import MetadataError, UnknownModelError, UnknownVersionError
+from modelgit.errors import (
+    IncompleteCloneError,
+    MetadataError,
+    UnknownModelError,
+    UnknownVersionError,
+)
 from modelgit.registry import metadata
 from modelgit.registry import state as registry
 from modelgit.registry.state import Event, ModelState
-from modelgit.registry.tags import Action, model_from_tag
+from modelgit.registry.tags import model_from_tag, model_to_tag
 from modelgit.sources import git, pipeline
 from modelgit.sources.tree import Tree
 
@@ -59,8 +64,14 @@ def model_state(root: Path, model: str | None) -> ModelState:
     return state
 
 
-def pick(state: ModelState, version: str | None, stage: str | None) -> Event:
-    """The registration of `version`, of the version `stage` holds, or of the latest."""
+def pick(
+    state: ModelState, version: str | None, stage: str | None, *, deprecated_ok: bool = False
+) -> Event:
+    """The registration of `version`, of the version `stage` holds, or of the latest.
+
+    A deprecated (deregistered) version is history: read commands pass `deprecated_ok` and get
+    its registration; commands that would deploy it refuse it.
+    """
     if stage is not None:
         held = state.stages.get(stage)
         if held is None:
@@ -72,11 +83,48 @@ def pick(state: ModelState, version: str | None, stage: str | None) -> Event:
         return state.latest
     event = state.version(version)
     if event is None:
-        if any(e.version == version and e.action is Action.DEREGISTER for e in state.events):
+        if version in state.deregistered:
+            registered = state.registration(version)
+            if deprecated_ok and registered is not None:
+                return registered
             raise UnknownVersionError(f"{state.name} v{version} is deprecated")
         known = ", ".join(e.version or "" for e in state.versions[-5:]) or "none"
         raise UnknownVersionError(f"{state.name} has no version {version} (latest: {known})")
     return event
+
+
+def is_deprecated(state: ModelState, event: Event) -> bool:
+    """True when `event` registers a version that was deprecated since."""
+    return event.version in state.deregistered
+
+
+def check_complete_clone(root: Path) -> None:
+    """Refuse a shallow clone or one made without tags: its registry is incomplete."""
+    if git.is_shallow(root):
+        raise IncompleteCloneError(
+            "this is a shallow clone, so its version tags may be incomplete; run "
+            "`git fetch --tags --unshallow` first"
+        )
+    if git.fetches_no_tags(root):
+        raise IncompleteCloneError(
+            "this clone fetches no tags (remote.origin.tagOpt is --no-tags), so its version "
+            "tags may be incomplete; run `git fetch --tags --unshallow` (or `git fetch --tags` "
+            "if it is not shallow) and `git config --unset remote.origin.tagOpt` first"
+        )
+
+
+def check_remote_has_nothing_newer(root: Path, model: str, remote: str = "origin") -> None:
+    """Refuse when `remote` has version tags of `model` that this clone lacks (asks ls-remote)."""
+    prefix = f"refs/tags/{model_to_tag(model)}@"
+    theirs = set(git.remote_tags(root, [f"{prefix}*"], remote))
+    ours = {name for name, _ in git.list_tag_names(root, [f"{prefix}*"])}
+    missing = sorted(theirs - ours)
+    if missing:
+        shown = ", ".join(missing[:3]) + (" ..." if len(missing) > 3 else "")
+        raise IncompleteCloneError(
+            f"{remote} has version tags of {model} that this clone lacks ({shown}); run "
+            "`git fetch --tags --unshallow` (or `git fetch --tags`) first"
+        )
 
 
 def read_metadata(root: Path, event: Event) -> tuple[dict[str, Any] | None, str | None, bool]:

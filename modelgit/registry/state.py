@@ -50,6 +50,7 @@ class ModelState:
     stages: dict[str, Version | None]  # stage -> current version (None when unassigned)
     deprecated: bool
     events: tuple[Event, ...]  # in no particular order; see history()
+    deregistered: frozenset[str] = frozenset()  # versions deprecated with `<name>@vX.Y.Z!`
 
     @property
     def latest(self) -> Event | None:
@@ -59,6 +60,21 @@ class ModelState:
     def version(self, version: str) -> Event | None:
         """The active registration of `version`, if any."""
         return next((e for e in self.versions if e.version == version), None)
+
+    def registration(self, version: str) -> Event | None:
+        """The registration of `version`, active or deprecated since, if it was ever registered."""
+        return next(
+            (e for e in self.events if e.action is Action.REGISTER and e.version == version), None
+        )
+
+    def highest_ever(self) -> Version | None:
+        """The highest version ever tagged: registered, deprecated or deregistered."""
+        tagged = [
+            e.version
+            for e in self.events
+            if e.version is not None and e.action in (Action.REGISTER, Action.DEREGISTER)
+        ]
+        return max(tagged, key=version_key) if tagged else None
 
     def history(self) -> list[Event]:
         """Every event, newest first (tag date, then GTO's counter, then GTO's action order)."""
@@ -123,30 +139,59 @@ def _with_stage_versions(events: list[Event]) -> list[Event]:
 def build_state(name: str, events: list[Event]) -> ModelState:
     """Fold one model's events into its versions and current stages."""
     events = _with_stage_versions(events)
-    deregistered = {e.version for e in events if e.action is Action.DEREGISTER}
+    deregistered = {e.version for e in events if e.action is Action.DEREGISTER and e.version}
     versions = sorted(
         (e for e in events if e.action is Action.REGISTER and e.version not in deregistered),
         key=lambda e: version_key(e.version or ""),
     )
     active = {e.version for e in versions}
-    # The current holder of a stage is the stage event with the largest counter, never the
-    # newest timestamp (one-second resolution makes ties common); tags without a counter
-    # (older GTO) count as older than every counted one.
-    stage_events = sorted(
-        (e for e in events if e.action in _STAGE_ACTIONS),
-        key=lambda e: (e.counter is not None, e.counter or 0, e.created_at),
-    )
-    stages: dict[str, Version | None] = {}
-    for event in stage_events:
-        holds = event.action is Action.ASSIGN and event.version in active
-        stages[event.stage or ""] = event.version if holds else None
     return ModelState(
         name=name,
         versions=tuple(versions),
-        stages=dict(sorted(stages.items())),
-        deprecated=any(e.action is Action.DEPRECATE for e in events),
+        stages=current_stages(events, active),
+        deprecated=_is_deprecated(events),
         events=tuple(events),
+        deregistered=frozenset(deregistered),
     )
+
+
+def _stage_order(event: Event) -> tuple[bool, int, str]:
+    # Counters order stage events, never timestamps (one-second resolution makes ties
+    # common); tags without a counter (older GTO) count as older than every counted one.
+    return (event.counter is not None, event.counter or 0, event.created_at)
+
+
+def current_stages(
+    events: Iterable[Event], active: set[Version | None]
+) -> dict[str, Version | None]:
+    """Stage -> the version it holds now (None when it holds none), as GTO decides it.
+
+    Each (stage, version) pair is assigned while its latest event is an assignment: an
+    unassignment `<name>#<stage>!#N` takes only the version on its commit out of the stage.
+    A stage holds the active (not deregistered) version whose assignment is the latest.
+    """
+    stage_events = sorted((e for e in events if e.action in _STAGE_ACTIONS), key=_stage_order)
+    last: dict[tuple[str, Version | None], Event] = {}
+    for event in stage_events:
+        last[(event.stage or "", event.version)] = event
+    stages: dict[str, Version | None] = dict.fromkeys(sorted({s for s, _ in last}))
+    for (stage, version), event in sorted(last.items(), key=lambda item: _stage_order(item[1])):
+        if event.action is Action.ASSIGN and version in active:
+            stages[stage] = version
+    return stages
+
+
+def _is_deprecated(events: list[Event]) -> bool:
+    """True when the model's deprecation is its latest event, as GTO decides it.
+
+    GTO orders by date here (a deprecation carries no counter): a model that gets a new event
+    after its deprecation is active again, and a tie goes to the other event.
+    """
+    deprecations = [e for e in events if e.action is Action.DEPRECATE]
+    if not deprecations:
+        return False
+    deprecated_at = max(_when(e) for e in deprecations)
+    return all(_when(e) < deprecated_at for e in events if e.action is not Action.DEPRECATE)
 
 
 def read(repo: Path, model: str | None = None) -> dict[str, ModelState]:

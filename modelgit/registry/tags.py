@@ -127,7 +127,16 @@ def check_version(text: str) -> Version:
 
 
 def split_reference(ref: str) -> tuple[str, str | None, str | None]:
-    """Split `model`, `model@v1.2.3` or `model#stage` into (model, version, stage)."""
+    """Split `model`, `model@v1.2.3` or `model#stage` into (model, version, stage).
+
+    A registration tag as GTO may spell it, with a counter (`model@v1.2.3#4`), names its version.
+
+    >>> split_reference("m@v2.0.3#4"), split_reference("m#prod")
+    (('m', Version('2.0.3'), None), ('m', None, 'prod'))
+    """
+    parsed = parse_tag(ref)
+    if parsed is not None and parsed.action is Action.REGISTER:
+        return parsed.model, parsed.version, None
     if "@" in ref:
         model, _, version = ref.rpartition("@")
         if version in ("latest", ""):

@@ -6,11 +6,14 @@ import contextlib
 import io
 import logging
 import os
+import time
 from pathlib import Path
 from typing import Any
 
 from modelgit.errors import NotADvcProjectError, PipelineError
 from modelgit.sources.tree import Tree
+
+LOCK_WAIT_SECONDS = 120
 
 
 def require_dvc_project(repo: Path) -> None:
@@ -30,13 +33,26 @@ def init(repo: Path) -> None:
 def stale(repo: Path, targets: list[str]) -> dict[str, list[str]]:
     """What `dvc status` reports out of date for `targets` and their upstream, per stage."""
     from dvc.exceptions import DvcException
+    from dvc.lock import LockError
     from dvc.repo import Repo
 
-    try:
-        with _quiet(), Repo(str(repo)) as dvc_repo:
-            status = dvc_repo.status(targets=targets, with_deps=True)
-    except DvcException as exc:
-        raise PipelineError(f"dvc status failed: {str(exc).splitlines()[0]}") from exc
+    # A sibling process (another bump, a `dvc` command) holding DVC's repo lock is waited for,
+    # up to a bound: DVC itself gives up after a few seconds and calls that a failure.
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    while True:
+        try:
+            with _quiet(), Repo(str(repo)) as dvc_repo:
+                status = dvc_repo.status(targets=targets, with_deps=True)
+            break
+        except LockError as exc:
+            if time.monotonic() > deadline:
+                raise PipelineError(
+                    f"DVC's lock stayed taken for {LOCK_WAIT_SECONDS} s (another DVC process "
+                    "is running); try again when it has finished"
+                ) from exc
+            time.sleep(0.2)
+        except DvcException as exc:
+            raise PipelineError(f"dvc status failed: {str(exc).splitlines()[0]}") from exc
     return {
         _stage_name(repo, name): _describe(changes) for name, changes in status.items() if changes
     }

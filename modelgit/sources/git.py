@@ -3,15 +3,24 @@ named function here, run with `cwd=repo` and an environment scrubbed of git's ow
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
 import re
 import subprocess
-from collections.abc import Iterable
+import time
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import NamedTuple
 
-from modelgit.errors import GitError, NoCommitsError, NotAGitRepoError, TagExistsError
+from modelgit.errors import (
+    GitError,
+    NoCommitsError,
+    NotAGitRepoError,
+    RegistryBusyError,
+    TagExistsError,
+)
 from modelgit.sources import tag_cache
 
 # A git hook or a parent git process sets GIT_DIR, GIT_INDEX_FILE and friends; left in place they
@@ -69,16 +78,25 @@ def _env() -> dict[str, str]:
     return env
 
 
-def _run(repo: Path, args: list[str], stdin: bytes | None = None) -> str:
+def _run(
+    repo: Path, args: list[str], stdin: bytes | None = None, env: dict[str, str] | None = None
+) -> str:
     """Run `git ARGS` in `repo` and return its stdout as text; a failure raises GitError."""
-    return _run_bytes(repo, args, stdin).decode("utf-8", "replace")
+    return _run_bytes(repo, args, stdin, env).decode("utf-8", "replace")
 
 
-def _run_bytes(repo: Path, args: list[str], stdin: bytes | None = None) -> bytes:
-    """Run `git ARGS` in `repo` and return its raw stdout."""
+def _run_bytes(
+    repo: Path, args: list[str], stdin: bytes | None = None, env: dict[str, str] | None = None
+) -> bytes:
+    """Run `git ARGS` in `repo` (with `env` added to its environment) and return raw stdout."""
     try:
         proc = subprocess.run(
-            ["git", *args], cwd=repo, env=_env(), input=stdin, capture_output=True, check=False
+            ["git", *args],
+            cwd=repo,
+            env={**_env(), **(env or {})},
+            input=stdin,
+            capture_output=True,
+            check=False,
         )
     except FileNotFoundError as exc:
         missing = "git is not installed (or not on PATH)" if repo.is_dir() else f"{repo} is missing"
@@ -256,11 +274,17 @@ def identity(repo: Path) -> str:
     return ident.rsplit(" ", 2)[0]
 
 
-def create_tag(repo: Path, tag: str, commit: str, message: str, sign: bool = False) -> None:
-    """Create an annotated tag; git refuses an existing ref, which raises TagExistsError."""
+def create_tag(
+    repo: Path, tag: str, commit: str, message: str, sign: bool = False, date: int | None = None
+) -> None:
+    """Create an annotated tag; git refuses an existing ref, which raises TagExistsError.
+
+    `date` (seconds since the epoch) is the tagger date to record instead of now.
+    """
     args = ["tag", "-s" if sign else "-a", "--cleanup=verbatim", "-F", "-", tag, commit]
+    env = {"GIT_COMMITTER_DATE": f"@{date} +0000"} if date is not None else None
     try:
-        _run(repo, args, stdin=message.encode())
+        _run(repo, args, stdin=message.encode(), env=env)
     except GitError as exc:
         if "already exists" in exc.stderr or "cannot lock ref" in exc.stderr:
             raise TagExistsError(f"tag {tag!r} already exists; tags are never moved") from exc
@@ -270,6 +294,48 @@ def create_tag(repo: Path, tag: str, commit: str, message: str, sign: bool = Fal
 def push_tag(repo: Path, tag: str, remote: str = "origin") -> None:
     """Push exactly one tag to `remote`."""
     _run(repo, ["push", "--quiet", remote, f"refs/tags/{tag}:refs/tags/{tag}"])
+
+
+def delete_local_tag(repo: Path, tag: str, object_id: str) -> None:
+    """Remove the local tag `tag` only while it still is `object_id` (the one we just made)."""
+    _run(repo, ["update-ref", "-d", f"refs/tags/{tag}", object_id])
+
+
+def tag_object_id(repo: Path, tag: str) -> str:
+    """The object id `refs/tags/<tag>` points at."""
+    return _run(repo, ["rev-parse", "--verify", f"refs/tags/{tag}"]).strip()
+
+
+def is_shallow(repo: Path) -> bool:
+    """True in a shallow clone (`git clone --depth N`): history and tags are missing."""
+    return _run(repo, ["rev-parse", "--is-shallow-repository"]).strip() == "true"
+
+
+def remote_tags(repo: Path, patterns: list[str], remote: str = "origin") -> list[str]:
+    """The tag names under `patterns` (`refs/tags/...` globs) that `remote` has, by ls-remote."""
+    out = _run(repo, ["ls-remote", "--tags", "--refs", remote, *patterns])
+    refs = [line.split("\t", 1)[1] for line in out.splitlines() if "\t" in line]
+    return [ref.removeprefix("refs/tags/") for ref in refs]
+
+
+def fetches_no_tags(repo: Path, remote: str = "origin") -> bool:
+    """True when `remote` is set to fetch no tags (what `git clone --no-tags` configures)."""
+    try:
+        return _run(repo, ["config", "--get", f"remote.{remote}.tagOpt"]).strip() == "--no-tags"
+    except GitError:
+        return False
+
+
+def list_tag_names(repo: Path, patterns: list[str]) -> list[tuple[str, str]]:
+    """(name, object type) of every local tag under `patterns`, without reading tag objects."""
+    out = _run(repo, ["for-each-ref", "--format=%(refname:lstrip=2)%00%(objecttype)", *patterns])
+    return [tuple(line.split("\0", 1)) for line in out.splitlines() if "\0" in line]  # type: ignore[misc]
+
+
+def common_dir(repo: Path) -> Path:
+    """The git directory shared by all work trees of `repo` (where locks live)."""
+    found = Path(_run(repo, ["rev-parse", "--git-common-dir"]).strip())
+    return found if found.is_absolute() else repo / found
 
 
 def commit_messages(
@@ -338,3 +404,39 @@ def commit_everything(repo: Path, message: str) -> None:
     """Stage every change in the work tree and commit it."""
     _run(repo, ["add", "--all"])
     _run(repo, ["commit", "--quiet", "-m", message])
+
+
+@contextlib.contextmanager
+def writer_lock(repo: Path, key: str, timeout: float = 30.0) -> Iterator[None]:
+    """Hold an exclusive lock on `key` in this repository's git directory while tags are written.
+
+    Two stage tags of one model on different stages are different refs, so git alone would let
+    concurrent writers take the same counter; the lock serialises modelgit's own writers (the
+    tag-exists retry still covers other tools). Waits at most `timeout` seconds. Where the
+    platform has no `fcntl`, only the retry protects.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    folder = common_dir(repo) / "modelgit" / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    name = hashlib.sha256(key.encode()).hexdigest()[:24]
+    deadline = time.monotonic() + timeout
+    with open(folder / f"{name}.lock", "a+b") as handle:
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise RegistryBusyError(
+                        f"another process has been writing tags of {key} for over "
+                        f"{timeout:.0f} s; try again when it has finished"
+                    ) from None
+                time.sleep(0.02)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)

@@ -19,7 +19,6 @@ from modelgit.errors import (
     NotADvcProjectError,
     NotAGitRepoError,
     StalePipelineError,
-    TagExistsError,
     UnknownModelError,
     VersionOrderError,
 )
@@ -156,9 +155,10 @@ def test_refuses_versions_not_greater_and_existing_tags(retrained):
     # v0.3.0 deregistered (GTO's cancel form): its tag still exists and is never reused.
     git(retrained, "tag", "-a", "-m", "Registering", "churn@v0.3.0", "HEAD~1")
     git(retrained, "tag", "-a", "-m", "Deregistering", "churn@v0.3.0!", "HEAD~1")
-    with pytest.raises(TagExistsError, match=r"'churn@v0\.3\.0' already exists"):
-        modelgit.bump(retrained, "minor")
-    assert modelgit.bump(retrained, modelgit.BumpRequest(version="0.4.0")).tag == "churn@v0.4.0"
+    # Issue 10 case 5: the next version follows the highest ever tagged, not "tag exists".
+    with pytest.raises(VersionOrderError, match=r"highest ever tagged \(deprecated\), 0\.3\.0"):
+        modelgit.bump(retrained, modelgit.BumpRequest(version="0.3.0"))
+    assert modelgit.bump(retrained, "minor").tag == "churn@v0.4.0"
 
 
 def test_refuses_unknown_and_ambiguous_models(project):

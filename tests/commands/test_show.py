@@ -131,7 +131,11 @@ def test_current_stage_is_decided_by_counter_not_timestamp(registry):
         )
     [summary] = modelgit.list_models(registry)
     assert summary.stages == {"production": "0.1.0"}
+    # An unassignment takes only the version on its commit out of the stage (issue 10, case 2):
+    # v0.2.0's assignment still stands, as GTO reads it.
     annotated(registry, "churn#production!#3", "unassign", "churn@v0.1.0^{commit}")
+    assert modelgit.list_models(registry)[0].stages == {"production": "0.2.0"}
+    annotated(registry, "churn#production!#4", "unassign", "churn@v0.2.0^{commit}")
     assert modelgit.list_models(registry)[0].stages == {"production": None}
 
 
@@ -139,7 +143,16 @@ def test_deregistered_versions_and_deprecated_models(registry):
     annotated(registry, "churn@v0.2.0!", "Deregistering", "churn@v0.2.0^{commit}")
     [summary] = modelgit.list_models(registry)
     assert summary.latest == "0.1.0"
-    annotated(registry, "churn@deprecated", "Deprecating")
+    # GTO dates a deprecation (it has no counter): one in the same second as the model's latest
+    # event does not count, as `gto show` decides; one dated after it does.
+    annotated(registry, "churn@deprecated", "Deprecating", "churn@v0.2.0^{commit}")
+    latest = git(registry, "for-each-ref", "--format=%(taggerdate:unix)", "refs/tags/churn@v0.2.0!")
+    tied = json.loads(gto(registry, "show", "--json", "--deprecated"))["churn"]["active"]
+    assert modelgit.list_models(registry)[0].deprecated is (not tied)
+    env = dict(os.environ, GIT_COMMITTER_DATE=f"@{int(latest) + 5} +0000")
+    subprocess.run(["git", "tag", "-a", "-m", "d", "churn@deprecated#9", "HEAD"], cwd=registry,
+                   env=env, check=True)  # fmt: skip
+    assert json.loads(gto(registry, "show", "--json", "--deprecated"))["churn"]["active"] is False
     assert modelgit.list_models(registry)[0].deprecated
 
 

@@ -117,7 +117,11 @@ def test_deprecation_hides_versions_and_refuses_promotion(registry):
     assert modelgit.list_models(registry)[0].latest == "0.1.0"
     with pytest.raises(UnknownVersionError, match=r"churn v0\.2\.0 is deprecated"):
         modelgit.promote(registry, "churn", "0.2.0", "staging")
-    whole = runner.invoke(app, ["deprecate", "churn", "-C", str(registry)])
+    shown = modelgit.show(registry, "churn@v0.2.0")  # deprecated versions stay readable
+    assert shown.deprecated and shown.metadata["version"] == "0.2.0"
+    refused = runner.invoke(app, ["deprecate", "churn", "-C", str(registry)])
+    assert refused.exit_code == 2 and "production holds v0.1.0" in refused.stderr
+    whole = runner.invoke(app, ["deprecate", "churn", "--force", "-C", str(registry)])
     assert whole.exit_code == 0 and whole.stdout == "created churn@deprecated\n"
     assert modelgit.list_models(registry)[0].deprecated
     with pytest.raises(PromotionError, match="churn is deprecated"):
