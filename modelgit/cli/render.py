@@ -314,7 +314,7 @@ def models_table(models: list[ModelSummary], *, terminal: bool) -> str:
     """`list`: a row per model, a column per stage (with key metrics when asked)."""
     if not models:
         return "no models: declare one in dvc.yaml `artifacts:` and run `modelgit bump`\n"
-    stages = sorted({stage for m in models for stage in m.stages})
+    stages = list(dict.fromkeys(stage for m in models for stage in m.stages))  # config order
     rows = []
     for m in models:
         found = m.metrics or {}

@@ -19,7 +19,7 @@ from modelgit.registry.lookup import (
 )
 from modelgit.registry.state import Event
 from modelgit.registry.tags import split_reference
-from modelgit.sources import pipeline
+from modelgit.sources import config, pipeline
 
 
 @dataclass(frozen=True)
@@ -81,6 +81,7 @@ def list_models(repo: Path | str = ".", *, metrics: bool = False) -> list[ModelS
     root = root_of(repo)
     states = registry.read(root)
     known = declared(root)
+    order = {stage: i for i, stage in enumerate(config.load(root).stage_order())}
     keyed = _key_metrics(root, states, known) if metrics else {}
     summaries = []
     for name in sorted(set(states) | set(known)):
@@ -90,13 +91,18 @@ def list_models(repo: Path | str = ".", *, metrics: bool = False) -> list[ModelS
             ModelSummary(
                 name=name,
                 latest=latest.version if latest else None,
-                stages=dict(state.stages) if state else {},
+                stages=_in_order(state.stages, order) if state else {},
                 deprecated=state.deprecated if state else False,
                 declared=name in known,
                 metrics=keyed.get(name, {}) if metrics else None,
             )
         )
     return summaries
+
+
+def _in_order(stages: dict[str, Any], order: dict[str, int]) -> dict[str, Any]:
+    """Stages in the configured promotion order, then any others by name."""
+    return dict(sorted(stages.items(), key=lambda item: (order.get(item[0], len(order)), item[0])))
 
 
 def _key_metrics(

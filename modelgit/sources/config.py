@@ -1,23 +1,40 @@
-"""Project settings from `.modelgit.yaml` at the repository root (every key optional).
+"""Project settings from `.modelgit.yaml` at the repository root, checked against `SCHEMA`.
 
-stages: [staging, production]          # the stages promote accepts
-promotion_order: [staging, production] # a version enters a stage only after the one before
+Every key is optional. The file as a whole, with the type each key takes:
+
+stages: [staging, production]          # list of str: the stages promote accepts
+promotion_order: [staging, production] # list of str: each stage takes versions from the one before
 deploy:                                # defaults for `manifest` and `ci release`
-  strategy: canary
-  image: registry.example.com/churn-serving:1.4
-  namespace: ml
-  replicas: 2
-  port: 8080
-policy:                                # who may assign a stage (see registry/policy.py)
-  production: {signed_by: [release-team], requires: [verify, scan], from: staging}
-allowed_signers: .modelgit/allowed_signers  # git's SSH allowed-signers format, in the repo
+  strategy: canary                     # str: bluegreen, canary, ab or kserve
+  image: registry.example.com/churn-serving:1.4   # str
+  namespace: ml                        # str
+  replicas: 2                          # int
+  port: 8080                           # int
+scan:
+  allow: [numpy.core.multiarray._reconstruct]     # list of str: pickle globals `scan` accepts
+policy:                                # per stage: who may assign it and what must come first
+  production:
+    signed_by: [release-team]          # list of str: principals in the allowed-signers file
+    requires: [verify]                 # list of str: checks that must pass first
+    from: staging                      # str: the stage a version must come from
+allowed_signers: .modelgit/allowed_signers  # str: a path, in git's allowedSignersFile format
+retention:
+  keep_last: 10                        # int
+  keep_days: 90                        # int
+  keep_stages: true                    # bool
+  archive_stage: archived              # str
+
+A wrong type or an unknown key is an input error naming the key, the type it takes and the
+nearest known key. To add a key, add a row to `SCHEMA` (a `*` segment matches any name).
 """
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -28,15 +45,68 @@ DEFAULT_STAGES = ("staging", "production")
 DEFAULT_ALLOWED_SIGNERS = ".modelgit/allowed_signers"
 
 
+class KeyType(NamedTuple):
+    """What one key takes: a name users read, and the check."""
+
+    name: str
+    accepts: Callable[[Any], bool]
+
+
+def _is_str_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+STR = KeyType("str", lambda v: isinstance(v, str))
+INT = KeyType("int", lambda v: isinstance(v, int) and not isinstance(v, bool))
+BOOL = KeyType("bool", lambda v: isinstance(v, bool))
+STR_LIST = KeyType("list of str", _is_str_list)
+MAPPING = KeyType("mapping", lambda v: isinstance(v, dict))
+
+# Dotted key -> its type. A mapping's children are the rows that extend its key.
+SCHEMA: dict[str, KeyType] = {
+    "stages": STR_LIST,
+    "promotion_order": STR_LIST,
+    "deploy": MAPPING,
+    "deploy.strategy": STR,
+    "deploy.image": STR,
+    "deploy.namespace": STR,
+    "deploy.replicas": INT,
+    "deploy.port": INT,
+    "scan": MAPPING,
+    "scan.allow": STR_LIST,
+    "policy": MAPPING,
+    "policy.*": MAPPING,
+    "policy.*.signed_by": STR_LIST,
+    "policy.*.requires": STR_LIST,
+    "policy.*.from": STR,
+    "allowed_signers": STR,
+    "retention": MAPPING,
+    "retention.keep_last": INT,
+    "retention.keep_days": INT,
+    "retention.keep_stages": BOOL,
+    "retention.archive_stage": STR,
+}
+
+
 @dataclass(frozen=True)
 class Config:
-    """The project's modelgit settings."""
+    """The project's modelgit settings; `document` is the whole checked file."""
 
     stages: tuple[str, ...] = DEFAULT_STAGES
     promotion_order: tuple[str, ...] = ()
     deploy: dict[str, Any] = field(default_factory=dict)
     policy: dict[str, Any] = field(default_factory=dict)  # stage -> its rules, as written
     allowed_signers: str = DEFAULT_ALLOWED_SIGNERS  # a path relative to the repository root
+    document: dict[str, Any] = field(default_factory=dict)
+
+    def stage_order(self) -> tuple[str, ...]:
+        """Stages in promotion order first, then the other configured stages."""
+        return tuple(dict.fromkeys([*self.promotion_order, *self.stages]))
+
+    def section(self, key: str) -> dict[str, Any]:
+        """A top-level mapping of the file (`scan`, `policy`, `retention`...), empty if absent."""
+        value = self.document.get(key)
+        return value if isinstance(value, dict) else {}
 
 
 def load(root: Path) -> Config:
@@ -55,19 +125,56 @@ def parse(text: str) -> Config:
         raise ConfigError(f"{FILE} is not valid YAML: {str(exc).splitlines()[0]}") from exc
     if not isinstance(document, dict):
         raise ConfigError(f"{FILE} must be a YAML mapping")
-    stages = tuple(str(s) for s in document.get("stages") or DEFAULT_STAGES)
-    order = tuple(str(s) for s in document.get("promotion_order") or ())
+    check(document)
+    stages = tuple(document.get("stages") or DEFAULT_STAGES)
+    order = tuple(document.get("promotion_order") or ())
     unknown = [s for s in order if s not in stages]
     if unknown:
         raise ConfigError(f"{FILE}: promotion_order names unknown stages: {', '.join(unknown)}")
-    deploy = document.get("deploy") or {}
-    if not isinstance(deploy, dict):
-        raise ConfigError(f"{FILE}: `deploy:` must be a mapping")
-    policy = document.get("policy") or {}
-    if not isinstance(policy, dict):
-        raise ConfigError(f"{FILE}: `policy:` must map stages to their rules")
-    signers = document.get("allowed_signers") or DEFAULT_ALLOWED_SIGNERS
-    if not isinstance(signers, str):
-        raise ConfigError(f"{FILE}: `allowed_signers:` must be a path inside the repository")
-    return Config(stages=stages, promotion_order=order, deploy=deploy, policy=policy,
-                  allowed_signers=signers)  # fmt: skip
+    return Config(
+        stages=stages,
+        promotion_order=order,
+        deploy=document.get("deploy") or {},
+        policy=document.get("policy") or {},
+        allowed_signers=document.get("allowed_signers") or DEFAULT_ALLOWED_SIGNERS,
+        document=document,
+    )
+
+
+def check(document: dict[str, Any], prefix: str = "", pattern: str = "") -> None:
+    """Raise ConfigError for the first unknown key or wrong type in `document`."""
+    for key, value in document.items():
+        dotted, rule = f"{prefix}{key}", _rule(pattern, str(key))
+        if rule is None:
+            raise ConfigError(
+                f"{FILE}: unknown key {dotted!r}{_nearest(pattern, str(key), prefix)}"
+            )
+        found, kind = rule
+        if value is None:
+            continue  # an empty key is the same as an absent one
+        if not kind.accepts(value):
+            got = type(value).__name__
+            raise ConfigError(
+                f"{FILE}: {dotted!r} must be {_a(kind.name)}, not {_a(got)} ({value!r})"
+            )
+        if kind is MAPPING:
+            check(value, f"{dotted}.", f"{found}.")
+
+
+def _a(noun: str) -> str:
+    return f"an {noun}" if noun[0] in "aeiou" else f"a {noun}"
+
+
+def _rule(pattern: str, key: str) -> tuple[str, KeyType] | None:
+    for candidate in (f"{pattern}{key}", f"{pattern}*"):
+        if candidate in SCHEMA:
+            return candidate, SCHEMA[candidate]
+    return None
+
+
+def _nearest(pattern: str, key: str, prefix: str) -> str:
+    siblings = [k[len(pattern) :] for k in SCHEMA if k.startswith(pattern)]
+    siblings = [k for k in siblings if "." not in k]
+    close = difflib.get_close_matches(key.replace("-", "_"), siblings, n=1, cutoff=0.5)
+    known = f"; known keys here: {', '.join(siblings)}"
+    return f"; did you mean '{prefix}{close[0]}'?" if close else known

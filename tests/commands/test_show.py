@@ -203,3 +203,56 @@ def test_list_with_metrics_gives_each_versions_key_metric(registry):
         "latest": modelgit.KeyMetric("accuracy", accuracy["0.2.0"]),
         "staging": modelgit.KeyMetric("accuracy", accuracy["0.1.0"]),
     }
+
+
+def test_show_json_keeps_the_pipeline_stages_and_names_assigned_stages(registry):
+    from typer.testing import CliRunner
+
+    from modelgit.cli.app import app
+
+    modelgit.promote(registry, "churn", "0.2.0", "staging")
+    result = CliRunner().invoke(app, ["show", "churn@v0.2.0", "--json", "-C", str(registry)])
+    shown = json.loads(result.stdout)
+    assert shown["stages"] == ["prepare", "train"]  # the metadata document, intact
+    assert shown["assigned_stages"] == ["staging"] and shown["deprecated"] is False
+
+
+def test_a_registration_tag_with_a_counter_is_a_reference(registry):
+    from typer.testing import CliRunner
+
+    from modelgit.cli.app import app
+
+    annotated(registry, "churn@v0.3.0#4", "Registering", "churn@v0.2.0^{commit}")
+    for args in (["show", "churn@v0.3.0#4"], ["show", "churn@v0.3.0#4", "--json"]):
+        result = CliRunner().invoke(app, [*args, "-C", str(registry)])
+        assert result.exit_code == 0, result.stderr
+        assert "churn@v0.3.0#4" in result.stdout
+    assert modelgit.show(registry, "churn@v0.3.0#4").version == "0.3.0"
+
+
+def test_deprecated_versions_stay_readable_with_a_marker(registry):
+    from typer.testing import CliRunner
+
+    from modelgit.cli.app import app
+
+    gto(registry, "deprecate", "churn", "v0.1.0")  # GTO writes the deregistration tag
+    cli = CliRunner()
+    shown = cli.invoke(app, ["show", "churn@v0.1.0", "-C", str(registry)])
+    assert shown.exit_code == 0 and shown.stdout.startswith("churn@v0.1.0 DEPRECATED")
+    as_json = json.loads(
+        cli.invoke(app, ["show", "churn@v0.1.0", "--json", "-C", str(registry)]).stdout
+    )
+    assert as_json["deprecated"] is True
+    diff = cli.invoke(app, ["diff", "churn@v0.1.0", "churn@v0.2.0", "-C", str(registry)])
+    assert diff.exit_code == 0 and "DEPRECATED" in diff.stdout
+    for command in (["lineage", "churn@v0.1.0"], ["verify", "churn@v0.1.0"]):
+        result = cli.invoke(app, [*command, "-C", str(registry)])
+        assert result.exit_code == 0, (command, result.stderr)
+    history = cli.invoke(app, ["history", "churn", "-C", str(registry)]).stdout
+    assert "deregistration" in history and "churn@v0.1.0!" in history
+    refused = cli.invoke(app, ["promote", "churn", "0.1.0", "staging", "-C", str(registry)])
+    assert refused.exit_code == 2 and "deprecated" in refused.stderr
+    manifest = cli.invoke(
+        app, ["manifest", "churn@v0.1.0", "--strategy", "kserve", "-C", str(registry)]
+    )
+    assert manifest.exit_code == 2 and "deprecated" in manifest.stderr
