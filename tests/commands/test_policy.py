@@ -328,7 +328,10 @@ def test_the_policy_is_read_from_a_trusted_revision_when_asked(guarded, keys):
         ("policy: {canary: {signed_by: [x]}}", r"policy names stage 'canary', which is not one"),
         ("policy: {production: {requires: [lint]}}", r"requires names lint; use verify, scan"),
         ("policy: {production: {from: qa}}", r"policy.production.from must be one of"),
-        ("policy: {production: {signers: [x]}}", r"has unknown keys signers"),
+        (
+            "policy: {production: {signers: [x]}}",
+            r"unknown key 'policy.production.signers'; did you mean 'policy.production.signed_by'",
+        ),
         ("policy: {production: {signed_by: [x]}}\nallowed_signers: ../keys", r"inside the repo"),
         ("policy: {production: {signed_by: [x]}}\nallowed_signers: none", r"none does not exist"),
         ("stages: [staging, production]", r"has no `policy:` section"),
