@@ -6,7 +6,10 @@ that cannot be carried out, a `CheckFailedError` for a check that failed.
 
     import modelgit
     modelgit.bump(".", "minor")
-    modelgit.list_models(".")
+    modelgit.list(".")
+
+The names match the CLI's commands (`list`, `show`, `history`, `lineage`, `config` ...);
+`list_models` and `lineage_of` remain as aliases of `list` and `lineage`.
 
 Names are imported on first use, so that `modelgit --help` and the read commands load only the
 modules they need.
@@ -21,9 +24,10 @@ _COMMANDS = {
     "modelgit.commands.init": ("init", "InitResult"),
     "modelgit.commands.bump": ("bump", "BumpRequest", "BumpResult"),
     "modelgit.commands.show": (
-        "list_models", "show", "history", "ModelSummary", "KeyMetric", "VersionInfo",
-        "HistoryEntry",
+        "list_models", "show", "history", "list_versions", "ModelSummary", "KeyMetric",
+        "VersionInfo", "HistoryEntry", "VersionRow",
     ),
+    "modelgit.commands.config": ("config", "Setting"),
     "modelgit.commands.compare": (
         "diff", "metric_history", "changelog", "DiffResult", "VersionMetrics", "ChangelogEntry",
     ),
@@ -44,7 +48,10 @@ _COMMANDS = {
     "modelgit.registry.versions": ("Level", "Part", "Version"),
     "modelgit.errors": ("ModelgitError", "InputError", "CheckFailedError"),
 }  # fmt: skip
+# The CLI's command names, for functions whose module name for them says more.
+_ALIASES = {"list": "list_models", "lineage": "lineage_of"}
 _EXPORTS = {name: module for module, names in _COMMANDS.items() for name in names}
+_EXPORTS.update({alias: _EXPORTS[name] for alias, name in _ALIASES.items()})
 
 __all__ = sorted(_EXPORTS)
 
@@ -52,7 +59,7 @@ __all__ = sorted(_EXPORTS)
 def __getattr__(name: str) -> Any:
     if name not in _EXPORTS:
         raise AttributeError(f"module 'modelgit' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    value = getattr(importlib.import_module(_EXPORTS[name]), _ALIASES.get(name, name))
     globals()[name] = value
     return value
 

@@ -48,12 +48,22 @@ class GitError(InputError):
     def __init__(self, command: list[str], stderr: str) -> None:
         self.command = command
         self.stderr = stderr.strip()
-        first = self.stderr.splitlines()[-1] if self.stderr else "no message"
-        super().__init__(f"`git {' '.join(command)}` failed: {first}")
+        super().__init__(f"`git {' '.join(command)}` failed: {self.first_line}")
+
+    @property
+    def first_line(self) -> str:
+        """git's first `fatal:`/`error:` line (its later lines only elaborate), else its last."""
+        lines = [line.strip() for line in self.stderr.splitlines() if line.strip()]
+        errors = [line for line in lines if line.startswith(("fatal:", "error:"))]
+        return (errors or lines or ["no message"])[0 if errors else -1]
 
 
 class InvalidNameError(InputError):
     """A model, stage, tag name or version breaks the grammar."""
+
+
+class UnknownStageError(InvalidNameError):
+    """A stage name that no configuration or tag knows (a typo, most likely)."""
 
 
 class ConfigError(InputError):
@@ -106,6 +116,10 @@ class StalePipelineError(InputError):
 
 class AlreadyRegisteredError(InputError):
     """The artifact at HEAD is the one an existing version already records."""
+
+
+class PushError(InputError):
+    """A tag was created locally but could not be pushed; the message says how to retry."""
 
 
 class TagExistsError(InputError):

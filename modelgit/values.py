@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeGuard
 
 
@@ -49,3 +49,18 @@ class TextEnum(str, enum.Enum):
 # How long work reports what it has done: (what, units done, units in total). Core functions
 # that hash or move bytes take an optional one and call it as they go; the CLI draws a bar.
 Progress = Callable[[str, int, int], None]
+
+
+def did_you_mean(name: str, choices: Iterable[str]) -> str:
+    """` (did you mean production?)` for a near miss among `choices`, else nothing.
+
+    >>> did_you_mean("prod", ["staging", "production"]), did_you_mean("zzz", ["staging"])
+    (' (did you mean production?)', '')
+    """
+    import difflib
+
+    options = list(choices)
+    close = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
+    if not close:
+        close = [option for option in options if option.startswith(name)][:1] if name else []
+    return f" (did you mean {close[0]}?)" if close else ""

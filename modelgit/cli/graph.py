@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import networkx as nx
 
+    from modelgit import Lineage
+
 
 def label(data: dict[str, Any]) -> str:
     """One line describing a node."""
@@ -87,3 +89,14 @@ def to_json(graph: nx.DiGraph) -> dict[str, Any]:
         "nodes": [{"id": n, **d} for n, d in graph.nodes(data=True)],
         "edges": [{"source": a, "target": b} for a, b in graph.edges],
     }
+
+
+def lineage_json(found: Lineage) -> str:
+    """`lineage --json`: the version, its parents and problems, and the graph."""
+    from modelgit.cli import render
+
+    return render.to_json({
+        "model": found.model, "version": found.version, "commit": found.commit,
+        "parents": list(found.parents), "problems": list(found.problems),
+        "graph": to_json(found.graph),
+    })  # fmt: skip

@@ -7,7 +7,12 @@ from __future__ import annotations
 
 import io
 import json
-from dataclasses import asdict, is_dataclass
+import math
+import re
+import textwrap
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, is_dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,18 +31,66 @@ if TYPE_CHECKING:
         PolicyReport,
         ReleaseResult,
         ReportResult,
+        RolloutEvent,
+        RolloutRequest,
         ScanResult,
+        Setting,
         StageChange,
         Verification,
         VersionInfo,
         VersionMetrics,
+        VersionRow,
     )
     from modelgit.analysis.compare import MetricChange
     from modelgit.analysis.gates import GateResult
+    from modelgit.values import Progress
 
 REPORT_MARKER = "<!-- modelgit report -->"
 
 _ICON = {"better": "✅", "worse": "❌"}
+
+
+@dataclass(frozen=True)
+class Look:
+    """Where text goes: a terminal (tables, colour, a width to fit) or a pipe (plain lines)."""
+
+    terminal: bool = False
+    colour: bool = False
+    width: int | None = None
+
+
+PLAIN = Look()
+
+# Better and worse read without colour too: the marks are for colour-blind readers and pipes.
+_MARK = {"better": "✓", "worse": "✗"}
+_COLOUR = {"better": "32", "worse": "31", "deprecated": "33"}
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def visible_len(text: str) -> int:
+    """The width `text` takes on screen (colour codes take none)."""
+    return len(_ANSI.sub("", text))
+
+
+def paint(text: str, meaning: str, look: Look) -> str:
+    """`text` in the colour of `meaning` (better, worse, deprecated) when colour is on."""
+    code = _COLOUR.get(meaning)
+    return f"\x1b[{code}m{text}\x1b[0m" if look.colour and code else text
+
+
+def marked(text: str, verdict: str, look: Look) -> str:
+    """`text ✓` green when better, `text ✗` red when worse; otherwise as it is."""
+    mark = _MARK.get(verdict)
+    return paint(f"{text} {mark}", verdict, look) if mark else text
+
+
+def verdict_of(old: Any, new: Any, direction: str | None) -> str:
+    """better, worse or unchanged for two numbers and a direction (`changed` without one)."""
+    if not (is_number(old) and is_number(new)) or old == new:
+        return "unchanged"
+    if direction not in ("higher", "lower"):
+        return "changed"
+    return "better" if (new > old) == (direction == "higher") else "worse"
 
 
 def _value(value: Any) -> str:
@@ -76,24 +129,33 @@ def headline(comparison: Comparison) -> str:
 
 
 def _rows(table: list[list[str]]) -> list[str]:
-    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    widths = [max(visible_len(row[i]) for row in table) for i in range(len(table[0]))]
     return [
-        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        "  ".join(
+            cell + " " * (w - visible_len(cell)) for cell, w in zip(row, widths, strict=True)
+        ).rstrip()
         for row in table
     ]
 
 
-def text(comparison: Comparison, show_all: bool = False) -> str:
-    """A terminal rendering; unchanged rows are hidden unless `show_all`."""
+def text(comparison: Comparison, show_all: bool = False, look: Look = PLAIN) -> str:
+    """A terminal rendering; unchanged rows are hidden unless `show_all`.
+
+    Better and worse read as words with ✓/✗ (green/red on a colour terminal).
+    """
     lines = [
         f"{comparison.model}: {_side(comparison.a.label, comparison.a.commit)} -> "
         f"{_side(comparison.b.label, comparison.b.commit)}",
-        headline(comparison),
+        _text_headline(comparison, look),
     ]
     metrics = [m for m in comparison.metrics if show_all or m.verdict != "unchanged"]
     if metrics:
         table = [["metric", "old", "new", "change", ""]]
-        table += [[m.name, _value(m.old), _value(m.new), _change(m), m.verdict] for m in metrics]
+        table += [
+            [m.name, _value(m.old), _value(m.new), marked(_change(m), m.verdict, look),
+             marked(str(m.verdict), m.verdict, look)]
+            for m in metrics
+        ]  # fmt: skip
         lines += ["", *_rows(table)]
     params = [p for p in comparison.params if show_all or p.status != "unchanged"]
     if params:
@@ -118,6 +180,14 @@ def text(comparison: Comparison, show_all: bool = False) -> str:
     if not comparison.changed and not show_all:
         lines.append("no changes")
     return "\n".join(lines) + "\n"
+
+
+def _text_headline(comparison: Comparison, look: Look) -> str:
+    line = headline(comparison)
+    key = next((m for m in comparison.metrics if m.name == comparison.key_metric), None)
+    if key is None or not line.endswith(tuple(_ICON.values())):
+        return line
+    return marked(line[:-1].rstrip(), key.verdict, look)
 
 
 def _md_table(header: list[str], rows: list[list[str]], align: list[str]) -> list[str]:
@@ -202,8 +272,8 @@ def gates_text(results: list[GateResult]) -> str:
     )
 
 
-def changelog(entries: list[ChangelogEntry], markdown: bool = False) -> str:
-    """`changelog` as terminal text or Markdown."""
+def changelog(entries: list[ChangelogEntry], markdown: bool = False, look: Look = PLAIN) -> str:
+    """`changelog` as terminal text or Markdown; on a terminal, lines wrap between words."""
     lines: list[str] = []
     for entry in entries:
         level = f"{entry.level} bump" if entry.level else "registered"
@@ -212,34 +282,80 @@ def changelog(entries: list[ChangelogEntry], markdown: bool = False) -> str:
         else:
             lines += ["", f"{entry.tag}  {entry.date[:10]}  {level}"]
         bullet = "- " if markdown else "  "
-        lines += [f"{bullet}{reason}" for reason in entry.reasons]
-        deltas = [_delta(name, old, new) for name, old, new in entry.metrics]
+        items: list[tuple[str, list[str]]] = [
+            (reason, reason.split(" ")) for reason in entry.reasons
+        ]
+        deltas = [
+            _delta(name, old, new, entry.directions.get(name), PLAIN if markdown else look)
+            for name, old, new in entry.metrics
+        ]
         if deltas:
-            lines.append(f"{bullet}metrics: {', '.join(deltas)}")
+            items.append(("metrics: " + ", ".join(deltas), ["metrics:", *_joined(deltas)]))
         for name, old, new in entry.params:
-            lines.append(f"{bullet}param {name}: {_value(old)} -> {_value(new)}")
+            line = f"param {name}: {_value(old)} -> {_value(new)}"
+            items.append((line, line.split(" ")))
+        for line, words in items:
+            lines += _wrapped(bullet, line, words, None if markdown else look.width)
     if markdown and lines:
         lines = ["# Changelog", *lines]
     return "\n".join(lines).lstrip("\n") + "\n" if lines else "no versions yet\n"
 
 
-def _delta(name: str, old: Any, new: Any) -> str:
+def _joined(items: list[str]) -> list[str]:
+    """Items as unbreakable chunks, each but the last followed by its comma."""
+    return [f"{item}," for item in items[:-1]] + items[-1:]
+
+
+def _wrapped(bullet: str, line: str, chunks: list[str], width: int | None) -> list[str]:
+    """`line` after `bullet`, wrapped at `width` between chunks (never inside one)."""
+    if width is None or len(bullet) + visible_len(line) <= width:
+        return [f"{bullet}{line}"]
+    indent = " " * (len(bullet) + 2)
+    out, current = [], bullet
+    for chunk in chunks:
+        candidate = f"{current} {chunk}" if current.strip() else f"{current}{chunk}"
+        if visible_len(candidate) > width and current.strip():
+            out.append(current)
+            current = indent + chunk
+        else:
+            current = candidate
+    return [*out, current]
+
+
+def _delta(name: str, old: Any, new: Any, direction: str | None = None, look: Look = PLAIN) -> str:
     if old is None or not (is_number(old) and is_number(new)) or old == new:
         return f"{name} {_value(new)}"
-    return f"{name} {_value(old)} -> {_value(new)} ({new - old:+.4g})"
+    text = f"{name} {_value(old)} -> {_value(new)} ({new - old:+.4g})"
+    return marked(text, verdict_of(old, new, direction), look)
+
+
+_UTC_OFFSET = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.\d+)?(?:\+00:00|Z)$")
+
+
+def normalised(value: Any) -> Any:
+    """One shape for every command's JSON: objects for dataclasses, text for enums and paths,
+    UTC timestamps as `2026-11-26T14:00:00Z`, and floats without noise (0.1 + 0.2 is 0.3)."""
+    if is_dataclass(value) and not isinstance(value, type):
+        value = asdict(value)
+    if isinstance(value, dict):
+        return {str(normalised(k)): normalised(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [normalised(item) for item in value]
+    if isinstance(value, bool) or value is None or isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return float(f"{value:.12g}") if value == value and abs(value) != float("inf") else None
+    if isinstance(value, str):
+        stamp = _UTC_OFFSET.match(value)
+        return f"{stamp.group(1)}Z" if stamp else str(value)
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 def to_json(value: Any) -> str:
-    """Results as JSON: dataclasses as objects, enums as their text, paths as strings."""
-
-    def plain(item: Any) -> Any:
-        if is_dataclass(item) and not isinstance(item, type):
-            return asdict(item)
-        if isinstance(item, Path):
-            return str(item)
-        raise TypeError(f"{type(item).__name__} is not JSON serialisable")
-
-    return json.dumps(value, indent=2, ensure_ascii=False, default=plain)
+    """Results as JSON (see `normalised`), indented, one document ending in a newline."""
+    return json.dumps(normalised(value), indent=2, ensure_ascii=False) + "\n"
 
 
 def diff_json(result: DiffResult) -> str:
@@ -250,25 +366,63 @@ def diff_json(result: DiffResult) -> str:
     return to_json({"comparisons": comparisons, "gates": result.gates, "failed": result.failed})
 
 
-def table(columns: list[str], rows: list[list[str]], *, terminal: bool) -> str:
+# A step that makes a table narrower: drop a column, or shorten every cell of one.
+FitStep = str | tuple[str, Callable[[str], str]]
+
+
+def table(
+    columns: list[str], rows: list[list[str]], look: Look = PLAIN, *, fit: Sequence[FitStep] = ()
+) -> str:
     """A table: drawn by rich for a terminal, plain columns for a pipe.
 
     Piped output (logs, CI, `grep`, `awk`) gets whole lines of space-separated columns and no
-    box drawing, which also spares a short command rich's import (a tenth of `list`).
+    box drawing, which also spares a short command rich's import (a tenth of `list`). On a
+    terminal, the `fit` steps (drop a column, shorten one) apply in order until the table fits
+    the width, and no cell is ever cut or wrapped: a tag is whole or not shown.
     """
-    if not terminal:
+    if not look.terminal:
         return "".join(f"{line}\n" for line in _rows([columns, *rows]))
+    columns, rows = _fitted(columns, rows, look.width, fit)
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
-    grid = Table(show_edge=False, header_style="bold")
+    grid = Table(show_edge=False, header_style="bold" if look.colour else None)
     for column in columns:
-        grid.add_column(column)
+        grid.add_column(column, no_wrap=True)
     for row in rows:
-        grid.add_row(*row)
+        grid.add_row(*(Text.from_ansi(cell) for cell in row))
     buffer = io.StringIO()
-    Console(file=buffer, force_terminal=False).print(grid)
-    return buffer.getvalue()
+    width = max(look.width or 0, _table_width(columns, rows))
+    console = Console(
+        file=buffer, force_terminal=look.colour, width=width, no_color=not look.colour
+    )
+    console.print(grid)
+    return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
+
+
+def _table_width(columns: list[str], rows: list[list[str]]) -> int:
+    """What rich needs: each column padded by one space a side, one rule between columns."""
+    widths = [max(visible_len(r[i]) for r in [columns, *rows]) for i in range(len(columns))]
+    return sum(w + 2 for w in widths) + len(widths) - 1
+
+
+def _fitted(
+    columns: list[str], rows: list[list[str]], width: int | None, steps: Sequence[FitStep]
+) -> tuple[list[str], list[list[str]]]:
+    for step in steps:
+        if width is None or _table_width(columns, rows) <= width:
+            break
+        name = step if isinstance(step, str) else step[0]
+        if name not in columns:
+            continue
+        index = columns.index(name)
+        if isinstance(step, str):
+            columns = columns[:index] + columns[index + 1 :]
+            rows = [row[:index] + row[index + 1 :] for row in rows]
+        else:
+            rows = [[*row[:index], step[1](row[index]), *row[index + 1 :]] for row in rows]
+    return columns, rows
 
 
 def version_label(version: str | None) -> str:
@@ -310,7 +464,7 @@ def models_json(models: list[ModelSummary]) -> str:
     return to_json(documents)
 
 
-def models_table(models: list[ModelSummary], *, terminal: bool) -> str:
+def models_table(models: list[ModelSummary], look: Look = PLAIN) -> str:
     """`list`: a row per model, a column per stage (with key metrics when asked)."""
     if not models:
         return "no models: declare one in dvc.yaml `artifacts:` and run `modelgit bump`\n"
@@ -321,13 +475,38 @@ def models_table(models: list[ModelSummary], *, terminal: bool) -> str:
 
         def metric(label: str, found: dict[str, Any] = found) -> str:
             key = found.get(label)
-            return f"  {key.name}={key.value}" if key is not None else ""
+            return f"  {key.name}={_value(key.value)}" if key is not None else ""
 
-        deprecated = " (deprecated)" if m.deprecated else ""
+        deprecated = paint(" (deprecated)", "deprecated", look) if m.deprecated else ""
         latest = version_label(m.latest) + deprecated + metric("latest")
         cells = [version_label(m.stages.get(s)) + metric(s) for s in stages]
         rows.append([m.name, latest, *cells])
-    return table(["model", "latest", *stages], rows, terminal=terminal)
+    return table(["model", "latest", *stages], rows, look)
+
+
+def versions_table(rows: list[VersionRow], look: Look = PLAIN) -> str:
+    """`list MODEL`: a row per version, newest first (as `gto show MODEL`)."""
+    if not rows:
+        return "no versions yet: run `modelgit bump`\n"
+    key = next((r.key_metric.name for r in rows if r.key_metric), None)
+    cells = []
+    for row in rows:
+        version = version_label(row.version)
+        if row.deprecated:
+            version += " " + paint("DEPRECATED", "deprecated", look)
+        value = row.key_metric.value if row.key_metric and row.key_metric.name == key else None
+        cells.append([version, ", ".join(row.stages), _when(row.created_at), _cell(_value(value)
+                      if value is not None else None), row.commit[:12]])  # fmt: skip
+    columns = ["version", "stages", "created", key or "metric", "commit"]
+    return table(columns, cells, look, fit=["commit", ("created", _day)])
+
+
+def _when(stamp: str) -> str:
+    return stamp[:19].replace("T", " ")
+
+
+def _day(when: str) -> str:
+    return when[:10]
 
 
 def version_json(info: VersionInfo) -> str:
@@ -342,39 +521,113 @@ def version_json(info: VersionInfo) -> str:
             "signed": info.signed,
             "derived": info.derived,
             "problem": info.problem,
+            "key_metric": info.key_metric,
         }
     )
 
 
-def version_text(info: VersionInfo) -> str:
-    """`show`: the tag, its stages and commit, then the metadata as YAML."""
-    import yaml
+def version_text(info: VersionInfo, look: Look = PLAIN, *, metadata: bool = False) -> str:
+    """`show`: a summary for people (what, where, when, why, how good, how big, how proven);
+    with `metadata`, the whole metadata document as YAML below it."""
+    doc = info.metadata
+    stages = f"  [{', '.join(info.assigned_stages)}]" if info.assigned_stages else ""
+    deprecated = "  " + paint("DEPRECATED", "deprecated", look) if _deprecated(info) else ""
+    rows: list[tuple[str, str]] = [("tag", info.tag), ("commit", info.commit[:12])]
+    author = str(doc.get("created_by") or "").split(" <")[0]
+    created = doc.get("created_at")
+    if created:
+        rows.append(("created", f"{_when(str(created))} UTC" + (f" by {author}" if author else "")))
+    bump = doc.get("bump") if isinstance(doc.get("bump"), dict) else {}
+    if bump or doc.get("previous"):
+        level = str(bump.get("level") or "registered")
+        previous = f" (from v{doc['previous']})" if doc.get("previous") else ""
+        rows.append(("bump", level + previous))
+        rows += [("", str(reason)) for reason in bump.get("reasons") or []]
+    metrics = doc.get("metrics") if isinstance(doc.get("metrics"), dict) else {}
+    if metrics:
+        key = info.key_metric
+        ordered = sorted(metrics, key=lambda name: name != key)
+        shown = [f"{name} {_value(metrics[name])}" + (" (key)" if name == key else "")
+                 for name in ordered]  # fmt: skip
+        rows.append(("metrics", ", ".join(shown)))
+    artifact = doc.get("artifact") if isinstance(doc.get("artifact"), dict) else {}
+    if artifact:
+        size = artifact.get("size")
+        parts = [str(artifact.get("path") or "-")]
+        if is_number(size):
+            parts.append(human_size(int(size)))
+        if artifact.get("md5"):
+            parts.append(f"md5 {str(artifact['md5'])[:12]}")
+        rows.append(("artifact", "  ".join(parts)))
+    signature = "signed" if info.signed else "unsigned"
+    rows.append(("proof", f"{signature}; check it all with `modelgit verify {info.tag}`"))
+    if info.derived:
+        rows.append(
+            ("note", "the tag carries no metadata (GTO wrote it?): derived from the commit")
+        )
+    lines = [f"{info.model} v{info.version}{stages}{deprecated}"]
+    width = look.width if look.terminal else None
+    for label, value in rows:
+        bullet = f"{label:<10}"
+        lines += _wrapped(bullet, value, value.split(" "), width)
+    if metadata:
+        import yaml
 
-    stages = f" [{', '.join(info.assigned_stages)}]" if info.assigned_stages else ""
-    marker = " DEPRECATED" if info.deprecated else ""
-    shown = {k: v for k, v in info.metadata.items() if v not in (None, [], {})}
-    body = yaml.safe_dump(shown, sort_keys=False, allow_unicode=True).rstrip()
-    return f"{info.tag}{marker}{stages}  commit {info.commit[:12]}\n{body}\n"
+        shown_doc = {k: v for k, v in doc.items() if v not in (None, [], {})}
+        body = yaml.safe_dump(shown_doc, sort_keys=False, allow_unicode=True).rstrip()
+        lines += ["", "metadata:", textwrap.indent(body, "  ")]
+    return "\n".join(lines) + "\n"
 
 
-def history_table(entries: list[HistoryEntry], *, terminal: bool) -> str:
-    """`history`: registrations and stage moves, newest first."""
+def _deprecated(item: Any) -> bool:
+    return bool(getattr(item, "deprecated", False))
+
+
+def human_size(size: int) -> str:
+    """Bytes for people: `1286` is `1.3 KiB` (binary units, as `ls -lh` counts).
+
+    >>> human_size(512), human_size(1286), human_size(5 * 1024**3)
+    ('512 B', '1.3 KiB', '5.0 GiB')
+    """
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{size} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+def history_table(entries: list[HistoryEntry], look: Look = PLAIN) -> str:
+    """`history`: registrations and stage moves, newest first.
+
+    At 80 columns the author goes first, then the time of day, the event (the tag says it),
+    the stage: the tag and version stay whole.
+    """
     rows = [
-        [e.created_at[:19].replace("T", " "), e.event, version_label(e.version), e.stage or "",
-         e.tag, e.author.split(" <")[0]]
+        [_when(e.created_at), e.event, version_label(e.version), e.stage or "", e.tag,
+         e.author.split(" <")[0]]
         for e in entries
     ]  # fmt: skip
-    return table(["when", "event", "version", "stage", "tag", "by"], rows, terminal=terminal)
+    fit: list[FitStep] = [("when", lambda w: w[:16]), "by", ("when", _day), "event", "stage"]
+    return table(["when", "event", "version", "stage", "tag", "by"], rows, look, fit=fit)
 
 
-def metric_history_table(rows: list[VersionMetrics], *, terminal: bool) -> str:
-    """`history --metrics`: a row per version, a column per metric."""
+def metric_history_table(rows: list[VersionMetrics], look: Look = PLAIN) -> str:
+    """`history --metrics`: a row per version, a column per metric; each value marked ✓/✗
+    against the version before it (green/red on a colour terminal)."""
     names = list(dict.fromkeys(k for r in rows for k in r.metrics))
-    cells = [
-        [version_label(r.version), r.created_at[:10], *(_cell(r.metrics.get(n)) for n in names)]
-        for r in rows
-    ]
-    return table(["version", "date", *names], cells, terminal=terminal)
+    cells = []
+    for index, row in enumerate(rows):
+        before = rows[index + 1].metrics if index + 1 < len(rows) else {}
+        values = []
+        for name in names:
+            value = row.metrics.get(name)
+            verdict = verdict_of(before.get(name), value, row.directions.get(name))
+            values.append(marked(_cell(_value(value) if value is not None else None), verdict,
+                                 look))  # fmt: skip
+        cells.append([version_label(row.version), row.created_at[:10], *values])
+    fit: list[FitStep] = ["date", *reversed(names[1:])]
+    return table(["version", "date", *names], cells, look, fit=fit)
 
 
 def gate_failures(results: list[GateResult]) -> str:
@@ -397,12 +650,43 @@ def impact_text(target: str, result: ImpactResult) -> str:
 
 
 def stage_change(change: StageChange) -> str:
-    """`promote`, `rollback`, `deprecate`: the tag written (or why none was)."""
+    """`promote`, `rollback`, `deprecate`: the tag written (or why none was), and where it is."""
     if change.tag is None:
         return change.note + "\n"
     before = f" (was {version_label(change.previous)})" if change.stage else ""
     target = f" -> {change.stage} {version_label(change.version)}" if change.stage else ""
-    return f"created {change.tag}{target}{before}\n"
+    lines = [f"created {change.tag}{target}{before}"]
+    pushed_to = getattr(change, "pushed_to", None)
+    if pushed_to:
+        lines.append(f"pushed {change.tag} to {pushed_to}")
+    else:
+        lines.append(
+            f"the tag is local; publish it with `git push origin {change.tag}` (or --push)"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def rollout_event(event: RolloutEvent, request: RolloutRequest, checks: int) -> str:
+    """One line of `rollout` progress: what happened, and for health checks `check 3/10` and
+    the time left in the window."""
+    kind = str(event.kind)
+    if kind not in ("healthy", "unhealthy"):
+        return f"[{event.at:7.1f}s] {kind}: {event.detail}\n"
+    total = max(1, math.ceil(request.window / request.interval) + 1)
+    left = max(0.0, request.window - event.at)
+    return f"[{event.at:7.1f}s] check {checks}/{total} {kind}: {event.detail} ({left:.0f}s left)\n"
+
+
+def rollout_interrupted(request: RolloutRequest, promoted: str | None) -> str:
+    """What Ctrl-C left behind in a rollout, and the command that undoes it."""
+    model = request.model or "MODEL"
+    if promoted is None:
+        return f"interrupted before promoting: {request.stage} is unchanged"
+    return (
+        f"interrupted: {promoted} put v{request.version} in {request.stage} and its health was "
+        f"not confirmed; to restore the version before it, run "
+        f"`modelgit rollback {model}#{request.stage}`"
+    )
 
 
 def manifest_checks(result: ManifestResult) -> str:
@@ -428,6 +712,40 @@ def verification(results: list[Verification]) -> str:
 def verification_json(results: list[Verification]) -> str:
     """`verify --json`: every check, and `ok` per version."""
     return to_json([{**asdict(r), "ok": r.ok} for r in results])
+
+
+def scan_json(result: ScanResult) -> str:
+    """`scan --json`: the scanned paths, each finding, and `safe`."""
+    return to_json({**asdict(result), "safe": result.safe})
+
+
+def release_json(result: ReleaseResult, summary: Path) -> str:
+    """`ci release --json`: the verdict, the problems, the files written, the verification."""
+    return to_json({
+        "tag": result.tag, "verified": result.verified, "problems": result.problems,
+        "out": result.out, "summary": summary, "manifests": result.manifests,
+        "commit": result.version.commit,
+        "verification": {**asdict(result.verification), "ok": result.verification.ok},
+    })  # fmt: skip
+
+
+def changelog_json(entries: list[ChangelogEntry]) -> str:
+    """`changelog --json`: metric and param changes as objects, as `diff --json` has them."""
+    documents = []
+    for entry in entries:
+        metrics = []
+        for name, old, new in entry.metrics:
+            direction = entry.directions.get(name)
+            change = new - old if is_number(old) and is_number(new) else None
+            verdict = verdict_of(old, new, direction)
+            metrics.append({"name": name, "old": old, "new": new, "diff": change,
+                            "direction": direction, "verdict": verdict})  # fmt: skip
+        documents.append({
+            "version": entry.version, "tag": entry.tag, "created_at": entry.date,
+            "level": entry.level, "reasons": entry.reasons, "metrics": metrics,
+            "params": [{"name": n, "old": old, "new": new} for n, old, new in entry.params],
+        })  # fmt: skip
+    return to_json(documents)
 
 
 def scan_text(result: ScanResult) -> str:
@@ -521,3 +839,56 @@ def policy_json(report: PolicyReport) -> str:
     """`verify --policy --json`: `source`, `ok`, and per tag its verdict and problems."""
     checks = [{**asdict(c), "ok": c.ok} for c in report.checks]
     return to_json({"source": report.source, "ok": report.ok, "checks": checks})
+
+
+def settings_table(settings: list[Setting], look: Look = PLAIN) -> str:
+    """`config`: each setting, its value in effect, and where that value came from."""
+    rows = [[s.key, _setting(s.value), s.source] for s in settings]
+    return table(["key", "value", "from"], rows, look)
+
+
+def _setting(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(item) for item in value) or "-"
+    return str(value)
+
+
+@contextmanager
+def progress_bar(enabled: bool, threshold: int = 16 << 20) -> Iterator[Progress]:
+    """A `modelgit.values.Progress` callback drawing a bar on stderr (for work on files of at
+    least `threshold` bytes, on a terminal); a callback that does nothing otherwise."""
+    state: dict[str, Any] = {}
+
+    def update(what: str, done: int, total: int) -> None:
+        if not enabled or total < threshold:
+            return
+        if "bar" not in state:
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                DownloadColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+                TransferSpeedColumn,
+            )
+
+            state["bar"] = Progress(
+                TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                TransferSpeedColumn(), TimeRemainingColumn(),
+                console=Console(stderr=True), transient=True,
+            )  # fmt: skip
+            state["bar"].start()
+        bar = state["bar"]
+        if state.get("what") != what:
+            state["what"] = what
+            state["task"] = bar.add_task(what, total=total)
+        bar.update(state["task"], completed=done, total=total)
+
+    try:
+        yield update
+    finally:
+        if "bar" in state:
+            state["bar"].stop()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -126,6 +126,7 @@ class VersionMetrics:
     tag: str
     created_at: str
     metrics: dict[str, Any]
+    directions: dict[str, str] = field(default_factory=dict)  # metric -> higher | lower
 
 
 def _versions(root: Path, model: str | None) -> tuple[str, list[Event], dict[str, dict[str, Any]]]:
@@ -134,18 +135,30 @@ def _versions(root: Path, model: str | None) -> tuple[str, list[Event], dict[str
     return state.name, events, facts.read_documents(root, events)
 
 
+def _directions(root: Path, model: str, names: Any) -> dict[str, str]:
+    """Which way is better for each metric that has a known direction."""
+    from modelgit.model.metrics import direction_of, directions_of
+
+    declaration = declared(root).get(model)
+    stated = directions_of(declaration) if declaration else {}
+    found = {name: direction_of(name, stated) for name in names}
+    return {name: way for name, way in found.items() if way}
+
+
 def metric_history(
     repo: Path | str = ".", model: str | None = None, names: list[str] | None = None
 ) -> list[VersionMetrics]:
     """Every version's metrics (from the tag metadata, read in one batch), newest first."""
     names = as_list(names)
-    _, events, docs = _versions(root_of(repo), model)
+    root = root_of(repo)
+    name, events, docs = _versions(root, model)
     rows = []
     for event in events:
         metrics = docs[event.tag].get("metrics") or {}
         if names:
             metrics = {k: metrics.get(k) for k in names}
-        rows.append(VersionMetrics(event.version or "", event.tag, event.created_at, metrics))
+        ways = _directions(root, name, metrics)
+        rows.append(VersionMetrics(event.version or "", event.tag, event.created_at, metrics, ways))
     return rows
 
 
@@ -160,11 +173,13 @@ class ChangelogEntry:
     reasons: tuple[str, ...]
     metrics: tuple[tuple[str, Any, Any], ...]  # (name, previous, this)
     params: tuple[tuple[str, Any, Any], ...]  # changed params: (name, previous, this)
+    directions: dict[str, str] = field(default_factory=dict)  # metric -> higher | lower
 
 
 def changelog(repo: Path | str = ".", model: str | None = None) -> list[ChangelogEntry]:
     """Every version newest first: date, bump level and reasons, metric and param changes."""
-    _, events, docs = _versions(root_of(repo), model)
+    root = root_of(repo)
+    name, events, docs = _versions(root, model)
     entries = []
     for index, event in enumerate(events):
         doc = docs[event.tag]
@@ -185,6 +200,7 @@ def changelog(repo: Path | str = ".", model: str | None = None) -> list[Changelo
                     for k in sorted(set(params) | set(old_params))
                     if before and old_params.get(k) != params.get(k)
                 ),
+                directions=_directions(root, name, metrics),
             )
         )
     return entries

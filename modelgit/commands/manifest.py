@@ -16,6 +16,7 @@ from modelgit.registry.lookup import model_state, pick, root_of
 from modelgit.registry.state import Event, ModelState
 from modelgit.registry.tags import split_reference
 from modelgit.sources import config
+from modelgit.values import did_you_mean
 
 
 @dataclass(frozen=True)
@@ -150,8 +151,9 @@ def manifest(repo: Path | str = ".", request: ManifestRequest | None = None) -> 
             "choose a --strategy (bluegreen, canary, ab, kserve) or set deploy.strategy"
         )
     if str(chosen) not in {s.value for s in Strategy}:
+        names = [s.value for s in Strategy]
         raise ManifestError(
-            f"unknown strategy {chosen!r}; use {', '.join(s.value for s in Strategy)}"
+            f"unknown strategy {chosen!r}; use {', '.join(names)}{did_you_mean(str(chosen), names)}"
         )
     if str(request.router) not in {r.value for r in CanaryRouter}:
         raise ManifestError(f"unknown canary router {request.router!r}; use argo or istio")

@@ -18,7 +18,8 @@ from modelgit.registry.lookup import (
     root_of,
 )
 from modelgit.registry.state import Event
-from modelgit.registry.tags import split_reference
+from modelgit.registry.tags import Action, split_reference
+from modelgit.registry.versions import Version
 from modelgit.sources import config, pipeline
 
 
@@ -57,6 +58,7 @@ class VersionInfo:
     signed: bool = False
     derived: bool = False  # True when the tag carried no metadata (e.g. GTO wrote it)
     problem: str | None = None  # why the tag's own metadata could not be used
+    key_metric: str | None = None  # the metric this model headlines (declared or guessed)
 
 
 @dataclass(frozen=True)
@@ -150,6 +152,7 @@ def show(repo: Path | str = ".", reference: str | None = None) -> VersionInfo:
 
         document = derive_metadata(root, event)
     assert event.version is not None
+    values = document.get("metrics") or {}
     return VersionInfo(
         model=state.name,
         version=event.version,
@@ -161,7 +164,61 @@ def show(repo: Path | str = ".", reference: str | None = None) -> VersionInfo:
         signed=signed,
         derived=derived,
         problem=problem,
+        key_metric=_key_of(root, state.name, values if isinstance(values, dict) else {}),
     )
+
+
+def _key_of(root: Path, model: str, values: dict[str, Any]) -> str | None:
+    """The key metric among `values`, as the model's declaration (at HEAD) ranks them."""
+    from modelgit.model import metrics
+
+    declaration = declared(root).get(model)
+    directions = metrics.directions_of(declaration) if declaration else {}
+    preferred = declaration.meta.get("key_metric") if declaration else None
+    return metrics.key_metric(values, directions, preferred)
+
+
+@dataclass(frozen=True)
+class VersionRow:
+    """One row of `list MODEL`: a version, the stages that hold it, its date and key metric."""
+
+    version: str
+    tag: str
+    commit: str
+    created_at: str
+    author: str
+    stages: tuple[str, ...]
+    key_metric: KeyMetric | None
+    deprecated: bool = False
+
+
+def list_versions(repo: Path | str = ".", model: str | None = None) -> list[VersionRow]:
+    """Every version of one model, newest first, as `gto show MODEL` lists them."""
+    from modelgit.model import facts
+
+    root = root_of(repo)
+    state = model_state(root, model)
+    dropped = {e.version for e in state.events if e.action is Action.DEREGISTER}
+    registrations = [e for e in state.events if e.action is Action.REGISTER and e.version]
+    registrations.sort(key=lambda e: Version(e.version or "0.0.0"), reverse=True)
+    docs = facts.read_documents(root, registrations)
+    rows = []
+    for event in registrations:
+        values = docs[event.tag].get("metrics") or {}
+        key = _key_of(root, state.name, values) if isinstance(values, dict) else None
+        rows.append(
+            VersionRow(
+                version=str(event.version),
+                tag=event.tag,
+                commit=event.commit,
+                created_at=event.created_at,
+                author=event.author,
+                stages=tuple(s for s, v in state.stages.items() if v == event.version),
+                key_metric=KeyMetric(key, values[key]) if key else None,
+                deprecated=event.version in dropped or state.deprecated,
+            )
+        )
+    return rows
 
 
 def history(repo: Path | str = ".", model: str | None = None) -> list[HistoryEntry]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +10,7 @@ from modelgit.commands import policy
 from modelgit.errors import (
     InvalidNameError,
     PromotionError,
+    UnknownStageError,
 )
 from modelgit.registry import record
 from modelgit.registry.lookup import model_state, pick, root_of
@@ -21,11 +22,12 @@ from modelgit.registry.tags import (
     check_version,
     format_tag,
     is_dns_label,
+    split_reference,
     version_tag,
 )
 from modelgit.registry.versions import Version
 from modelgit.sources import config, git
-from modelgit.values import TextEnum
+from modelgit.values import TextEnum, did_you_mean
 
 
 class StageAction(TextEnum):
@@ -48,16 +50,32 @@ class StageChange:
     stage: str | None
     previous: Version | None  # the version the stage held before
     note: str = ""
+    pushed_to: str | None = None  # the remote the new tag was pushed to (with push=True)
 
 
 def _check_stage(stage: str, settings: config.Config, force: bool) -> None:
     if not is_dns_label(stage):
         raise InvalidNameError(f"stage {stage!r} must be lowercase letters, digits and '-'")
     if stage not in settings.stages and not force:
-        raise InvalidNameError(
-            f"unknown stage {stage!r}; configured stages: {', '.join(settings.stages)} "
-            f"(add it to {config.FILE} or pass --force)"
+        raise UnknownStageError(
+            f"unknown stage {stage!r}; stages: {', '.join(settings.stages)}"
+            f"{did_you_mean(stage, settings.stages)}; add it to {config.FILE} or pass --force"
         )
+
+
+def _referenced(model: str | None) -> tuple[str | None, Version | None, str | None]:
+    """`churn`, `churn@v1.2.3`, `churn@1.2.3` or `churn#stage` as (model, version, stage)."""
+    if model is None or not ("@" in model or "#" in model):
+        return model, None, None
+    name, version, stage = split_reference(model)
+    return name, Version(version) if version else None, stage
+
+
+def publish_tag(root: Path, change: StageChange, remote: str = "origin") -> StageChange:
+    """Push exactly the tag `change` created (a failure says the tag exists here)."""
+    if change.tag is None:
+        return change
+    return replace(change, pushed_to=record.push_created(root, change.tag, remote))
 
 
 def _message(subject: str, fields: dict[str, Any]) -> str:
@@ -104,21 +122,29 @@ def was_in(state: ModelState, version: str, stage: str) -> bool:
 def promote(
     repo: Path | str,
     model: str | None,
-    version: str,
+    version: str | None,
     stage: str,
     message: str | None = None,
     *,
     force: bool = False,
+    push: bool = False,
 ) -> StageChange:
-    """Assign `version` to `stage` with a new `<name>#<stage>#<N>` tag."""
+    """Assign `version` to `stage` with a new `<name>#<stage>#<N>` tag.
+
+    `model` may name the version itself (`churn@v1.2.3`, or `churn#staging` for the version
+    staging holds), with `version` None. `push` pushes exactly the new tag to origin.
+    """
     root = root_of(repo)
     settings = config.load(root)
     _check_stage(stage, settings, force)
+    model, named, source = _referenced(model)
     state = model_state(root, model)
     if state.deprecated:
         raise PromotionError(f"{state.name} is deprecated; it cannot be promoted")
-    version = check_version(version)
-    event = pick(state, version, None)
+    if version is None and named is None and source is None:
+        raise PromotionError(f"name the version to promote: {state.name}@vX.Y.Z {stage}")
+    event = pick(state, check_version(version) if version else named, source)
+    version = Version(event.version or "")
     current = state.stages.get(stage)
     if current == version:
         return StageChange(state.name, StageAction.PROMOTE, None, version, stage, current,
@@ -141,7 +167,12 @@ def promote(
         fields["forced"] = f"skipped {forced_past}" + (f": {message}" if message else "")
     subject = message or f"Promote {state.name} v{version} to {stage}"
     tag = _assign(root, state, event, stage, subject, fields)
-    return StageChange(state.name, StageAction.PROMOTE, tag, version, stage, current)
+    change = StageChange(state.name, StageAction.PROMOTE, tag, version, stage, current)
+    return _pushed(root, change, push)
+
+
+def _pushed(root: Path, change: StageChange, wanted: bool) -> StageChange:
+    return publish_tag(root, change) if wanted else change
 
 
 def rollback_target(state: ModelState, stage: str) -> Version:
@@ -168,10 +199,23 @@ def rollback(
     stage: str = "production",
     to: str | None = None,
     message: str | None = None,
+    *,
+    push: bool = False,
 ) -> StageChange:
-    """Assign the version that held `stage` before (or `to`) with a new tag; nothing is deleted."""
+    """Assign the version that held `stage` before (or `to`) with a new tag; nothing is deleted.
+
+    `model` may carry the stage (`churn#production`) or the target (`churn@v1.2.0`).
+    """
     root = root_of(repo)
+    model, named, referenced_stage = _referenced(model)
+    stage = referenced_stage or stage
+    to = to or named
     state = model_state(root, model)
+    known = sorted({e.stage for e in state.events if e.stage} | set(config.load(root).stages))
+    if stage not in known:
+        raise UnknownStageError(
+            f"unknown stage {stage!r}; stages: {', '.join(known)}" + did_you_mean(stage, known)
+        )
     current = state.stages.get(stage)
     target = check_version(to) if to else rollback_target(state, stage)
     if target == current:
@@ -186,7 +230,8 @@ def rollback(
         f": {message}" if message else ""
     )
     tag = _assign(root, state, event, stage, subject, fields)
-    return StageChange(state.name, StageAction.ROLLBACK, tag, target, stage, current)
+    change = StageChange(state.name, StageAction.ROLLBACK, tag, target, stage, current)
+    return _pushed(root, change, push)
 
 
 def deprecate(
@@ -196,13 +241,18 @@ def deprecate(
     message: str | None = None,
     *,
     force: bool = False,
+    push: bool = False,
 ) -> StageChange:
     """Deprecate one version (`<name>@vX.Y.Z!`) or the whole model (`<name>@deprecated`).
 
     Either is refused while a stage holds what it retires, unless `force`: then the stage
     falls back to the version assigned to it before, as GTO reads it.
+
+    `model` may name the version (`churn@v1.2.3`).
     """
     root = root_of(repo)
+    model, named, _ = _referenced(model)
+    version = version or named
     state = model_state(root, model)
     if version is None:
         if state.deprecated:
@@ -220,7 +270,8 @@ def deprecate(
         text = _message(message or f"Deprecate {state.name}", fields)
         tag = format_tag(TagName(state.name, Action.DEPRECATE))
         record.write_tag(root, state.name, lambda _: record.NewTag(tag, head, text), retry=False)
-        return StageChange(state.name, StageAction.DEPRECATE, tag, None, None, None)
+        change = StageChange(state.name, StageAction.DEPRECATE, tag, None, None, None)
+        return _pushed(root, change, push)
     version = check_version(version)
     event = pick(state, version, None)
     holding = [s for s, v in state.stages.items() if v == version]
@@ -235,7 +286,8 @@ def deprecate(
     record.write_tag(
         root, state.name, lambda _: record.NewTag(tag, event.commit, text), retry=False
     )
-    return StageChange(state.name, StageAction.DEPRECATE, tag, version, None, None)
+    change = StageChange(state.name, StageAction.DEPRECATE, tag, version, None, None)
+    return _pushed(root, change, push)
 
 
 def unassign(

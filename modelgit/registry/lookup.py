@@ -9,14 +9,16 @@ from modelgit.errors import (
     IncompleteCloneError,
     MetadataError,
     UnknownModelError,
+    UnknownStageError,
     UnknownVersionError,
 )
 from modelgit.registry import metadata
 from modelgit.registry import state as registry
 from modelgit.registry.state import Event, ModelState
-from modelgit.registry.tags import model_from_tag, model_to_tag
-from modelgit.sources import git, pipeline
+from modelgit.registry.tags import Action, model_from_tag, model_to_tag
+from modelgit.sources import config, git, pipeline
 from modelgit.sources.tree import Tree
+from modelgit.values import did_you_mean
 
 
 def root_of(repo: Path | str) -> Path:
@@ -75,6 +77,12 @@ def pick(
     if stage is not None:
         held = state.stages.get(stage)
         if held is None:
+            known = sorted({e.stage for e in state.events if e.stage} | set(config.DEFAULT_STAGES))
+            if stage not in known:
+                raise UnknownStageError(
+                    f"unknown stage {stage!r}; stages: {', '.join(known)}"
+                    + did_you_mean(stage, known)
+                )
             raise UnknownVersionError(f"no version of {state.name} is in stage {stage!r}")
         version = held
     if version is None:
@@ -88,8 +96,12 @@ def pick(
             if deprecated_ok and registered is not None:
                 return registered
             raise UnknownVersionError(f"{state.name} v{version} is deprecated")
-        known = ", ".join(e.version or "" for e in state.versions[-5:]) or "none"
-        raise UnknownVersionError(f"{state.name} has no version {version} (latest: {known})")
+        latest = state.latest.version if state.latest else "none"
+        recent = ", ".join(e.version or "" for e in state.versions[-5:])
+        versions = f"; versions: {recent}" if len(state.versions) > 1 else ""
+        raise UnknownVersionError(
+            f"{state.name} has no version {version} (latest: {latest}{versions})"
+        )
     return event
 
 

@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import NamedTuple
 
-from modelgit.errors import TagExistsError
+from modelgit.errors import GitError, PushError, TagExistsError
 from modelgit.registry import state as registry
 from modelgit.sources import git
 
@@ -76,3 +76,16 @@ def write_tag(
                 continue
             return planned
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def push_created(root: Path, tag: str, remote: str = "origin") -> str:
+    """Push exactly `tag`, just created; a failure says that it exists here and how to publish
+    it later. Returns the remote."""
+    try:
+        git.push_tag(root, tag, remote)
+    except GitError as exc:
+        raise PushError(
+            f"created {tag} locally, but pushing it to {remote} failed: {exc.first_line}; "
+            f"publish it with `git push {remote} {tag}`"
+        ) from exc
+    return remote

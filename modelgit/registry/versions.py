@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from modelgit.errors import InvalidNameError
-from modelgit.values import TextEnum
+from modelgit.values import TextEnum, did_you_mean
 
 # The semver 2.0 grammar (GTO's), shared by tag parsing and Version.parse.
 SEMVER_PATTERN = (
@@ -48,8 +48,11 @@ class Level(TextEnum):
         try:
             return cls(text)
         except ValueError:
-            choices = ", ".join(level.value for level in cls)
-            raise InvalidNameError(f"unknown bump level {value!r}; use one of {choices}") from None
+            choices = [level.value for level in cls]
+            raise InvalidNameError(
+                f"unknown bump level {value!r}; use one of {', '.join(choices)}"
+                + did_you_mean(text, choices)
+            ) from None
 
 
 class Version(str):

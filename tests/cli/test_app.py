@@ -44,8 +44,18 @@ def test_terminal_output(registry):
     listed = invoke("list", "-C", str(registry))
     assert listed.exit_code == 0 and "churn" in listed.stdout and "v0.2.0" in listed.stdout
     shown = invoke("show", "-C", str(registry))
-    assert shown.stdout.startswith("churn@v0.2.0  commit ")
-    assert "train.C: 0.3" in shown.stdout and "features:" in shown.stdout
+    commit = git(registry, "rev-parse", "churn@v0.2.0^{commit}").strip()
+    assert shown.stdout.splitlines()[:3] == [
+        "churn v0.2.0",
+        "tag       churn@v0.2.0",
+        f"commit    {commit[:12]}",
+    ]
+    assert "bump      minor (from v0.1.0)" in shown.stdout
+    assert "artifact  models/churn.pkl  1.3 KiB  md5 " in shown.stdout
+    assert "metrics   accuracy " in shown.stdout and "(key)" in shown.stdout
+    assert "train.C" not in shown.stdout  # the metadata document only with --yaml
+    full = invoke("show", "--yaml", "-C", str(registry)).stdout
+    assert "train.C: 0.3" in full and "features:" in full and full.startswith(shown.stdout)
     history = invoke("history", "-C", str(registry))
     assert "registration" in history.stdout and "churn@v0.1.0" in history.stdout
 
@@ -178,8 +188,14 @@ def test_ctrl_c_exits_130(registry):
             os.killpg(proc.pid, signal.SIGKILL)
     assert "promoted: churn#production#" in first, stderr
     assert proc.returncode == 130
-    assert stderr == "error: interrupted\n"
-    assert stdout == ""
+    # It says what Ctrl-C left behind (the stage holds the unconfirmed version) and the way back.
+    told, error = stderr.splitlines()
+    assert told.startswith("interrupted: churn#production#")
+    assert "put v0.2.0 in production" in told
+    assert "run `modelgit rollback churn#production`" in told
+    assert error == "error: interrupted"
+    # The health checks in flight were counted against the window.
+    assert stdout == "" or stdout.startswith("[") and "check 1/31" in stdout
 
 
 def test_not_a_repo(tmp_path):
@@ -297,15 +313,24 @@ def _exits(path: Path, helpers: tuple[str, ...] = ()) -> list[tuple[str, int, st
     return found
 
 
+# The ways out of the CLI besides the funnel: --version's eager callback (exit 0) and the entry
+# point's guard for a pipe closed while click itself wrote help or usage (exit 0).
+ALLOWED_EXITS = {("cli/app.py", "_version"), ("cli/app.py", "main")}
+FUNNEL = ("funnel", "_fail", "_closed_pipe")
+
+
 def test_only_the_funnel_exits():
     outside = []
     inside = []
     for path in sorted(PACKAGE.rglob("*.py")):
         where = path.relative_to(PACKAGE).as_posix()
-        # In cli/app.py, `_fail` (which makes the typer.Exit) counts as a way out too.
-        helpers = ("_fail",) if where == "cli/app.py" else ()
+        # In cli/base.py, `_fail` (which makes the typer.Exit) counts as a way out too.
+        helpers = ("_fail", "_closed_pipe") if where == "cli/base.py" else ()
         for function, line, what in _exits(path, helpers):
-            in_funnel = where == "cli/app.py" and function.split(".")[0] in ("funnel", "_fail")
+            top = function.split(".")[0]
+            in_funnel = where == "cli/base.py" and top in FUNNEL
+            if (where, top) in ALLOWED_EXITS:
+                continue
             (inside if in_funnel else outside).append(f"{where}:{line} {function}: {what}")
     assert outside == []
     # The scan sees the funnel's own exits: `_fail` builds typer.Exit, `funnel` raises it.
@@ -353,6 +378,6 @@ def test_the_cli_imports_only_the_public_api():
             if not allowed:
                 bad.append(f"{path.name}:{line} imports {module}")
     assert bad == []
-    # The check can fail: app.py's own imports are seen.
-    app_imports = {m for _, m in _runtime_imports(ast.parse((PACKAGE / "cli/app.py").read_text()))}
-    assert {"modelgit", "modelgit.cli", "modelgit.errors"} <= app_imports
+    # The check can fail: a command module's own imports are seen.
+    read_imports = _runtime_imports(ast.parse((PACKAGE / "cli/read.py").read_text()))
+    assert {"modelgit", "modelgit.cli", "modelgit.errors"} <= {m for _, m in read_imports}

@@ -95,7 +95,7 @@ def test_stages_are_configurable_with_a_promotion_order(registry):
         "stages: [dev, staging, production]\npromotion_order: [staging, production]\n"
     )
     with pytest.raises(
-        InvalidNameError, match="unknown stage 'qa'; configured stages: dev, staging"
+        InvalidNameError, match="unknown stage 'qa'; stages: dev, staging"
     ):
         modelgit.promote(registry, "churn", "0.2.0", "qa")
     with pytest.raises(PromotionError, match=r"v0\.2\.0 has not been in staging"):
@@ -122,7 +122,7 @@ def test_deprecation_hides_versions_and_refuses_promotion(registry):
     refused = runner.invoke(app, ["deprecate", "churn", "-C", str(registry)])
     assert refused.exit_code == 2 and "production holds v0.1.0" in refused.stderr
     whole = runner.invoke(app, ["deprecate", "churn", "--force", "-C", str(registry)])
-    assert whole.exit_code == 0 and whole.stdout == "created churn@deprecated\n"
+    assert whole.exit_code == 0 and whole.stdout.startswith("created churn@deprecated\n")
     assert modelgit.list_models(registry)[0].deprecated
     with pytest.raises(PromotionError, match="churn is deprecated"):
         modelgit.promote(registry, "churn", "0.1.0", "staging")

@@ -1,0 +1,110 @@
+"""Commands that prove things: verify (a version's bytes and metadata), scan (pickles)."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+import modelgit
+from modelgit.cli import render
+from modelgit.cli.base import (
+    JsonOption,
+    Reference,
+    RepoOption,
+    app,
+    echo,
+    examples,
+    funnel,
+    progress_wanted,
+)
+from modelgit.errors import InputError, PolicyError, UnsafeGlobalsError, VerificationError
+
+
+@app.command(
+    epilog=examples(
+        "modelgit verify churn#production",
+        "modelgit verify churn --all",
+        "modelgit verify --policy --policy-ref origin/main",
+    )
+)
+@funnel
+def verify(
+    reference: Reference = None,
+    all_versions: Annotated[
+        bool, typer.Option("--all", help="Every version of the model.")
+    ] = False,
+    require_signed: Annotated[
+        bool, typer.Option("--require-signed", help="Fail versions whose tag is not signed.")
+    ] = False,
+    policy: Annotated[
+        bool,
+        typer.Option(
+            "--policy", help="Check the stage tags in force against .modelgit.yaml's policy."
+        ),
+    ] = False,
+    stage_history: Annotated[
+        bool, typer.Option("--history", help="With --policy: every stage tag ever written.")
+    ] = False,
+    policy_ref: Annotated[
+        str | None,
+        typer.Option(
+            "--policy-ref",
+            metavar="REV",
+            help="With --policy: read the policy at this revision, e.g. origin/main (default: "
+            "the work tree's .modelgit.yaml).",
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+    repo: RepoOption = Path(),
+) -> None:
+    """Prove versions: tag, metadata, dvc.lock, fingerprint, artifact bytes, signature."""
+    if policy or stage_history or policy_ref:
+        _verify_policy(repo, reference, policy, stage_history, policy_ref, as_json)
+        return
+    with render.progress_bar(progress_wanted()) as progress:
+        results = modelgit.verify(
+            repo, reference, all_versions=all_versions, require_signed=require_signed,
+            progress=progress,
+        )  # fmt: skip
+    echo(render.verification_json(results) if as_json else render.verification(results))
+    failed = [r.tag for r in results if not r.ok]
+    if failed:
+        raise VerificationError(f"{', '.join(failed)} did not verify")
+
+
+def _verify_policy(
+    repo: Path,
+    model: str | None,
+    policy: bool,
+    stage_history: bool,
+    policy_ref: str | None,
+    as_json: bool,
+) -> None:
+    if not policy:
+        raise InputError("--history and --policy-ref go with --policy")
+    if model is not None and ("@" in model or "#" in model):
+        raise InputError(f"verify --policy takes a model name, not {model!r}")
+    report = modelgit.check_policy(repo, model, history=stage_history, policy_ref=policy_ref)
+    echo(render.policy_json(report) if as_json else render.policy_report(report))
+    if not report.ok:
+        raise PolicyError(f"the stage policy is broken by {', '.join(report.failed)}")
+
+
+@app.command(epilog=examples("modelgit scan models/", "modelgit scan model.pkl --json"))
+@funnel
+def scan(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="PATH...",
+            show_default=False,
+            help="Pickle-based files or directories (relative to -C DIR when given).",
+        ),
+    ],
+    as_json: JsonOption = False,
+) -> None:
+    """Find pickle globals that execute code (os.system, eval, ...), without loading anything."""
+    result = modelgit.scan(list(paths))
+    echo(render.scan_json(result) if as_json else render.scan_text(result))
+    if not result.safe:
+        raise UnsafeGlobalsError(f"{len(result.findings)} unsafe global(s) found")

@@ -1,0 +1,263 @@
+"""Commands that deploy: manifest (Kubernetes YAML) and rollout (promote, watch, roll back)."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+import modelgit
+from modelgit import CanaryRouter
+from modelgit.cli import render
+from modelgit.cli.base import (
+    JsonOption,
+    Reference,
+    RepoOption,
+    app,
+    complete_reference,
+    echo,
+    examples,
+    funnel,
+    output,
+)
+from modelgit.errors import InputError, RolloutFailedError
+
+
+@app.command(
+    epilog=examples(
+        "modelgit manifest churn#production --strategy canary --out k8s/",
+        "modelgit manifest churn@v1.3.0 --strategy kserve --validate",
+    )
+)
+@funnel
+def manifest(
+    reference: Reference = None,
+    strategy: Annotated[
+        str | None,
+        typer.Option(
+            "--strategy",
+            metavar="STRATEGY",
+            help="bluegreen, canary, ab or kserve (default: deploy.strategy in .modelgit.yaml).",
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            metavar="DIR",
+            help="Directory inside the project to write into (default: print to stdout).",
+        ),
+    ] = None,
+    image: Annotated[
+        str | None,
+        typer.Option(
+            "--image",
+            metavar="IMAGE",
+            help="Serving container image (default: deploy.image in .modelgit.yaml, else "
+            "<model>:latest).",
+        ),
+    ] = None,
+    namespace: Annotated[
+        str | None,
+        typer.Option(
+            "--namespace",
+            metavar="NS",
+            help="Kubernetes namespace (default: deploy.namespace in .modelgit.yaml, else "
+            "default).",
+        ),
+    ] = None,
+    replicas: Annotated[
+        int | None,
+        typer.Option(
+            "--replicas",
+            metavar="N",
+            help="Pods per version (default: deploy.replicas in .modelgit.yaml, else 1).",
+        ),
+    ] = None,
+    weight: Annotated[
+        int | None,
+        typer.Option(
+            "--weight", metavar="PERCENT", help="canary/kserve: percent of traffic to this version."
+        ),
+    ] = None,
+    steps: Annotated[
+        str | None,
+        typer.Option(
+            "--steps", metavar="W1,W2,...", help="canary (Argo): setWeight steps, e.g. 10,30,60."
+        ),
+    ] = None,
+    router: Annotated[
+        CanaryRouter,
+        typer.Option(
+            "--router",
+            metavar="ROUTER",
+            help="canary: argo (Rollout) or istio (VirtualService) (default: argo, built-in).",
+        ),
+    ] = CanaryRouter.ARGO,
+    switch: Annotated[
+        bool, typer.Option("--switch", help="bluegreen: render only the Service, cutting over.")
+    ] = False,
+    weights: Annotated[
+        str | None,
+        typer.Option(
+            "--weights",
+            metavar="REF=W,...",
+            help="ab: churn@v1.2.3=0.8,churn@v1.3.0=0.2 (sum to 1).",
+        ),
+    ] = None,
+    stable: Annotated[
+        str | None,
+        typer.Option(
+            "--stable",
+            metavar="REF",
+            help="canary/bluegreen: the live version (default: MODEL#production).",
+        ),
+    ] = None,
+    check: Annotated[
+        bool, typer.Option("--validate", help="Validate against Kubernetes schemas first.")
+    ] = False,
+    crd_schemas: Annotated[
+        Path | None,
+        typer.Option(
+            "--crd-schemas",
+            metavar="DIR",
+            help="With --validate: CRD JSON schemas replacing the packaged ones (a directory).",
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+    repo: RepoOption = Path(),
+) -> None:
+    """Kubernetes YAML for a version: blue-green, canary (Argo or Istio), A/B, or KServe."""
+    request = modelgit.ManifestRequest(
+        reference=reference, strategy=strategy, out=out, image=image, namespace=namespace,
+        replicas=replicas, weight=weight, steps=steps or (), router=router, switch=switch,
+        weights=weights, stable=stable, validate=check, crd_schemas=crd_schemas,
+    )  # fmt: skip
+    result = modelgit.manifest(repo, request)
+    if as_json:
+        echo(render.to_json(result))
+        return
+    if out is None:
+        echo("".join(result.files.values()))
+    else:
+        echo("".join(f"wrote {path}\n" for path in result.written))
+    echo(render.manifest_checks(result), err=True)
+
+
+@app.command(
+    epilog=examples(
+        "modelgit rollout churn@v1.3.0 --health-url http://churn/healthz",
+        "modelgit rollout churn#staging --window 600 --interval 60 --health-cmd ./smoke.sh",
+    )
+)
+@funnel
+def rollout(
+    reference: Annotated[
+        str,
+        typer.Argument(
+            metavar="MODEL[@VERSION|#STAGE]",
+            show_default=False,
+            autocompletion=complete_reference,
+            help="The version to roll out: churn@v1.3.0, churn#staging, or churn and VERSION.",
+        ),
+    ],
+    version: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[VERSION]", show_default=False, help="The version, when MODEL names none."
+        ),
+    ] = None,
+    stage: Annotated[
+        str,
+        typer.Option(
+            "--stage",
+            metavar="STAGE",
+            help="Stage to promote into (default: production, built-in).",
+        ),
+    ] = "production",
+    health_url: Annotated[
+        str | None,
+        typer.Option("--health-url", metavar="URL", help="Must answer 2xx to count as healthy."),
+    ] = None,
+    health_cmd: Annotated[
+        str | None,
+        typer.Option("--health-cmd", metavar="CMD", help="Must exit 0 to count as healthy."),
+    ] = None,
+    window: Annotated[
+        float,
+        typer.Option(
+            "--window", metavar="SECONDS", help="Seconds to watch (default: 300, built-in)."
+        ),
+    ] = 300,
+    interval: Annotated[
+        float,
+        typer.Option(
+            "--interval",
+            metavar="SECONDS",
+            help="Seconds between checks (default: 30, built-in).",
+        ),
+    ] = 30,
+    max_failures: Annotated[
+        int,
+        typer.Option(
+            "--max-failures",
+            metavar="N",
+            help="Failed checks that trigger the rollback (default: 1, built-in).",
+        ),
+    ] = 1,
+    on_failure: Annotated[
+        str | None,
+        typer.Option(
+            "--on-failure", metavar="CMD", help="Command to run after a rollback (an alert)."
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Promote past the promotion order.")
+    ] = False,
+    as_json: JsonOption = False,
+    repo: RepoOption = Path(),
+) -> None:
+    """Promote, watch a health check for a window, and roll back (exit 1) if it fails."""
+    model, version = _model_and_version(repo, reference, version)
+    request = modelgit.RolloutRequest(
+        model=model, version=version, health_url=health_url, health_cmd=health_cmd, stage=stage,
+        window=window, interval=interval, max_failures=max_failures, on_failure=on_failure,
+        force=force,
+    )  # fmt: skip
+    seen: list[modelgit.RolloutEvent] = []
+
+    def show(event: modelgit.RolloutEvent) -> None:
+        seen.append(event)
+        checks = sum(str(e.kind) in ("healthy", "unhealthy") for e in seen)
+        # With --json, stdout is the one JSON document: progress goes to stderr.
+        echo(render.rollout_event(event, request, checks), err=as_json and not output.quiet)
+
+    try:
+        result = modelgit.rollout(repo, request, show)
+    except KeyboardInterrupt:
+        promoted = next((str(e.detail) for e in seen if str(e.kind) == "promoted"), None)
+        echo(render.rollout_interrupted(request, promoted) + "\n", err=True)
+        raise
+    if as_json:
+        echo(render.to_json(result))
+    if not result.succeeded:
+        raise RolloutFailedError(
+            f"rollout of {result.model} v{result.version} to {result.stage} failed and was "
+            f"rolled back ({result.rolled_back})"
+        )
+    if not as_json:
+        echo(f"{result.model} v{result.version} is in {result.stage}\n")
+
+
+def _model_and_version(repo: Path, reference: str, version: str | None) -> tuple[str, str]:
+    """MODEL@VERSION, MODEL VERSION, or MODEL#STAGE (the version that stage holds)."""
+    if "@" in reference:
+        if version is not None:
+            raise InputError(f"{reference} names a version already; drop {version}")
+        model, _, named = reference.rpartition("@")
+        return model, named
+    if "#" in reference:
+        held = modelgit.show(repo, reference)
+        return held.model, held.version
+    if version is None:
+        raise InputError(f"name the version to roll out: {reference}@vX.Y.Z")
+    return reference, version
