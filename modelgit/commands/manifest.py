@@ -113,7 +113,10 @@ class ManifestRequest:
 
     def __post_init__(self) -> None:
         if self.strategy is not None and str(self.strategy) not in _STRATEGIES:
-            raise ManifestError(f"unknown strategy {self.strategy!r}; use {', '.join(_STRATEGIES)}")
+            raise ManifestError(
+                f"unknown strategy {self.strategy!r}; use {', '.join(_STRATEGIES)}"
+                + did_you_mean(str(self.strategy), _STRATEGIES)
+            )
         if str(self.router) not in _ROUTERS:
             raise ManifestError(f"unknown canary router {self.router!r}; use argo or istio")
 
