@@ -152,7 +152,7 @@ def text(comparison: Comparison, show_all: bool = False, look: Look = PLAIN) -> 
     if metrics:
         table = [["metric", "old", "new", "change", ""]]
         table += [
-            [m.name, _value(m.old), _value(m.new), marked(_change(m), m.verdict, look),
+            [m.name, _value(m.old), _value(m.new), paint(_change(m), m.verdict, look),
              marked(str(m.verdict), m.verdict, look)]
             for m in metrics
         ]  # fmt: skip
@@ -674,7 +674,8 @@ def rollout_event(event: RolloutEvent, request: RolloutRequest, checks: int) -> 
         return f"[{event.at:7.1f}s] {kind}: {event.detail}\n"
     total = max(1, math.ceil(request.window / request.interval) + 1)
     left = max(0.0, request.window - event.at)
-    return f"[{event.at:7.1f}s] check {checks}/{total} {kind}: {event.detail} ({left:.0f}s left)\n"
+    where = f"check {checks}/{total}, {left:.0f}s left"
+    return f"[{event.at:7.1f}s] {kind}: {event.detail} ({where})\n"
 
 
 def rollout_interrupted(request: RolloutRequest, promoted: str | None) -> str:

@@ -59,7 +59,8 @@ def test_unknown_models_and_versions(registry):
     with pytest.raises(UnknownModelError, match="'nope'"):
         modelgit.show(registry, "nope")
     with pytest.raises(
-        UnknownVersionError, match=r"no version 9\.9\.9 \(latest: 0\.2\.0; versions: 0\.1\.0, 0\.2\.0\)"
+        UnknownVersionError,
+        match=r"no version 9\.9\.9 \(latest: 0\.2\.0; versions: 0\.1\.0, 0\.2\.0\)",
     ):
         modelgit.show(registry, "churn@v9.9.9")
     with pytest.raises(UnknownVersionError, match="no version of churn is in stage 'production'"):

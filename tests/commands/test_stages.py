@@ -94,9 +94,7 @@ def test_stages_are_configurable_with_a_promotion_order(registry):
     (registry / ".modelgit.yaml").write_text(
         "stages: [dev, staging, production]\npromotion_order: [staging, production]\n"
     )
-    with pytest.raises(
-        InvalidNameError, match="unknown stage 'qa'; stages: dev, staging"
-    ):
+    with pytest.raises(InvalidNameError, match="unknown stage 'qa'; stages: dev, staging"):
         modelgit.promote(registry, "churn", "0.2.0", "qa")
     with pytest.raises(PromotionError, match=r"v0\.2\.0 has not been in staging"):
         modelgit.promote(registry, "churn", "0.2.0", "production")
