@@ -430,10 +430,6 @@ def version_label(version: str | None) -> str:
     return f"v{version}" if version else "-"
 
 
-def _cell(value: Any) -> str:
-    return "-" if value is None else str(value)
-
-
 def bump(result: BumpResult, *, explain: bool) -> str:
     """What `bump` created (or would create, or decided)."""
     if explain:
@@ -495,8 +491,8 @@ def versions_table(rows: list[VersionRow], look: Look = PLAIN) -> str:
         if row.deprecated:
             version += " " + paint("DEPRECATED", "deprecated", look)
         value = row.key_metric.value if row.key_metric and row.key_metric.name == key else None
-        cells.append([version, ", ".join(row.stages), _when(row.created_at), _cell(_value(value)
-                      if value is not None else None), row.commit[:12]])  # fmt: skip
+        cells.append([version, ", ".join(row.stages), _when(row.created_at), _value(value),
+                      row.commit[:12]])  # fmt: skip
     columns = ["version", "stages", "created", key or "metric", "commit"]
     return table(columns, cells, look, fit=["commit", ("created", _day)])
 
@@ -623,8 +619,7 @@ def metric_history_table(rows: list[VersionMetrics], look: Look = PLAIN) -> str:
         for name in names:
             value = row.metrics.get(name)
             verdict = verdict_of(before.get(name), value, row.directions.get(name))
-            values.append(marked(_cell(_value(value) if value is not None else None), verdict,
-                                 look))  # fmt: skip
+            values.append(marked(_value(value), verdict, look))
         cells.append([version_label(row.version), row.created_at[:10], *values])
     fit: list[FitStep] = ["date", *reversed(names[1:])]
     return table(["version", "date", *names], cells, look, fit=fit)

@@ -198,7 +198,7 @@ def list_versions(repo: Path | str = ".", model: str | None = None) -> list[Vers
 
     root = root_of(repo)
     state = model_state(root, model)
-    dropped = {e.version for e in state.events if e.action is Action.DEREGISTER}
+    dropped = set(state.deregistered)
     registrations = [e for e in state.events if e.action is Action.REGISTER and e.version]
     registrations.sort(key=lambda e: Version(e.version or "0.0.0"), reverse=True)
     docs = facts.read_documents(root, registrations)

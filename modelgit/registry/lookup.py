@@ -15,7 +15,7 @@ from modelgit.errors import (
 from modelgit.registry import metadata
 from modelgit.registry import state as registry
 from modelgit.registry.state import Event, ModelState
-from modelgit.registry.tags import Action, model_from_tag, model_to_tag
+from modelgit.registry.tags import model_from_tag, model_to_tag
 from modelgit.sources import config, git, pipeline
 from modelgit.sources.tree import Tree
 from modelgit.values import did_you_mean
