@@ -239,7 +239,9 @@ def test_deprecated_versions_stay_readable_with_a_marker(registry):
     gto(registry, "deprecate", "churn", "v0.1.0")  # GTO writes the deregistration tag
     cli = CliRunner()
     shown = cli.invoke(app, ["show", "churn@v0.1.0", "-C", str(registry)])
-    assert shown.exit_code == 0 and shown.stdout.startswith("churn@v0.1.0 DEPRECATED")
+    assert shown.exit_code == 0 and shown.stdout.startswith(
+        "churn v0.1.0  DEPRECATED\ntag       churn@v0.1.0\n"
+    )
     as_json = json.loads(
         cli.invoke(app, ["show", "churn@v0.1.0", "--json", "-C", str(registry)]).stdout
     )
