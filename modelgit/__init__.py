@@ -44,6 +44,11 @@ _COMMANDS = {
     "modelgit.commands.ci": (
         "ci_init", "ci_release", "ci_report", "CiInitResult", "ReleaseResult", "ReportResult",
     ),
+    "modelgit.commands.card": ("card",),
+    "modelgit.pages.cards": ("ModelCard",),
+    "modelgit.pages.markdown": ("card_markdown",),
+    "modelgit.pages.html": ("card_html",),
+    "modelgit.commands.site": ("site", "SiteResult"),
     "modelgit.analysis.compare": ("Comparison",),
     "modelgit.registry.versions": ("Level", "Part", "Version"),
     "modelgit.errors": ("ModelgitError", "InputError", "CheckFailedError"),

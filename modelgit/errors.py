@@ -150,6 +150,10 @@ class RegistryBusyError(InputError):
     """Another process kept the model's tag lock longer than we wait."""
 
 
+class OutputFileError(InputError):
+    """A file or folder modelgit would write belongs to someone else, or is a symlink."""
+
+
 class VerificationError(CheckFailedError):
     """A version does not verify."""
 

@@ -29,6 +29,7 @@ RANKS: dict[str, int] = {
     "registry": 2,
     "model": 3,
     "analysis": 4,
+    "pages": 4,  # pure: model cards and the static site as Markdown, HTML and SVG
     "deploy": 4,
     "commands": 5,
     "__init__": 6,  # the package itself: the public API, re-exporting commands

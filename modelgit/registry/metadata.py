@@ -74,6 +74,17 @@ def dump(subject: str, document: dict[str, Any]) -> str:
     return f"{subject.splitlines()[0] if subject else ''}\n\n{dump_yaml(ordered)}"
 
 
+# libyaml parses ~8x faster; it cannot refuse aliases as it composes, so it only reads text in
+# which no anchor or alias can occur (neither `&` nor `*` anywhere: every modelgit document).
+_FAST_LOADER: Any = getattr(yaml, "CSafeLoader", None)
+
+
+def _loader_for(body: str) -> Any:
+    if _FAST_LOADER is not None and "&" not in body and "*" not in body:
+        return _FAST_LOADER
+    return _NoAliasLoader
+
+
 def parse(message: str) -> dict[str, Any]:
     """The metadata document in a tag message; MetadataError when there is none or it is unsafe."""
     if len(message.encode("utf-8", "replace")) > MAX_MESSAGE_BYTES:
@@ -82,7 +93,7 @@ def parse(message: str) -> dict[str, Any]:
     if not sep or not body.strip():
         raise MetadataError("tag message carries no metadata document")
     try:
-        document = yaml.load(body, Loader=_NoAliasLoader)
+        document = yaml.load(body, Loader=_loader_for(body))
     except MetadataError:
         raise
     except (yaml.YAMLError, RecursionError, ValueError) as exc:

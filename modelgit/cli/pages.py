@@ -1,0 +1,82 @@
+"""Commands that write pages for people: `card` and `site`."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+import modelgit
+from modelgit.cli import render
+from modelgit.cli.base import (
+    JsonOption,
+    Reference,
+    RepoOption,
+    app,
+    echo,
+    examples,
+    funnel,
+    progress_wanted,
+    write,
+)
+from modelgit.errors import InputError
+
+
+@app.command(
+    epilog=examples(
+        "modelgit card churn#production",
+        "modelgit card churn@v1.0.0 --html -o card.html",
+    )
+)
+@funnel
+def card(
+    reference: Reference = None,
+    html: Annotated[bool, typer.Option("--html", help="A standalone HTML page.")] = False,
+    md: Annotated[bool, typer.Option("--md", help="Markdown (built-in default).")] = False,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", metavar="FILE", help="Write to FILE instead of stdout."),
+    ] = None,
+    as_json: JsonOption = False,
+    repo: RepoOption = Path(),
+) -> None:
+    """A model card: metrics against the previous and production versions, params, data,
+    lineage, schema, environment, trust; a major version adds a migration guide."""
+    if html and md:
+        raise InputError("choose one of --md and --html")
+    found = modelgit.card(repo, reference)
+    if as_json:
+        echo(render.to_json(found))
+        return
+    text = modelgit.card_html(found) if html else modelgit.card_markdown(found)
+    if out is None:
+        echo(text)
+    else:
+        echo(f"wrote {write(out, text)}\n")
+
+
+@app.command(epilog=examples("modelgit site", "modelgit site -o public --title 'Our models'"))
+@funnel
+def site(
+    out: Annotated[
+        Path,
+        typer.Option("--out", "-o", metavar="DIR", help="Folder to build into (built-in: _site)."),
+    ] = Path("_site"),
+    title: Annotated[
+        str | None, typer.Option(help="The index page's heading (built-in: the repo's name).")
+    ] = None,
+    as_json: JsonOption = False,
+    repo: RepoOption = Path(),
+) -> None:
+    """A static web site of the registry (works from file:// and any static host, no script);
+    a rebuild rewrites only pages whose content changed."""
+    with render.progress_bar(progress_wanted(), threshold=500) as progress:
+        result = modelgit.site(repo, out, title=title, progress=progress)
+    if as_json:
+        echo(render.to_json(result))
+        return
+    removed = f", {len(result.removed)} removed" if result.removed else ""
+    echo(
+        f"{result.out}/index.html: {result.models} models, {result.versions} versions; "
+        f"{len(result.written)} of {result.pages} pages written, {result.unchanged} "
+        f"unchanged{removed} ({result.seconds:.1f} s)\n"
+    )

@@ -1,0 +1,147 @@
+"""`card`: what one version is, for a person: metrics against the previous and production
+versions, data, lineage, schema, environment, trust, and a migration guide for a major bump."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from modelgit.analysis.autobump import is_breaking
+from modelgit.analysis.migration import migration_notes
+from modelgit.errors import ModelgitError
+from modelgit.model.metrics import directions_of
+from modelgit.pages.cards import (
+    BreakingCommit,
+    CardLineage,
+    LineageNode,
+    ModelCard,
+    metric_rows,
+    production_stage,
+    recorded_lineage,
+)
+from modelgit.registry.lookup import model_state, pick, read_metadata, root_of
+from modelgit.registry.state import Event, ModelState
+from modelgit.registry.tags import split_reference
+from modelgit.registry.versions import Version, version_key
+from modelgit.sources import config, git
+from modelgit.sources.pipeline import Artifact, load, read_artifacts
+from modelgit.sources.tree import Tree
+
+
+def pipeline_lineage(root: Path, model: str, commit: str) -> CardLineage | None:
+    """The lineage the version's commit's pipeline gives (the whole upstream DAG)."""
+    from modelgit.analysis import lineage
+    from modelgit.commands.lineage import graph_at
+
+    try:
+        _, graph = graph_at(Tree(root, commit))
+        sub = lineage.upstream(graph, model)
+    except ModelgitError:  # an old pipeline that no longer parses: the metadata's lineage
+        return None
+    return graph_lineage(sub)
+
+
+def graph_lineage(graph: Any) -> CardLineage:
+    """A networkx lineage graph as the layers and edges a card draws."""
+    import networkx as nx
+
+    layers = [
+        tuple(
+            LineageNode(node, graph.nodes[node]["type"], _label(graph.nodes[node]))
+            for node in sorted(generation)
+        )
+        for generation in nx.topological_generations(graph)
+    ]
+    return CardLineage(tuple(layers), tuple(sorted(graph.edges)))
+
+
+def _label(data: dict[str, Any]) -> str:
+    kind = data["type"]
+    if kind == "stage":
+        return f"stage {data['name']}"
+    if kind == "param":
+        return f"{data['file']}:{data['key']}"
+    if kind == "model":
+        return f"{data['name']} ({data['path']})"
+    return str(data["path"])
+
+
+def _signature(root: Path, event: Event, signed: bool) -> str:
+    if not signed:
+        return "unsigned"
+    reason = git.verify_tag(root, event.tag)
+    return "verified" if reason is None else f"does not verify: {reason}"
+
+
+def _declaration(root: Path, commit: str, model: str) -> Artifact | None:
+    try:
+        return read_artifacts(load(Tree(root, commit)).dvcfiles).get(model)
+    except ModelgitError:  # the card still shows what the tag records
+        return None
+
+
+def _previous(state: ModelState, event: Event) -> Event | None:
+    """The highest registered version below `event`'s (versions are sorted lowest first)."""
+    older = [
+        e for e in state.versions if version_key(e.version or "") < version_key(event.version or "")
+    ]
+    return older[-1] if older else None
+
+
+def breaking_commits(root: Path, since: str, until: str) -> tuple[BreakingCommit, ...]:
+    """Commits in since..until whose messages declare a breaking change."""
+    return tuple(
+        BreakingCommit(sha, subject)
+        for sha, subject, body in git.commit_messages(root, since, until, [])
+        if is_breaking(subject, body)
+    )
+
+
+def card(repo: Path | str = ".", reference: str | None = None) -> ModelCard:
+    """The model card of `MODEL`, `MODEL@vX.Y.Z` or `MODEL#stage` (latest by default)."""
+    root = root_of(repo)
+    model, version, stage = split_reference(reference) if reference else (None, None, None)
+    state = model_state(root, model)
+    event = pick(state, version, stage)
+    metadata, problem, signed = read_metadata(root, event)
+    document = metadata or {}
+    settings = config.load(root)
+    production = production_stage(settings.stages, settings.promotion_order)
+    production_version = state.stages.get(production) if production else None
+    previous = _previous(state, event)
+    compared = [e for e in (previous, state.version(production_version or "")) if e is not None]
+    others = {e.version: read_metadata(root, e)[0] or {} for e in compared}
+    previous_metadata = others.get(previous.version) if previous else None
+    declaration = _declaration(root, event.commit, state.name)
+    this_version = Version(event.version or "0.0.0")
+    major = previous is not None and this_version.major > Version(previous.version or "").major
+    return ModelCard(
+        model=state.name,
+        version=this_version,
+        tag=event.tag,
+        commit=event.commit,
+        metadata=document,
+        description=declaration.desc if declaration else "",
+        kind=declaration.type if declaration else "model",
+        labels=declaration.labels if declaration else (),
+        meta=dict(declaration.meta) if declaration else {},
+        metrics=metric_rows(
+            document.get("metrics") or {},
+            directions_of(declaration) if declaration else {},
+            (previous_metadata or {}).get("metrics"),
+            (others.get(production_version) or {}).get("metrics"),
+        ),
+        previous_version=Version(previous.version) if previous and previous.version else None,
+        production_stage=production,
+        production_version=production_version,
+        stages=tuple(name for name, held in state.stages.items() if held == event.version),
+        deprecated=state.deprecated,
+        signed=signed,
+        signature=problem or _signature(root, event, signed),
+        lineage=pipeline_lineage(root, state.name, event.commit)
+        or recorded_lineage(state.name, document),
+        migration=tuple(migration_notes(previous_metadata or {}, document)) if major else (),
+        breaking_commits=breaking_commits(root, previous.commit, event.commit)
+        if major and previous
+        else (),
+    )

@@ -1,0 +1,61 @@
+"""`site`: the registry as static pages, rebuilt only where something changed, never over
+files modelgit did not write."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from conftest import tag_message
+from typer.testing import CliRunner
+
+import modelgit
+from modelgit.cli.app import app
+from modelgit.registry import metadata
+
+runner = CliRunner()
+
+
+def test_pages_show_the_registry_and_rebuilds_write_only_changes(registry, tmp_path):
+    out = tmp_path / "site"
+    modelgit.promote(registry, "churn", "0.1.0", "production")
+    first = modelgit.site(registry, out)
+    assert (first.models, first.versions) == (1, 2)
+    assert len(first.written) == first.pages == 6  # style, index, model, lineage, 2 versions
+    index = (out / "index.html").read_text()
+    assert 'href="models/churn/v0.2.0.html">v0.2.0</a>' in index  # latest
+    assert 'href="models/churn/v0.1.0.html">v0.1.0</a>' in index  # production
+    page = (out / "models/churn/v0.2.0.html").read_text()
+    recorded = metadata.parse(tag_message(registry, "churn@v0.2.0"))
+    assert "Diff against v0.1.0" in page and "train.C" in page
+    assert str(recorded["metrics"]["accuracy"]) in page
+    assert "<script" not in index + page and "http" not in re.sub(r"xmlns=\"[^\"]+\"", "", page)
+
+    again = modelgit.site(registry, out)
+    assert again.written == ()
+
+    modelgit.promote(registry, "churn", "0.2.0", "production")
+    moved = modelgit.site(registry, out)
+    assert "index.html" in moved.written and "style.css" not in moved.written
+
+
+def test_refuses_a_folder_it_did_not_write(registry, tmp_path):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    result = runner.invoke(app, ["site", "-o", str(out), "--repo", str(registry)])
+    assert result.exit_code == 2
+    assert "did not write" in result.output and len(result.output.strip().splitlines()) == 1
+    assert (out / "notes.txt").read_text() == "mine"
+
+
+def test_never_writes_through_a_symlink(registry, tmp_path):
+    out = tmp_path / "site"
+    modelgit.site(registry, out)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (out / "models").rename(tmp_path / "old-models")
+    (out / "models").symlink_to(elsewhere, target_is_directory=True)
+    with pytest.raises(modelgit.InputError, match="symlink"):
+        modelgit.site(registry, out)
+    assert list(elsewhere.iterdir()) == []
