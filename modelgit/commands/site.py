@@ -21,7 +21,8 @@ from modelgit.pages.cards import (
 )
 from modelgit.pages.site import SiteEvent, SiteModel, page_count, pages
 from modelgit.registry import state as registry
-from modelgit.registry.lookup import declared, read_metadata_many, root_of
+from modelgit.registry.documents import read_documents
+from modelgit.registry.lookup import declared, root_of
 from modelgit.registry.state import ModelState
 from modelgit.registry.versions import Version
 from modelgit.sources import config, git
@@ -119,6 +120,32 @@ def _head_lineage(root: Path) -> dict[str, CardLineage]:
     return found
 
 
+# Bump when a version page's layout changes, so every page is rendered again once.
+PAGE_FORMAT = "1"
+
+
+def _page_keys(
+    state: ModelState,
+    cards: tuple[ModelCard, ...],
+    documents: dict[str, tuple[dict | None, str | None, bool]],
+    production: str | None,
+) -> tuple[str, ...]:
+    """Per version: a digest of what its page shows (tag objects are immutable, so their ids
+    stand for their documents)."""
+    holder = state.version(state.stages.get(production) or "") if production else None
+    keys = []
+    previous = ""
+    for event, card in zip(state.versions, cards, strict=True):
+        parts = [
+            PAGE_FORMAT, state.name, event.object_id, previous,
+            holder.object_id if holder else "", ",".join(card.stages), str(state.deprecated),
+            str(documents[event.tag][1]),
+        ]  # fmt: skip
+        keys.append(hashlib.sha1("\0".join(parts).encode(), usedforsecurity=False).hexdigest())
+        previous = event.object_id
+    return tuple(keys)
+
+
 def _ordered_stages(state: ModelState, configured: tuple[str, ...]) -> dict[str, str | None]:
     names = [s for s in configured] + sorted(s for s in state.stages if s not in configured)
     return {name: state.stages.get(name) for name in names}
@@ -131,7 +158,7 @@ def collect(root: Path) -> list[SiteModel]:
     order = settings.promotion_order or settings.stages
     production = production_stage(settings.stages, settings.promotion_order)
     events = [event for state in states.values() for event in state.versions]
-    documents = read_metadata_many(root, events)
+    documents = read_documents(root, events)
     declarations = declared(root)
     lineages = _head_lineage(root)
     models = []
@@ -140,6 +167,7 @@ def collect(root: Path) -> list[SiteModel]:
         declaration = declarations.get(name)
         directions = directions_of(declaration) if declaration else {}
         cards = _cards(root, state, documents, directions, production)
+        keys = _page_keys(state, cards, documents, production)
         latest_metrics = cards[-1].metadata.get("metrics") or {} if cards else {}
         preferred = declaration.meta.get("key_metric") if declaration else None
         models.append(
@@ -156,15 +184,16 @@ def collect(root: Path) -> list[SiteModel]:
                 lineage=lineages.get(name),
                 deprecated=state.deprecated,
                 created={str(e.version): e.created_at for e in state.versions},
+                keys=keys,
             )
         )
     return models
 
 
-def _previous_manifest(out: Path) -> dict[str, str]:
+def _previous_manifest(out: Path) -> dict[str, dict[str, str]]:
     marker = out / MANIFEST
     if not out.exists():
-        return {}
+        return {"pages": {}, "keys": {}}
     if out.is_symlink() or not out.is_dir():
         raise OutputFileError(f"{out} is not a directory modelgit can write a site into")
     if not marker.is_file():
@@ -172,12 +201,15 @@ def _previous_manifest(out: Path) -> dict[str, str]:
             raise OutputFileError(
                 f"{out} holds files modelgit did not write; choose an empty or new folder with -o"
             )
-        return {}
+        return {"pages": {}, "keys": {}}
     try:
         recorded = json.loads(marker.read_text())
     except ValueError as exc:
         raise OutputFileError(f"{marker} does not parse; remove the folder to rebuild") from exc
-    return {str(k): str(v) for k, v in (recorded.get("pages") or {}).items()}
+    return {
+        section: {str(k): str(v) for k, v in (recorded.get(section) or {}).items()}
+        for section in ("pages", "keys")
+    }
 
 
 def _write(out: Path, relative: str, content: bytes) -> None:
@@ -208,23 +240,38 @@ def site(
     models = collect(root)
     total = page_count(models)
     recorded: dict[str, str] = {}
+    keys: dict[str, str] = {}
     written: list[str] = []
     heading = title or f"Model registry: {root.name}"
-    for done, (relative, text) in enumerate(pages(models, heading), start=1):
-        content = text.encode()
-        digest = hashlib.sha1(content, usedforsecurity=False).hexdigest()
-        recorded[relative] = digest
-        if before.get(relative) != digest or not (target / relative).is_file():
-            _write(target, relative, content)
-            written.append(relative)
+    for done, (relative, key, render) in enumerate(pages(models, heading), start=1):
+        unchanged = (
+            key is not None
+            and before["keys"].get(relative) == key
+            and relative in before["pages"]
+            and (target / relative).is_file()
+        )
+        if unchanged:
+            recorded[relative] = before["pages"][relative]
+        else:
+            content = render().encode()
+            recorded[relative] = hashlib.sha1(content, usedforsecurity=False).hexdigest()
+            if (
+                before["pages"].get(relative) != recorded[relative]
+                or not (target / relative).is_file()
+            ):
+                _write(target, relative, content)
+                written.append(relative)
+        if key is not None:
+            keys[relative] = key
         if progress is not None and (done % 200 == 0 or done == total):
             progress("pages", done, total)
-    removed = sorted(set(before) - set(recorded))
+    removed = sorted(set(before["pages"]) - set(recorded))
     for relative in removed:
         stale = target / relative
         if stale.is_file() and not stale.is_symlink():
             stale.unlink()
-    _write(target, MANIFEST, json.dumps({"pages": recorded}, indent=0, sort_keys=True).encode())
+    manifest = {"pages": recorded, "keys": keys}
+    _write(target, MANIFEST, json.dumps(manifest, indent=0, sort_keys=True).encode())
     return SiteResult(
         out=target,
         models=len(models),

@@ -18,7 +18,8 @@ th,td{border:1px solid #d0d7de;padding:.25rem .6rem;text-align:left;vertical-ali
 thead th{background:#f6f8fa}td.num{text-align:right;font-variant-numeric:tabular-nums}
 code{font-size:90%}.better{color:#1a7f37}.worse{color:#cf222e}.deprecated{color:#9a6700}
 .spark{color:#1f6feb;vertical-align:middle}svg text{font:11px system-ui,sans-serif}
-.chart-title{font-weight:600}figure{display:inline-block;margin:0 1rem 1rem 0}.stage{background:#ddf4ff;border-radius:1rem;padding:0 .5rem}
+.chart-title{font-weight:600}figure{display:inline-block;margin:0 1rem 1rem 0}
+.stage{background:#ddf4ff;border-radius:1rem;padding:0 .5rem}
 """.strip()
 
 _MARKS = {"better": "✓", "worse": "✗", "same": "=", "": ""}

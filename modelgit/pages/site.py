@@ -3,8 +3,9 @@ files that work from `file://` or any static host (relative links, no script, SV
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from html import escape
 from typing import Any
@@ -16,6 +17,7 @@ from modelgit.pages.text import number
 from modelgit.values import is_number
 
 STYLESHEET = "style.css"
+Render = Callable[[], str]
 MAX_CHARTS = 6
 
 
@@ -43,6 +45,9 @@ class SiteModel:
     lineage: CardLineage | None = None
     deprecated: bool = False
     created: dict[str, str] = field(default_factory=dict)  # version -> created_at
+    # Per card: a digest of everything its version page shows, so an unchanged page is not
+    # rendered again (empty: always render).
+    keys: tuple[str, ...] = ()
 
 
 def slug(model: str) -> str:
@@ -269,16 +274,21 @@ def lineage_page(model: SiteModel) -> str:
     return document(f"{model.name} lineage", body, f"../../{STYLESHEET}", _nav("../../", model))
 
 
-def pages(models: list[SiteModel], title: str) -> Iterator[tuple[str, str]]:
-    """Every page of the site as (relative path, content), the stylesheet first."""
-    yield STYLESHEET, STYLE + "\n"
-    yield "index.html", index_page(models, title)
+def pages(models: list[SiteModel], title: str) -> Iterator[tuple[str, str | None, Render]]:
+    """Every page of the site as (relative path, input digest or None, its renderer)."""
+    yield STYLESHEET, None, lambda: STYLE + "\n"
+    yield "index.html", None, lambda: index_page(models, title)
     for model in models:
         folder = f"models/{slug(model.name)}/"
-        yield folder + "index.html", model_page(model)
-        yield folder + "lineage.html", lineage_page(model)
-        for index in range(len(model.cards)):
-            yield f"{folder}v{model.cards[index].version}.html", version_page(model, index)
+        yield folder + "index.html", None, functools.partial(model_page, model)
+        yield folder + "lineage.html", None, functools.partial(lineage_page, model)
+        for index, card in enumerate(model.cards):
+            key = model.keys[index] if index < len(model.keys) else None
+            yield (
+                f"{folder}v{card.version}.html",
+                key,
+                functools.partial(version_page, model, index),
+            )
 
 
 def page_count(models: list[SiteModel]) -> int:

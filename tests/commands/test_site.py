@@ -59,3 +59,14 @@ def test_never_writes_through_a_symlink(registry, tmp_path):
     with pytest.raises(modelgit.InputError, match="symlink"):
         modelgit.site(registry, out)
     assert list(elsewhere.iterdir()) == []
+
+
+def test_document_cache_is_only_a_shortcut(registry, tmp_path):
+    first = modelgit.site(registry, tmp_path / "a")
+    cache = registry / ".git" / "modelgit" / "documents-v1.json"
+    assert cache.is_file()
+    cache.write_text("{not json")
+    second = modelgit.site(registry, tmp_path / "b")
+    assert second.pages == first.pages
+    for page in first.written:
+        assert (tmp_path / "a" / page).read_bytes() == (tmp_path / "b" / page).read_bytes()
