@@ -19,7 +19,7 @@ from modelgit.pages.cards import (
     production_stage,
     recorded_lineage,
 )
-from modelgit.registry.lookup import model_state, pick, read_metadata, root_of
+from modelgit.registry.lookup import is_deprecated, model_state, pick, read_metadata, root_of
 from modelgit.registry.state import Event, ModelState
 from modelgit.registry.tags import split_reference
 from modelgit.registry.versions import Version, version_key
@@ -102,7 +102,7 @@ def card(repo: Path | str = ".", reference: str | None = None) -> ModelCard:
     root = root_of(repo)
     model, version, stage = split_reference(reference) if reference else (None, None, None)
     state = model_state(root, model)
-    event = pick(state, version, stage)
+    event = pick(state, version, stage, deprecated_ok=True)
     metadata, problem, signed = read_metadata(root, event)
     document = metadata or {}
     settings = config.load(root)
@@ -135,7 +135,7 @@ def card(repo: Path | str = ".", reference: str | None = None) -> ModelCard:
         production_stage=production,
         production_version=production_version,
         stages=tuple(name for name, held in state.stages.items() if held == event.version),
-        deprecated=state.deprecated,
+        deprecated=state.deprecated or is_deprecated(state, event),
         signed=signed,
         signature=problem or _signature(root, event, signed),
         lineage=pipeline_lineage(root, state.name, event.commit)
