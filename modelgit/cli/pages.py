@@ -59,10 +59,13 @@ def card(
 def site(
     out: Annotated[
         Path,
-        typer.Option("--out", "-o", metavar="DIR", help="Folder to build into (built-in: _site)."),
+        typer.Option(
+            "--out", "-o", metavar="DIR", help="Folder to build into (default: _site, built-in)."
+        ),
     ] = Path("_site"),
     title: Annotated[
-        str | None, typer.Option(help="The index page's heading (built-in: the repo's name).")
+        str | None,
+        typer.Option(help="The index page's heading (default: the repository's name, built-in)."),
     ] = None,
     as_json: JsonOption = False,
     repo: RepoOption = Path(),
