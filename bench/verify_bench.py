@@ -63,10 +63,10 @@ def hashing_loop(path: Path) -> float:
     """modelgit's own hashing loop, timed inside one process."""
     code = (
         "import sys, time\n"
-        "from modelgit.commands.verify import md5_stream\n"
+        "from modelgit.model.rehash import md5_stream\n"
         "start = time.perf_counter()\n"
         "with open(sys.argv[1], 'rb') as f:\n"
-        "    md5_stream(f, 0, '', None)\n"
+        "    md5_stream(f)\n"
         "print(time.perf_counter() - start)\n"
     )
     out = subprocess.run([sys.executable, "-c", code, str(path)], env=ENV, check=True,

@@ -19,11 +19,14 @@ from modelgit.cli.base import (
 )
 from modelgit.errors import InputError, PolicyError, UnsafeGlobalsError, VerificationError
 
+VERIFY_BAR_BYTES = 100_000_000  # verify draws a bar for artifacts over 100 MB
+
 
 @app.command(
     epilog=examples(
         "modelgit verify churn#production",
         "modelgit verify churn --all",
+        "modelgit verify churn@v1.3.0 --no-bytes --json",
         "modelgit verify --policy --policy-ref origin/main",
     )
 )
@@ -35,6 +38,14 @@ def verify(
     ] = False,
     require_signed: Annotated[
         bool, typer.Option("--require-signed", help="Fail versions whose tag is not signed.")
+    ] = False,
+    no_bytes: Annotated[
+        bool,
+        typer.Option(
+            "--no-bytes",
+            help="Do not hash the artifact's bytes (reported as not checked); without it, bytes "
+            "in neither the DVC cache nor the remote fail.",
+        ),
     ] = False,
     policy: Annotated[
         bool,
@@ -57,17 +68,20 @@ def verify(
     as_json: JsonOption = False,
     repo: RepoOption = Path(),
 ) -> None:
-    """Prove versions: tag, metadata, dvc.lock, fingerprint, artifact bytes, signature."""
+    """Prove versions: every metadata field derived again from the commit, the artifact's bytes
+    (each file of a directory) hashed again, the signature; exit 1 unless verified. With
+    --policy: the stage tags against the stage policies."""
     if policy or stage_history or policy_ref:
         _verify_policy(repo, reference, policy, stage_history, policy_ref, as_json)
         return
-    with render.progress_bar(progress_wanted()) as progress:
+    with render.progress_bar(progress_wanted(), VERIFY_BAR_BYTES) as progress:
         results = modelgit.verify(
             repo, reference, all_versions=all_versions, require_signed=require_signed,
-            progress=progress,
+            check_bytes=not no_bytes, progress=progress,
         )  # fmt: skip
     echo(render.verification_json(results) if as_json else render.verification(results))
-    failed = [r.tag for r in results if not r.ok]
+    failed = [r.tag if r.verdict == "FAILED" else f"{r.tag} ({r.verdict})" for r in results
+              if not r.ok]  # fmt: skip
     if failed:
         raise VerificationError(f"{', '.join(failed)} did not verify")
 

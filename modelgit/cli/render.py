@@ -697,17 +697,52 @@ def manifest_checks(result: ManifestResult) -> str:
 
 
 def verification(results: list[Verification]) -> str:
-    """`verify`: each version's verdict and every check."""
+    """`verify`: each version's verdict, every check with ok / FAILED / not checked, each
+    mismatch and each bad file on a line of its own, and what no commit can confirm."""
     lines = []
     for result in results:
-        lines.append(f"{result.tag}: {'verified' if result.ok else 'FAILED'}")
-        lines += [f"  {'ok ' if c.ok else 'BAD'} {c.name}: {c.detail}" for c in result.checks]
+        lines.append(f"{result.tag}: {_verdict(result)}")
+        for check in result.checks:
+            status = f"{check.status}".ljust(11)
+            itemised = [*map(str, check.mismatches), *check.problems]
+            if itemised and check.status == "FAILED":
+                lines.append(f"  {status}  {check.name}:")
+                lines += [f"{'':15}{item}" for item in itemised]
+            else:
+                lines.append(f"  {status}  {check.name}: {check.detail}")
+        if result.not_derivable:
+            lines.append(f"  recorded, not derivable: {', '.join(result.not_derivable)}")
+        lines += [f"  note: {note}" for note in result.notes]
     return "\n".join(lines) + "\n"
 
 
+def _verdict(result: Verification) -> str:
+    skipped = [c.name for c in result.checks if c.status == "not checked"]
+    if result.verdict == "FAILED":
+        failed = [c.name for c in result.checks if c.status == "FAILED"]
+        return f"FAILED ({', '.join(failed)})"
+    return f"{result.verdict} (not checked: {', '.join(skipped)})" if skipped else "verified"
+
+
 def verification_json(results: list[Verification]) -> str:
-    """`verify --json`: every check, and `ok` per version."""
-    return to_json([{**asdict(r), "ok": r.ok} for r in results])
+    """`verify --json`: the text's structure: verdict, each check, mismatches, not derivable."""
+    return to_json(
+        [
+            {
+                "model": r.model, "version": r.version, "tag": r.tag, "commit": r.commit,
+                "verdict": r.verdict, "ok": r.ok,
+                "checks": [
+                    {"name": c.name, "status": c.status, "detail": c.detail,
+                     "mismatches": [asdict(m) for m in c.mismatches],
+                     "problems": list(c.problems), "waived": c.waived}
+                    for c in r.checks
+                ],
+                "not_derivable": list(r.not_derivable),
+                "notes": list(r.notes),
+            }
+            for r in results
+        ]
+    )  # fmt: skip
 
 
 def scan_json(result: ScanResult) -> str:

@@ -1,184 +1,109 @@
-"""`verify`: a version is what its tag says (metadata, dvc.lock, fingerprint, bytes, signature)."""
+"""`verify`: a version is what its tag says.
+
+Every metadata field its commit determines is derived again (by `model.facts`, the reader bump
+used) and compared with the tag; the artifact's bytes, each file of a directory included, are
+hashed again; a signed tag's signature is checked. Each check ends ok, FAILED or not checked
+(with why), and a version is verified only when every check ran and passed.
+"""
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
+from modelgit.analysis.mismatches import Mismatch, differences
 from modelgit.errors import ModelgitError
-from modelgit.model.facts import locate, upstream_data
+from modelgit.model import facts
+from modelgit.model.rehash import Rehash, rehash
 from modelgit.registry import metadata
 from modelgit.registry.lookup import model_state, pick, read_metadata, root_of
 from modelgit.registry.state import Event
 from modelgit.registry.tags import split_reference
-from modelgit.sources import dvc, git
-from modelgit.sources.pipeline import load, params_of, read_artifacts
+from modelgit.sources import git
+from modelgit.sources.pipeline import Pipeline, load, read_artifacts
 from modelgit.sources.tree import Tree
+from modelgit.values import Progress, TextEnum
 
-CHUNK = 1 << 20
-Progress = Callable[[str, int, int], None]  # (label, bytes done, bytes total)
+# The fields a commit determines, in the order DESIGN 3.3 gives them. Environment and training
+# count only when the pipeline writes them to files the artifact's meta names.
+DERIVABLE = (
+    "artifact", "fingerprint", "data", "stages", "params", "metrics", "features",
+    "schema_signature", "parents", "environment", "training",
+)  # fmt: skip
+_WHEN_DECLARED = ("environment", "training")
+_IDENTITY = ("schema", "model", "version", "commit")  # checked against the tag itself
+
+
+class Status(TextEnum):
+    """How one check ended."""
+
+    OK = "ok"
+    FAILED = "FAILED"
+    NOT_CHECKED = "not checked"
+
+
+class Verdict(TextEnum):
+    """What the checks of one version add up to."""
+
+    VERIFIED = "verified"  # every check ran and passed
+    PARTLY = "partly verified"  # nothing failed; checks were left out on request (--no-bytes)
+    NOT_VERIFIED = "not verified"  # nothing failed, but a check could not run
+    FAILED = "FAILED"
 
 
 @dataclass(frozen=True)
 class Check:
-    """One verified property of a version."""
+    """One property of a version, and how checking it ended."""
 
     name: str
-    ok: bool
+    status: Status
     detail: str
+    mismatches: tuple[Mismatch, ...] = ()  # for a field: each value the commit does not give
+    problems: tuple[str, ...] = ()  # for bytes: each changed, missing or extra file, named
+    waived: bool = False  # not checked because the caller asked so (`check_bytes=False`)
+
+    @property
+    def ok(self) -> bool:
+        """True when the check ran and passed."""
+        return self.status is Status.OK
 
 
 @dataclass(frozen=True)
 class Verification:
-    """Every check of one version; it verifies when all of them pass."""
+    """Every check of one version and the fields it records that no commit can confirm."""
 
     model: str
     version: str
     tag: str
     commit: str
     checks: tuple[Check, ...]
+    not_derivable: tuple[str, ...] = ()  # recorded, not derivable (created_by, environment, ...)
+    notes: tuple[str, ...] = ()
+
+    @property
+    def verdict(self) -> Verdict:
+        """VERIFIED only when every check ran and passed."""
+        if any(c.status is Status.FAILED for c in self.checks):
+            return Verdict.FAILED
+        skipped = [c for c in self.checks if c.status is Status.NOT_CHECKED]
+        if any(not c.waived for c in skipped):
+            return Verdict.NOT_VERIFIED
+        return Verdict.PARTLY if skipped else Verdict.VERIFIED
 
     @property
     def ok(self) -> bool:
-        """True when every check passed."""
-        return all(check.ok for check in self.checks)
+        """True when nothing failed and every check ran that was not waived on request."""
+        return self.verdict in (Verdict.VERIFIED, Verdict.PARTLY)
 
 
-def md5_stream(handle: IO[bytes], total: int, label: str, progress: Progress | None) -> str:
-    """The md5 of a stream, read in 1 MiB chunks into one reused buffer."""
-    digest = hashlib.md5()
-    buffer = bytearray(CHUNK)
-    view = memoryview(buffer)
-    done = 0
-    while count := handle.readinto(buffer):  # type: ignore[attr-defined]
-        digest.update(view[:count])
-        done += count
-        if progress is not None:
-            progress(label, done, total)
-    return digest.hexdigest()
+@dataclass(frozen=True)
+class _Derived:
+    """What the version's commit says: its fields, or why they cannot be read."""
 
-
-def _artifact_bytes(root: Path, path: str, md5: str, size: int, progress: Progress | None) -> Check:
-    """Hash the artifact from the workspace (when at this version), the cache, or the remote."""
-    found = _open_source(root, path, md5)
-    if found is None:
-        return Check("artifact bytes", False, f"{path} ({md5}) is not in the DVC cache or remote")
-    where, opener = found
-    with opener() as handle:
-        actual = md5_stream(handle, size, f"{path} ({where})", progress)
-    if actual != md5:
-        return Check(
-            "artifact bytes", False, f"{path} from the {where} hashes to {actual}, not {md5}"
-        )
-    return Check("artifact bytes", True, f"{path} from the {where} hashes to {md5}")
-
-
-def _open_source(root: Path, path: str, md5: str) -> tuple[str, Callable[[], IO[bytes]]] | None:
-    """The first place holding the bytes; the remote (and its DVC import) only when needed."""
-    head = git.resolve_commit(root, "HEAD")
-    if head is not None and (root / path).is_file():
-        entry = load(Tree(root, head)).entry(path)
-        if entry is not None and entry.md5 == md5:
-            return "workspace", lambda: (root / path).open("rb")
-    cached = dvc.cache_path(root, md5)
-    if cached is not None:
-        return "DVC cache", lambda: cached.open("rb")
-    remote = _remote_opener(root, md5)
-    return ("DVC remote", remote) if remote is not None else None
-
-
-def _remote_opener(root: Path, md5: str) -> Callable[[], IO[bytes]] | None:
-    """Open the object in the default DVC remote, when there is one and it holds it."""
-    from modelgit.sources.dvc import open_remote
-
-    return open_remote(root, md5)
-
-
-def _against_lock(root: Path, event: Event, document: dict[str, Any]) -> list[Check]:
-    """What the commit's dvc.lock says against what the metadata recorded."""
-    pipe = load(Tree(root, event.commit))
-    artifact = read_artifacts(pipe.dvcfiles).get(event.model)
-    if artifact is None:
-        return [Check("dvc.lock", False, f"{event.model} is not declared at {event.commit[:12]}")]
-    try:
-        lineage = locate(pipe, artifact)
-    except ModelgitError as exc:
-        return [Check("dvc.lock", False, str(exc))]
-    recorded = document.get("artifact") or {}
-    checks = []
-    if lineage.artifact.md5 != recorded.get("md5") or lineage.artifact.size != recorded.get("size"):
-        checks.append(Check("dvc.lock", False, (
-            f"{artifact.path} is {lineage.artifact.md5} ({lineage.artifact.size} B) in the "
-            f"commit's dvc.lock, the tag records {recorded.get('md5')} ({recorded.get('size')} B)"
-        )))  # fmt: skip
-    else:
-        checks.append(Check("dvc.lock", True, f"{artifact.path} md5 {recorded.get('md5')}"))
-    # The same upstream data bump recorded, as the commit's dvc.lock has it now.
-    in_lock = {path: entry.md5 for path, entry in upstream_data(pipe, lineage, artifact).items()}
-    in_tag = {d.get("path"): d.get("md5") for d in document.get("data") or []}
-    for path in sorted(set(in_lock) | set(in_tag), key=str):
-        if in_lock.get(path) != in_tag.get(path):
-            found = in_lock.get(path) or "nothing"
-            checks.append(
-                Check("data", False, f"{path} is {found} in dvc.lock, recorded {in_tag.get(path)}")
-            )
-    params = params_of(pipe, lineage.upstream)
-    if params != (document.get("params") or {}):
-        changed = sorted(k for k in set(params) | set(document.get("params") or {})
-                         if params.get(k) != (document.get("params") or {}).get(k))  # fmt: skip
-        checks.append(Check("params", False, f"params differ from dvc.lock: {', '.join(changed)}"))
-    expected = metadata.fingerprint(
-        str(recorded.get("md5") or ""), document.get("params") or {}, document.get("data") or []
-    )
-    ok = expected == document.get("fingerprint")
-    detail = (
-        f"{expected}" if ok else f"recomputes to {expected}, recorded {document.get('fingerprint')}"
-    )
-    checks.append(Check("fingerprint", ok, detail))
-    return checks
-
-
-def _signature(root: Path, event: Event, signed: bool, require: bool) -> Check | None:
-    if not signed:
-        return Check("signature", False, "the tag is not signed") if require else None
-    refused = git.verify_tag(root, event.tag)
-    if refused is not None:
-        return Check("signature", False, f"the signature does not verify: {refused}")
-    return Check("signature", True, "the signature verifies")
-
-
-def verify_one(
-    root: Path, event: Event, *, require_signed: bool = False, progress: Progress | None = None
-) -> Verification:
-    """Every check of one version."""
-    document, problem, signed = read_metadata(root, event)
-    checks = [Check("tag", True, f"{event.tag} is an annotated tag on {event.commit[:12]}")]
-    if document is None:
-        checks.append(Check("metadata", False, problem or "no metadata"))
-    else:
-        checks.append(Check("metadata", True, "parses"))
-        recorded = str(document.get("commit") or "")
-        if recorded != event.commit:
-            checks.append(Check("commit", False, (
-                f"the tag points at {event.commit[:12]} but its metadata was made for "
-                f"{recorded[:12]} (re-pointed?)"
-            )))  # fmt: skip
-        checks.extend(_against_lock(root, event, document))
-        artifact = document.get("artifact") or {}
-        if str(artifact.get("md5", "")).endswith(".dir"):
-            checks.append(
-                Check("artifact bytes", True, "a directory artifact: its files are not re-hashed")
-            )
-        elif artifact.get("md5"):
-            checks.append(_artifact_bytes(root, str(artifact.get("path")), str(artifact["md5"]),
-                                          int(artifact.get("size") or 0), progress))  # fmt: skip
-    signature = _signature(root, event, signed, require_signed)
-    if signature is not None:
-        checks.append(signature)
-    return Verification(event.model, event.version or "", event.tag, event.commit, tuple(checks))
+    fields: dict[str, Any] = field(default_factory=dict)
+    pipe: Pipeline | None = None
+    problem: str | None = None
 
 
 def verify(
@@ -187,9 +112,11 @@ def verify(
     *,
     all_versions: bool = False,
     require_signed: bool = False,
+    check_bytes: bool = True,
     progress: Progress | None = None,
 ) -> list[Verification]:
-    """Verify one version (latest by default), or with `all_versions` every version of the model."""
+    """Verify one version (latest by default), or with `all_versions` every version of the model;
+    `check_bytes=False` leaves the artifact's bytes unhashed (reported as not checked)."""
     root = root_of(repo)
     model, version, stage = split_reference(reference) if reference else (None, None, None)
     _check_annotated(root, model, version)
@@ -198,9 +125,226 @@ def verify(
         list(state.versions) if all_versions else [pick(state, version, stage, deprecated_ok=True)]
     )
     return [
-        verify_one(root, event, require_signed=require_signed, progress=progress)
+        verify_one(
+            root, event, require_signed=require_signed, check_bytes=check_bytes, progress=progress
+        )
         for event in events
     ]
+
+
+def verify_one(
+    root: Path,
+    event: Event,
+    *,
+    require_signed: bool = False,
+    check_bytes: bool = True,
+    progress: Progress | None = None,
+) -> Verification:
+    """Every check of one version."""
+    document, problem, signed = read_metadata(root, event)
+    checks = [Check("tag", Status.OK, f"{event.tag} is an annotated tag on {event.commit[:12]}")]
+    derived = _derive(root, event)
+    not_derivable: tuple[str, ...] = ()
+    if document is None:
+        checks.append(Check("metadata", Status.FAILED, problem or "no metadata"))
+        checks.append(_pipeline_check(event, derived))
+        checks.append(Check("fields", Status.NOT_CHECKED, "the tag carries no metadata to compare"))
+    else:
+        checks.append(Check("metadata", Status.OK, "parses, and names this model and version"))
+        checks.append(_commit_check(event, document))
+        checks.append(_pipeline_check(event, derived))
+        checks += _field_checks(event, document, derived, check_bytes)
+        not_derivable = tuple(
+            k for k in document if k not in _IDENTITY and not _compared(k, derived)
+        )
+    checks.append(_bytes_check(root, document or {}, derived, check_bytes, progress))
+    notes: tuple[str, ...] = ()
+    signature = _signature(root, event, signed, require_signed)
+    if signature is not None:
+        checks.append(signature)
+    else:
+        notes = ("the tag is not signed (--require-signed demands a signature)",)
+    return Verification(
+        event.model, event.version or "", event.tag, event.commit, tuple(checks), not_derivable,
+        notes,
+    )  # fmt: skip
+
+
+def _derive(root: Path, event: Event) -> _Derived:
+    """The metadata fields the version's commit determines, through bump's own reader."""
+    try:
+        pipe = load(Tree(root, event.commit))
+        artifact = read_artifacts(pipe.dvcfiles).get(event.model)
+        if artifact is None:
+            return _Derived(problem=f"{event.model} is not declared in a dvc.yaml at that commit")
+        return _Derived(facts.metadata_fields(root, pipe, artifact, workspace=False), pipe)
+    except ModelgitError as exc:
+        return _Derived(problem=str(exc))
+
+
+def _compared(key: str, derived: _Derived) -> bool:
+    """True when `key` is a field verify compares (given what the commit lets it derive)."""
+    if key not in DERIVABLE:
+        return False
+    return key not in _WHEN_DECLARED or key in derived.fields
+
+
+def _pipeline_check(event: Event, derived: _Derived) -> Check:
+    if derived.problem is not None:
+        return Check("pipeline", Status.FAILED, f"at {event.commit[:12]}: {derived.problem}")
+    artifact = derived.fields["artifact"]
+    return Check("pipeline", Status.OK, (
+        f"at {event.commit[:12]}, dvc.yaml declares {event.model} as {artifact['path']} and DVC "
+        "records its hash"
+    ))  # fmt: skip
+
+
+def _commit_check(event: Event, document: dict[str, Any]) -> Check:
+    recorded = str(document.get("commit") or "")
+    if recorded == event.commit:
+        return Check("commit", Status.OK, f"the metadata was made for {event.commit[:12]}")
+    return Check("commit", Status.FAILED, (
+        f"the tag points at {event.commit[:12]} but its metadata was made for "
+        f"{recorded[:12] or 'no commit'} (re-pointed?)"
+    ))  # fmt: skip
+
+
+def _field_checks(
+    event: Event, document: dict[str, Any], derived: _Derived, check_bytes: bool
+) -> list[Check]:
+    """One check per derivable field: the tag's value against the commit's."""
+    names = [k for k in DERIVABLE if k not in _WHEN_DECLARED or k in derived.fields]
+    if derived.problem is not None:
+        why = "the commit's pipeline cannot be read (see pipeline)"
+        return [Check(name, Status.NOT_CHECKED, why) for name in names]
+    checks = []
+    for name in names:
+        recorded, found = document.get(name), derived.fields.get(name)
+        if name == "parents":
+            mismatches = _parent_mismatches(recorded, found)
+        else:
+            mismatches = differences(name, recorded, found)
+        if name == "fingerprint":
+            mismatches += _fingerprint_consistency(document)
+        if name == "metrics" and mismatches:
+            unread = _unread_metrics(derived, event)
+            if unread:
+                checks.append(_unread_check(unread, mismatches, check_bytes))
+                continue
+        if mismatches:
+            detail = "; ".join(str(m) for m in mismatches)
+            checks.append(Check(name, Status.FAILED, detail, tuple(mismatches)))
+        else:
+            checks.append(Check(name, Status.OK, _agreement(name, found)))
+    return checks
+
+
+def _agreement(name: str, value: Any) -> str:
+    """What an agreeing field holds, in a few words."""
+    if value in (None, [], {}):
+        return "none recorded, none derived"
+    if name == "artifact":
+        return f"{value['path']} md5 {value['md5']}, {value['size']} bytes, as the commit has it"
+    if name == "fingerprint":
+        return f"{value}, as recomputed from the commit"
+    if name == "data":
+        paths = ", ".join(str(d.get("path")) for d in value)
+        return f"{paths}: md5s and sizes as dvc.lock has them"
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return f"{', '.join(value)}, as the commit has them"
+    if name in ("params", "metrics"):
+        return f"{len(value)} {name}, each as the commit has it"
+    return "as the commit has it"
+
+
+def _parent_mismatches(recorded: Any, derived: Any) -> list[Mismatch]:
+    """Parents by name; a recorded bare name agrees with a version of that parent registered
+    after this version was (bump records the bare name when no version of the parent exists)."""
+    if not isinstance(recorded, list) or not isinstance(derived, list):
+        return differences("parents", recorded, derived)
+    old = {str(p).split("@")[0]: str(p) for p in recorded}
+    new = {str(p).split("@")[0]: str(p) for p in derived}
+    found = []
+    for name in [*new, *(n for n in old if n not in new)]:
+        was, now = old.get(name), new.get(name)
+        if was == now or (was == name and now is not None):
+            continue
+        found.append(Mismatch(f"parents[{name}]", was, now))
+    return found
+
+
+def _fingerprint_consistency(document: dict[str, Any]) -> list[Mismatch]:
+    """The recorded fingerprint against the recorded fields it claims to be computed from."""
+    try:
+        recomputed = metadata.fingerprint(
+            str((document.get("artifact") or {}).get("md5") or ""),
+            document.get("params") or {},
+            list(document.get("data") or []),
+        )
+    except (AttributeError, KeyError, TypeError):
+        recomputed = "cannot be recomputed: artifact, params or data are malformed"
+    recorded = document.get("fingerprint")
+    if recomputed == recorded:
+        return []
+    return [Mismatch("fingerprint (over the recorded fields)", recorded, recomputed)]
+
+
+def _unread_metrics(derived: _Derived, event: Event) -> tuple[str, ...]:
+    """Why metrics files could not be read (kept by DVC and nowhere to be found), if any."""
+    if derived.pipe is None:
+        return ()
+    return facts.read_pipeline(derived.pipe, event.model).problems
+
+
+def _unread_check(unread: tuple[str, ...], mismatches: list[Mismatch], check_bytes: bool) -> Check:
+    """Metrics whose files cannot be read: their bytes are missing, like an artifact's."""
+    readable = tuple(m for m in mismatches if m.derived is not None)
+    if not check_bytes and not readable:
+        return Check("metrics", Status.NOT_CHECKED, f"--no-bytes: {'; '.join(unread)}", waived=True)
+    detail = "; ".join([*unread, *map(str, readable)])
+    return Check("metrics", Status.FAILED, detail, readable, problems=unread)
+
+
+def _bytes_check(
+    root: Path,
+    document: dict[str, Any],
+    derived: _Derived,
+    check_bytes: bool,
+    progress: Progress | None,
+) -> Check:
+    """The artifact's bytes (every file of a directory) hashed again against the commit's hash."""
+    if not check_bytes:
+        return Check("artifact bytes", Status.NOT_CHECKED, "--no-bytes: not hashed", waived=True)
+    # The commit's dvc.lock says which bytes the version is; the tag's copy when it cannot be read.
+    artifact = derived.fields.get("artifact") or document.get("artifact") or {}
+    path, md5, size = artifact.get("path"), artifact.get("md5"), artifact.get("size")
+    if not path or not md5:
+        return Check("artifact bytes", Status.NOT_CHECKED, "no artifact hash to check against")
+    found = rehash(root, str(path), str(md5), size if isinstance(size, int) else None, progress)
+    if not found.ok:
+        return Check("artifact bytes", Status.FAILED, "; ".join(found.problems),
+                     problems=found.problems)  # fmt: skip
+    return Check("artifact bytes", Status.OK, _hashed(found, str(md5)))
+
+
+def _hashed(found: Rehash, md5: str) -> str:
+    where = " and the ".join(found.sources)
+    if md5.endswith(".dir"):
+        files = f"{found.files} file{'s' if found.files != 1 else ''}"
+        return (
+            f"{found.path}: {files} from the {where} ({found.size} bytes), each as its listing "
+            f"in the {found.listing} ({md5}) says"
+        )
+    return f"{found.path} from the {where} hashes to {md5}"
+
+
+def _signature(root: Path, event: Event, signed: bool, require: bool) -> Check | None:
+    if not signed:
+        return Check("signature", Status.FAILED, "the tag is not signed") if require else None
+    refused = git.verify_tag(root, event.tag)
+    if refused is not None:
+        return Check("signature", Status.FAILED, f"the signature does not verify: {refused}")
+    return Check("signature", Status.OK, "the signature verifies")
 
 
 def _check_annotated(root: Path, model: str | None, version: str | None) -> None:

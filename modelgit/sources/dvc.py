@@ -222,3 +222,70 @@ def default_remote_url(repo: Path) -> str | None:
     if remote is None:
         raise PipelineError(f"DVC's default remote {name!r} is not defined in .dvc/config")
     return str(remote["url"])
+
+
+def cache_object(repo: Path, oid: str) -> Path | None:
+    """Where the project's local DVC cache keeps an object by its hash, a directory's
+    `.dir` listing included (`cache_path` serves files only), if it does."""
+    if len(oid) < 3:
+        return None
+    for cache in (repo / ".dvc" / "cache" / "files" / "md5", repo / ".dvc" / "cache"):
+        candidate = cache / oid[:2] / oid[2:]
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+class RemoteObjects:
+    """The default DVC remote's objects by hash, with DVC opened once for many look-ups and only
+    when the first one is made; `problem` says why the remote could not be read, if it could not.
+    """
+
+    def __init__(self, repo: Path) -> None:
+        self.repo = repo
+        self.problem: str | None = None
+        self._store: tuple[Any, Any] | None = None  # (filesystem, object database)
+        self._opened = False
+
+    def open(self, oid: str) -> Any:
+        """The object opened for binary reading, or None when the remote lacks it or is out of
+        reach (then `problem` says why)."""
+        store = self._connect()
+        if store is None:
+            return None
+        fs, odb = store
+        location = odb.oid_to_path(oid)
+        try:
+            if not fs.exists(location):
+                return None
+            return fs.open(location, mode="rb")
+        except Exception as exc:  # each remote's filesystem raises its own errors
+            self.problem = f"the DVC remote is out of reach: {_first_line(exc)}"
+            return None
+
+    def _connect(self) -> tuple[Any, Any] | None:
+        if self._opened:
+            return self._store
+        self._opened = True
+        if not (self.repo / ".dvc").is_dir():
+            self.problem = "the project has no DVC remote (it is not a DVC project)"
+            return None
+        from dvc.config import NoRemoteError
+        from dvc.repo import Repo
+
+        try:
+            with _quiet(), Repo(str(self.repo)) as dvc_repo:
+                odb = dvc_repo.cloud.get_remote_odb()
+        except NoRemoteError:
+            self.problem = "no default DVC remote is configured"
+            return None
+        except Exception as exc:  # a missing plugin, a bad config, a cloud-versioned remote
+            self.problem = f"the project has no usable default DVC remote ({_first_line(exc)})"
+            return None
+        self._store = (odb.fs, odb)
+        return self._store
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
