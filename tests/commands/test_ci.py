@@ -237,4 +237,4 @@ def test_pushing_a_version_whose_remote_bytes_changed_fails(pushed):
     git(repo, "push", "--quiet", "origin", "main", "refs/tags/churn@v0.2.0")
     assert (out / "churn-v0.2.0.rc").read_text().strip() == "1"
     log = (out / "churn-v0.2.0.log").read_text()
-    assert "artifact bytes: models/churn.pkl from the DVC remote hashes to" in log
+    assert "artifact bytes: models/churn.pkl: the DVC remote copy hashes to" in log
