@@ -296,7 +296,6 @@ def test_edited_data_hashes_are_caught(registry):
     problems = failed(modelgit.verify(registry, "churn@v0.2.0"))
     # YAML reads the forged md5 as a number: shown as JSON writes it, it is told apart.
     assert (
-        problems["data"]
-        == f'data[data/train.csv].md5: recorded {"1" * 32}, derived "{train_md5}"'
+        problems["data"] == f'data[data/train.csv].md5: recorded {"1" * 32}, derived "{train_md5}"'
     )
     assert problems["fingerprint"].startswith("fingerprint (over the recorded fields)")
