@@ -233,7 +233,7 @@ def test_required_checks_run_before_the_tag(guarded):
     before = tags(guarded)
     with pytest.raises(PolicyError, match=(
         r"the production policy requires verify, and churn@v0.1.0 fails it: artifact bytes: "
-        r"models/churn.pkl from the DVC cache hashes to"
+        r"models/churn.pkl: the DVC cache copy hashes to"
     )):  # fmt: skip
         modelgit.promote(guarded, "churn", "0.1.0", "production")
     assert tags(guarded) == before
