@@ -1,4 +1,7 @@
-"""verify's progress bar: on a terminal (stderr a TTY), for files over 100 MB, never otherwise."""
+"""verify's progress bar: on a terminal (stderr a TTY), for artifacts over 100 MB, never otherwise.
+
+The bar is `cli.render.progress_bar`, enabled by `cli.base.progress_wanted`, with the threshold
+`verify` passes (`cli.checks.VERIFY_BAR_BYTES`), driven by real rich on a real pseudo-terminal."""
 
 from __future__ import annotations
 
@@ -13,7 +16,14 @@ import time
 
 import pytest
 
-from modelgit.cli.app import _Progress
+from modelgit.cli.base import progress_wanted
+from modelgit.cli.checks import VERIFY_BAR_BYTES
+from modelgit.cli.render import progress_bar
+
+
+def verify_bar():
+    """The bar exactly as the verify command opens it."""
+    return progress_bar(progress_wanted(), VERIFY_BAR_BYTES)
 
 
 @pytest.fixture
@@ -45,22 +55,23 @@ def terminal(monkeypatch: pytest.MonkeyPatch):
 def test_a_large_file_gets_a_bar_on_a_terminal(terminal):
     written = terminal()
     total = 150_000_000
-    with _Progress() as progress:
+    with verify_bar() as progress:
         for done in range(0, total + 1, total // 4):
             progress("models/big.bin (DVC cache)", done, total)
             time.sleep(0.15)  # hashing takes time: the bar redraws ten times a second
-    assert "hashing models/big.bin (DVC cache)" in written()
+    assert "models/big.bin (DVC cache)" in written()
 
 
 def test_small_files_get_no_bar(terminal):
     written = terminal()
-    with _Progress() as progress:
+    with verify_bar() as progress:
         progress("models/small.bin (DVC cache)", 100, 99_000_000)
         time.sleep(0.15)
     assert written() == ""
 
 
 def test_no_bar_when_stderr_is_not_a_terminal(capsys):
-    with _Progress() as progress:
+    assert not progress_wanted()
+    with verify_bar() as progress:
         progress("models/big.bin (DVC cache)", 150_000_000, 150_000_000)
     assert capsys.readouterr().err == ""
