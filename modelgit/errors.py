@@ -154,6 +154,10 @@ class OutputFileError(InputError):
     """A file or folder modelgit would write belongs to someone else, or is a symlink."""
 
 
+class RemoteError(InputError):
+    """A remote repository or object store could not be read."""
+
+
 class VerificationError(CheckFailedError):
     """A version does not verify."""
 

@@ -440,3 +440,46 @@ def writer_lock(repo: Path, key: str, timeout: float = 30.0) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def ls_remote_tags(url: str) -> list[TagRef]:
+    """Every annotated tag of a remote repository, from one `git ls-remote --tags` (no clone).
+
+    Only names, tag object ids and commits travel: dates and taggers are left empty.
+    """
+    out = _run(Path.cwd() if Path.cwd().is_dir() else Path("/"), ["ls-remote", "--tags", url])
+    objects: dict[str, str] = {}
+    peeled: dict[str, str] = {}
+    for line in out.splitlines():
+        object_id, _, ref = line.partition("\t")
+        if not ref.startswith("refs/tags/"):
+            continue
+        name = ref[len("refs/tags/") :]
+        if name.endswith("^{}"):
+            peeled[name[:-3]] = object_id
+        else:
+            objects[name] = object_id
+    # Only an annotated tag has a peeled line (its commit); a lightweight one names a commit.
+    return [TagRef(name, objects[name], commit, "", "") for name, commit in peeled.items()]
+
+
+def fetch_tag_objects(cache: Path, url: str, tags: dict[str, str]) -> dict[str, bytes | None]:
+    """Raw tag objects by tag name, fetched into the bare repository `cache` only when it lacks
+    them (`tags` maps each name to its object id; tag objects are immutable, so a cached one
+    is never stale)."""
+    if not (cache / "HEAD").is_file():
+        cache.mkdir(parents=True, exist_ok=True)
+        _run(cache, ["init", "--bare", "--quiet"])
+    names = list(tags)
+    found = dict(zip(names, cat_objects(cache, [tags[n] for n in names]), strict=True))
+    missing = [name for name, raw in found.items() if raw is None]
+    if missing:
+        # The tag's commit comes too (git cannot fetch a tag without it); --filter keeps its
+        # trees and files at home where the server allows it.
+        specs = [f"+refs/tags/{name}:refs/modelgit/{tags[name]}" for name in missing]
+        _run(
+            cache, ["fetch", "--quiet", "--depth", "1", "--filter=tree:0", "--no-tags", url, *specs]
+        )
+        fetched = cat_objects(cache, [tags[n] for n in missing])
+        found.update(zip(missing, fetched, strict=True))
+    return found

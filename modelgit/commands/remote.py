@@ -1,0 +1,98 @@
+"""Reading a registry you have not cloned: `list`, `history` and `show` with `--remote URL`.
+
+`list` and `history` need only `git ls-remote --tags` (names, versions, stages, counters).
+`show` fetches just the tag objects it reads, into a per-user cache keyed by tag object id.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from modelgit.commands.show import HistoryEntry, ModelSummary, VersionInfo
+from modelgit.errors import GitError, RemoteError
+from modelgit.registry import metadata
+from modelgit.registry import state as registry
+from modelgit.registry.lookup import choose, pick
+from modelgit.registry.state import ModelState
+from modelgit.registry.tags import model_from_tag, split_reference
+from modelgit.sources import git
+
+
+def cache_dir() -> Path:
+    """Where fetched tag objects are kept: `$XDG_CACHE_HOME/modelgit` (or `~/.cache/modelgit`)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "modelgit" / "remote-tags.git"
+
+
+def _why(error: GitError) -> str:
+    """Git's own reason: its first `fatal:`/`error:` line (the last is often only advice)."""
+    lines = [line.strip() for line in error.stderr.splitlines() if line.strip()]
+    for line in lines:
+        if line.startswith(("fatal:", "error:")):
+            return line
+    return lines[0] if lines else str(error)
+
+
+def _states(url: str) -> dict[str, ModelState]:
+    try:
+        tags = git.ls_remote_tags(url)
+    except GitError as exc:
+        raise RemoteError(f"cannot read tags of {url}: {_why(exc)}") from exc
+    return {
+        name: registry.build_state(name, events)
+        for name, events in registry.events_from_tags(tags).items()
+    }
+
+
+def _state(url: str, model: str | None) -> ModelState:
+    states = _states(url)
+    return states[choose(sorted(states), model_from_tag(model) if model else None)]
+
+
+def list_remote(url: str) -> list[ModelSummary]:
+    """Every registered model of the repository at `url`: latest version and stages."""
+    return [
+        ModelSummary(
+            name=name,
+            latest=state.latest.version if state.latest else None,
+            stages=dict(state.stages),
+            deprecated=state.deprecated,
+        )
+        for name, state in sorted(_states(url).items())
+    ]
+
+
+def history_remote(url: str, model: str | None = None) -> list[HistoryEntry]:
+    """A model's registry events at `url`, newest first by GTO's counters (no dates: those live
+    in the tag objects, which `ls-remote` does not send)."""
+    state = _state(url, model)
+    return [
+        HistoryEntry(e.action.value, e.version, e.stage, e.tag, e.commit, e.created_at, e.author)
+        for e in state.history()
+    ]
+
+
+def show_remote(url: str, reference: str | None = None) -> VersionInfo:
+    """One version at `url` with its metadata, fetching only that tag object (cached)."""
+    model, version, stage = split_reference(reference) if reference else (None, None, None)
+    state = _state(url, model)
+    event = pick(state, version, stage)
+    try:
+        raw = git.fetch_tag_objects(cache_dir(), url, {event.tag: event.object_id})[event.tag]
+    except GitError as exc:
+        raise RemoteError(f"cannot fetch {event.tag} from {url}: {_why(exc)}") from exc
+    if raw is None:
+        raise RemoteError(f"{url} did not send the tag object of {event.tag}")
+    message, signed = git.tag_message(raw)
+    document = metadata.parse(message)
+    assert event.version is not None
+    return VersionInfo(
+        model=state.name,
+        version=event.version,
+        tag=event.tag,
+        commit=event.commit,
+        metadata=metadata.to_jsonable(document),
+        stages=tuple(s for s, v in state.stages.items() if v == event.version),
+        signed=signed,
+    )
