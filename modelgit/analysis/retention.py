@@ -8,7 +8,7 @@ parents of any kept version (so lineage never points at a retired one).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
@@ -100,7 +100,7 @@ def plan(
     states: Iterable[ModelState],
     policy: Retention,
     now: datetime,
-    parents: dict[str, Iterable[str]] | None = None,
+    parents: Mapping[str, Iterable[str]] | None = None,
 ) -> list[RetentionPlan]:
     """What `policy` keeps and retires of each model at `now`.
 

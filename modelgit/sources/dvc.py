@@ -289,3 +289,52 @@ class RemoteObjects:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+def collect_garbage(
+    repo: Path, keep_revs: list[str], *, cloud: bool, remote: str | None = None
+) -> tuple[int, int]:
+    """Remove cache (and with `cloud`, remote) objects that no kept revision, branch tip or the
+    workspace uses: DVC's own `gc` with many `--rev`s. Returns (local, remote) objects removed."""
+    from dvc.repo import Repo
+    from dvc.repo.gc import _merge_remote_obj_ids  # what `dvc gc --cloud` itself does
+    from dvc_data.hashfile.db import get_index
+    from dvc_data.hashfile.gc import gc as object_gc
+
+    with _quiet(), Repo(str(repo)) as dvc_repo, dvc_repo.lock:
+        used: dict[Any, set[Any]] = {}
+        found = dvc_repo.used_objs(all_branches=True, revs=keep_revs, remote=remote, force=True)
+        for odb, ids in found.items():
+            used.setdefault(odb, set()).update(ids)
+        if cloud:
+            _merge_remote_obj_ids(dvc_repo, remote, used)
+        every: set[Any] = set().union(*used.values()) if used else set()
+        local = 0
+        seen = []
+        for _, odb in dvc_repo.cache.by_scheme():
+            if odb and odb not in seen:
+                seen.append(odb)
+                local += object_gc(odb, every) or 0
+        removed_remote = 0
+        if cloud:
+            for odb, ids in used.items():
+                count = object_gc(odb, ids) or 0
+                if count:
+                    get_index(odb).clear()
+                removed_remote += count
+    return local, removed_remote
+
+
+def remove_remote_folders(repo: Path, relative: list[str], remote: str | None = None) -> list[str]:
+    """Delete folders under the DVC remote's root (published copies); returns their URIs."""
+    from dvc.repo import Repo
+
+    removed = []
+    with _quiet(), Repo(str(repo)) as dvc_repo:
+        target = dvc_repo.cloud.get_remote(remote)
+        for folder in relative:
+            path = target.fs.join(target.path, folder)
+            if target.fs.exists(path):
+                target.fs.rm(path, recursive=True)
+                removed.append(str(target.fs.unstrip_protocol(path)))
+    return removed

@@ -1,0 +1,127 @@
+"""`gc`: retire old versions by policy (GTO's deregistration tags, never a deletion) and, with
+`--apply`, free the storage only they used."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from modelgit.analysis.retention import Retention, RetentionPlan, plan
+from modelgit.errors import ConfigError
+from modelgit.registry import state as registry
+from modelgit.registry.lookup import read_metadata_many, root_of
+from modelgit.registry.published import PUBLISHED_ROOT
+from modelgit.registry.tags import model_from_tag, model_to_tag
+from modelgit.sources import config
+
+
+@dataclass(frozen=True)
+class GcResult:
+    """The retention plan per model and, when applied, what was retired and freed."""
+
+    policy: Retention
+    plans: tuple[RetentionPlan, ...]
+    applied: bool = False
+    retired_tags: tuple[str, ...] = ()
+    removed_cache_objects: int = 0
+    removed_remote_objects: int = 0
+    removed_published: tuple[str, ...] = ()
+
+
+def policy_of(root: Path, **overrides: Any) -> Retention:
+    """The retention policy: built-in defaults, then `.modelgit.yaml` `retention:`, then flags."""
+    settings: dict[str, Any] = dict(config.load(root).section("retention"))
+    unknown = set(settings) - {"keep_last", "keep_days", "keep_stages", "archive_stage"}
+    if unknown:
+        raise ConfigError(
+            f"{config.FILE}: retention has unknown keys: {', '.join(sorted(unknown))}"
+        )
+    settings.pop("archive_stage", None)
+    policy = Retention(**settings)
+    chosen = {key: value for key, value in overrides.items() if value is not None}
+    policy = replace(policy, **chosen)
+    if policy.keep_last < 1:
+        raise ConfigError("keep_last must be at least 1: the latest version is always kept")
+    if policy.keep_days is not None and policy.keep_days < 0:
+        raise ConfigError("keep_days cannot be negative")
+    return policy
+
+
+def gc(
+    repo: Path | str = ".",
+    model: str | None = None,
+    *,
+    keep_last: int | None = None,
+    keep_days: int | None = None,
+    keep_stages: bool | None = None,
+    apply: bool = False,
+    cloud: bool = False,
+    remote: str | None = None,
+    now: datetime | None = None,
+) -> GcResult:
+    """Plan retention (default) or apply it: deregistration tags, then `dvc gc` of what only
+    retired versions used, and (with `cloud`) their remote objects and published copies."""
+    root = root_of(repo)
+    policy = policy_of(root, keep_last=keep_last, keep_days=keep_days, keep_stages=keep_stages)
+    states = registry.read(root)
+    if model is not None:
+        name = model_from_tag(model)
+        if name not in states:
+            from modelgit.registry.lookup import choose
+
+            choose(sorted(states), name)  # raises, naming the known models
+    events = [event for state in states.values() for event in state.versions]
+    documents = read_metadata_many(root, events)
+    parents = {
+        event.tag: [str(p) for p in (documents[event.tag][0] or {}).get("parents") or []]
+        for event in events
+    }
+    plans = plan(states.values(), policy, now or datetime.now(timezone.utc), parents)
+    if model is not None:
+        plans = [p for p in plans if p.model == model_from_tag(model)]
+    if not apply:
+        return GcResult(policy, tuple(plans))
+    from modelgit.commands.stages import deprecate
+    from modelgit.sources import dvc
+
+    retired = []
+    for item in plans:
+        for version in item.retired:
+            why = "retired by `modelgit gc`: outside the retention policy"
+            retired.append(deprecate(root, item.model, version, why).tag or "")
+    kept_commits = sorted(
+        {
+            event.commit
+            for item in plans
+            for event in states[item.model].versions
+            if event.version in item.kept
+        }
+        | {
+            event.commit
+            for name, state in states.items()
+            if name not in {p.model for p in plans}
+            for event in state.versions
+        }
+    )
+    removed_local, removed_remote = dvc.collect_garbage(
+        root, kept_commits, cloud=cloud, remote=remote
+    )
+    published: list[str] = []
+    if cloud:
+        folders = [
+            f"{PUBLISHED_ROOT}/{model_to_tag(item.model)}/v{version}"
+            for item in plans
+            for version in item.retired
+        ]
+        published = dvc.remove_remote_folders(root, folders, remote)
+    return GcResult(
+        policy,
+        tuple(plans),
+        applied=True,
+        retired_tags=tuple(retired),
+        removed_cache_objects=removed_local,
+        removed_remote_objects=removed_remote,
+        removed_published=tuple(published),
+    )

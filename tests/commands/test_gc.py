@@ -1,0 +1,73 @@
+"""`gc`: a retention plan by default; `--apply` retires with deregistration tags and frees only
+what retired versions alone used, in the cache and (with --cloud) on the DVC remote."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import dvc, git, tag_message
+
+import modelgit
+from modelgit.commands.gc import gc
+from modelgit.registry import metadata
+
+
+def object_path(root, md5):
+    return root / "files" / "md5" / md5[:2] / md5[2:]
+
+
+@pytest.fixture
+def three_versions(retrained, tmp_path):
+    modelgit.bump(retrained, "minor")  # v0.3.0
+    modelgit.promote(retrained, "churn", "0.2.0", "production")
+    store = tmp_path / "store"
+    # In config.local: DVC reads a revision's own config when it pushes that revision, and the
+    # versions' commits predate the remote.
+    dvc(retrained, "remote", "add", "--local", "-d", "store", str(store))
+    dvc(retrained, "push", "--all-tags", "-q")
+    return retrained, store
+
+
+def md5_of(repo, version):
+    return metadata.parse(tag_message(repo, f"churn@v{version}"))["artifact"]["md5"]
+
+
+def test_plan_says_what_is_kept_and_why(three_versions):
+    repo, _ = three_versions
+    result = gc(repo, keep_last=1, keep_days=0)
+    (churn,) = result.plans
+    assert churn.kept == {
+        "0.2.0": ("held by production now", "held by production within 0 days"),
+        "0.3.0": ("one of the latest 1", "the latest version"),
+    }
+    assert churn.retired == ("0.1.0",)
+    assert not result.applied
+    assert "churn@v0.1.0!" not in git(repo, "tag")  # a plan changes nothing
+
+
+def test_apply_with_cloud_frees_only_retired_bytes(three_versions):
+    repo, store = three_versions
+    tags_before = set(git(repo, "tag").split())
+    md5 = {v: md5_of(repo, v) for v in ("0.1.0", "0.2.0", "0.3.0")}
+    cache = repo / ".dvc" / "cache"
+    assert all(object_path(store, m).is_file() for m in md5.values())
+
+    result = gc(repo, keep_last=1, keep_days=0, apply=True, cloud=True)
+
+    assert result.retired_tags == ("churn@v0.1.0!",)
+    assert tags_before < set(git(repo, "tag").split())  # nothing deleted, one tag added
+    assert result.removed_cache_objects >= 1 and result.removed_remote_objects >= 1
+    assert not object_path(cache, md5["0.1.0"]).exists()
+    assert not object_path(store, md5["0.1.0"]).exists()
+    for kept in ("0.2.0", "0.3.0"):
+        assert object_path(cache, md5[kept]).is_file()
+        assert object_path(store, md5[kept]).is_file()
+        (check,) = modelgit.verify(repo, f"churn@v{kept}")
+        assert check.ok
+    assert gc(repo, keep_last=1, keep_days=0).plans[0].retired == ()  # idempotent
+
+
+def test_a_bad_policy_is_an_input_error(three_versions):
+    repo, _ = three_versions
+    (repo / ".modelgit.yaml").write_text("retention:\n  keep_lats: 3\n")
+    with pytest.raises(modelgit.InputError, match="keep_lats"):
+        gc(repo)
