@@ -7,6 +7,7 @@ import io
 import logging
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -338,3 +339,41 @@ def remove_remote_folders(repo: Path, relative: list[str], remote: str | None = 
                 target.fs.rm(path, recursive=True)
                 removed.append(str(target.fs.unstrip_protocol(path)))
     return removed
+
+
+def download(
+    source: str, rev: str, path: str, to: Path, progress: Callable[[str, int, int], None] | None
+) -> None:
+    """Copy `path` as revision `rev` of the DVC project at `source` (a local path or a git URL)
+    has it into `to`, from its cache or remote, as `dvc get` does."""
+    from dvc.exceptions import DvcException
+    from dvc.repo import Repo
+    from fsspec.callbacks import Callback
+
+    class _Report(Callback):  # type: ignore[misc]
+        def call(self, *args: Any, **kwargs: Any) -> None:
+            if progress is not None and self.size:
+                progress(path, int(self.value), int(self.size))
+
+    try:
+        with _quiet(), Repo.open(url=source, rev=rev, subrepos=True, uninitialized=True) as repo:
+            fs = repo.dvcfs
+            fs_path = fs.from_os_path(path)
+            fs.get(fs_path, str(to), recursive=fs.isdir(fs_path), callback=_Report())
+    except ImportError as exc:
+        raise PipelineError(_missing_plugin(exc)) from exc
+    except (DvcException, FileNotFoundError) as exc:
+        raise PipelineError(
+            f"cannot fetch {path} at {rev}: {str(exc).splitlines()[0] or type(exc).__name__}"
+            " (is it in the DVC cache or pushed to the project's remote?)"
+        ) from exc
+
+
+def _missing_plugin(error: ImportError) -> str:
+    """One line naming the extra that brings the DVC plugin an import error asks for."""
+    text = str(error)
+    for scheme, extra in (("s3", "s3"), ("gs", "gs"), ("gcs", "gs"), ("azure", "azure")):
+        if f"'dvc-{scheme}'" in text or f"{scheme} is supported" in text:
+            install = f"pip install 'modelgit[{extra}]'"
+            return f"the DVC remote needs dvc-{scheme}; install it with `{install}`"
+    return f"a DVC plugin is missing: {text.splitlines()[0]}"

@@ -1,0 +1,105 @@
+"""`get`: a version's artifact bytes by name or stage, md5-checked before they reach PATH."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from modelgit.errors import OutputFileError, VerificationError
+from modelgit.values import Progress
+
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class GetResult:
+    """Where the artifact landed, and what it is."""
+
+    path: Path
+    md5: str
+    size: int | None
+    version: str
+    tag: str
+    already_there: bool = False
+
+
+def _file_md5(path: Path) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def content_md5(path: Path) -> str:
+    """DVC's hash of a file, or of a directory (`<md5 of its sorted listing>.dir`)."""
+    if not path.is_dir():
+        return _file_md5(path)
+    listing = [
+        {"md5": _file_md5(item), "relpath": item.relative_to(path).as_posix()}
+        for item in sorted(path.rglob("*"), key=lambda p: p.relative_to(path).as_posix())
+        if item.is_file()
+    ]
+    # DVC hashes a directory as the md5 of its listing, serialised exactly like this.
+    text = json.dumps(listing, sort_keys=True).encode()
+    return hashlib.md5(text, usedforsecurity=False).hexdigest() + ".dir"
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
+
+
+def get(
+    reference: str,
+    out: Path | str | None = None,
+    *,
+    repo: Path | str = ".",
+    url: str | None = None,
+    force: bool = False,
+    progress: Progress | None = None,
+) -> GetResult:
+    """Download `MODEL`, `MODEL@vX.Y.Z` or `MODEL#stage` from `repo` (or the git `url`) to
+    `out` (default: the artifact's file name here); returns where it is."""
+    from modelgit.commands.remote import show_remote
+    from modelgit.commands.show import show
+    from modelgit.registry.lookup import root_of
+    from modelgit.sources import dvc
+
+    info = show_remote(url, reference) if url else show(repo, reference)
+    artifact = info.metadata.get("artifact") or {}
+    path, md5 = str(artifact.get("path") or ""), str(artifact.get("md5") or "")
+    if not path or not md5:
+        raise VerificationError(f"{info.tag} records no artifact path and md5 to check against")
+    target = Path(out) if out is not None else Path.cwd() / PurePosixPath(path).name
+    if target.is_symlink():
+        raise OutputFileError(f"{target} is a symlink; modelgit never writes through one")
+    if target.exists():
+        if content_md5(target) == md5:
+            return GetResult(target, md5, artifact.get("size"), info.version, info.tag, True)
+        if not force:
+            raise OutputFileError(f"{target} exists and differs from {info.tag}; pass --force")
+    source = url or str(root_of(repo))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Download beside the target, check, then move: a failed or corrupt download never
+    # leaves anything at `target`.
+    scratch = Path(tempfile.mkdtemp(prefix=".modelgit-get-", dir=target.parent))
+    try:
+        landed = scratch / PurePosixPath(path).name
+        dvc.download(source, info.tag, path, landed, progress)
+        found = content_md5(landed)
+        if found != md5:
+            raise VerificationError(f"{info.tag}: downloaded bytes have md5 {found}, not {md5}")
+        if target.exists():
+            _remove(target)
+        os.replace(landed, target)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return GetResult(target, md5, artifact.get("size"), info.version, info.tag)
