@@ -13,7 +13,7 @@ from modelgit.commands.show import HistoryEntry, ModelSummary, VersionInfo
 from modelgit.errors import GitError, RemoteError
 from modelgit.registry import metadata
 from modelgit.registry import state as registry
-from modelgit.registry.lookup import choose, pick
+from modelgit.registry.lookup import choose, is_deprecated, pick
 from modelgit.registry.state import ModelState
 from modelgit.registry.tags import model_from_tag, split_reference
 from modelgit.sources import git
@@ -77,7 +77,7 @@ def show_remote(url: str, reference: str | None = None) -> VersionInfo:
     """One version at `url` with its metadata, fetching only that tag object (cached)."""
     model, version, stage = split_reference(reference) if reference else (None, None, None)
     state = _state(url, model)
-    event = pick(state, version, stage)
+    event = pick(state, version, stage, deprecated_ok=True)
     try:
         raw = git.fetch_tag_objects(cache_dir(), url, {event.tag: event.object_id})[event.tag]
     except GitError as exc:
@@ -93,6 +93,7 @@ def show_remote(url: str, reference: str | None = None) -> VersionInfo:
         tag=event.tag,
         commit=event.commit,
         metadata=metadata.to_jsonable(document),
-        stages=tuple(s for s, v in state.stages.items() if v == event.version),
+        assigned_stages=tuple(s for s, v in state.stages.items() if v == event.version),
+        deprecated=is_deprecated(state, event),
         signed=signed,
     )
