@@ -1,0 +1,55 @@
+"""Reading a registry without cloning it: `ls-remote` for list/history, one fetched tag object
+(cached by object id) for show."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import git
+
+import modelgit
+from modelgit.commands.remote import cache_dir, history_remote, list_remote, show_remote
+
+
+@pytest.fixture
+def origin(registry, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    modelgit.promote(registry, "churn", "0.1.0", "production")
+    modelgit.promote(registry, "churn", "0.2.0", "staging")
+    bare = tmp_path / "origin.git"
+    git(tmp_path, "init", "-q", "--bare", str(bare))
+    git(registry, "push", "-q", str(bare), "HEAD:refs/heads/main", "--tags")
+    return registry, bare.as_uri()
+
+
+def test_list_and_history_need_no_clone(origin):
+    repo, url = origin
+    (summary,) = list_remote(url)
+    (local,) = modelgit.list_models(repo)
+    assert (summary.name, summary.latest, summary.stages) == (
+        local.name,
+        local.latest,
+        local.stages,
+    )
+    assert {e.tag for e in history_remote(url, "churn")} == {
+        e.tag for e in modelgit.history(repo, "churn")
+    }
+    assert not cache_dir().exists()  # nothing was fetched
+
+
+def test_show_fetches_one_tag_object_once(origin):
+    repo, url = origin
+    shown = show_remote(url, "churn#production")
+    assert shown.tag == "churn@v0.1.0"
+    assert shown.metadata == modelgit.show(repo, "churn@v0.1.0").metadata
+    oid = git(repo, "rev-parse", "refs/tags/churn@v0.1.0").strip()
+    assert git(cache_dir(), "cat-file", "-t", oid).strip() == "tag"
+    assert git(cache_dir(), "for-each-ref", "--format=%(refname)").split() == [
+        f"refs/modelgit/{oid}"
+    ]
+    assert show_remote(url, "churn@v0.1.0").metadata == shown.metadata  # from the cache
+
+
+def test_an_unreachable_remote_is_one_line(tmp_path):
+    with pytest.raises(modelgit.InputError) as caught:
+        list_remote((tmp_path / "nothing.git").as_uri())
+    assert "\n" not in str(caught.value) and "cannot read tags" in str(caught.value)
