@@ -28,6 +28,10 @@ _COMMANDS = {
         "VersionInfo", "HistoryEntry", "VersionRow",
     ),
     "modelgit.commands.config": ("config", "Setting"),
+    "modelgit.commands.remote": ("list_remote", "history_remote", "show_remote"),
+    "modelgit.commands.get": ("get", "GetResult"),
+    "modelgit.commands.gc": ("gc", "GcResult"),
+    "modelgit.analysis.retention": ("Retention", "RetentionPlan"),
     "modelgit.commands.compare": (
         "diff", "metric_history", "changelog", "DiffResult", "VersionMetrics", "ChangelogEntry",
     ),

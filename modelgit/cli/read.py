@@ -20,13 +20,22 @@ from modelgit.cli.base import (
     output,
     warn,
 )
-from modelgit.errors import GateFailedError
+from modelgit.errors import GateFailedError, InputError
 
 ModelArgument = Annotated[
     str | None,
     typer.Argument(
         metavar="[MODEL]", show_default=False, autocompletion=complete_reference,
         help="Model name (default: the only model declared).",
+    ),
+]  # fmt: skip
+
+
+RemoteOption = Annotated[
+    str | None,
+    typer.Option(
+        "--remote", metavar="URL",
+        help="Read the registry at a git URL without cloning it (default: this repository).",
     ),
 ]  # fmt: skip
 
@@ -50,9 +59,16 @@ def list_command(
         bool, typer.Option("--metrics", help="Add the key metric of each listed version.")
     ] = False,
     as_json: JsonOption = False,
+    remote: RemoteOption = None,
     repo: RepoOption = Path(),
 ) -> None:
     """Every model with its latest version and the version in each stage."""
+    if remote is not None:
+        if model is not None or metrics:
+            raise InputError("--remote lists models only (`show MODEL --remote URL` for one)")
+        found = modelgit.list_remote(remote)
+        echo(render.models_json(found) if as_json else render.models_table(found, output.look()))
+        return
     if model is not None:
         _versions(model, as_json, repo)
         return
@@ -78,13 +94,16 @@ def show(
         bool, typer.Option("--versions", help="List the model's versions instead (as `list`).")
     ] = False,
     as_json: JsonOption = False,
+    remote: RemoteOption = None,
     repo: RepoOption = Path(),
 ) -> None:
     """One version for people: commit, stages, when, why, key metrics, size, proof."""
+    if remote is not None and versions:
+        raise InputError("--remote shows one version; `history MODEL --remote URL` lists them")
     if versions:
         _versions(reference.split("@")[0].split("#")[0] if reference else None, as_json, repo)
         return
-    info = modelgit.show(repo, reference)
+    info = modelgit.show_remote(remote, reference) if remote else modelgit.show(repo, reference)
     if as_json:
         echo(render.version_json(info))
         return
@@ -109,10 +128,17 @@ def history(
         ),
     ] = None,
     as_json: JsonOption = False,
+    remote: RemoteOption = None,
     repo: RepoOption = Path(),
 ) -> None:
     """Registrations and stage moves of a model, newest first (or its metrics per version)."""
     look = output.look()
+    if remote is not None:
+        if metrics or metric:
+            raise InputError("--metrics needs the tag messages: use `show --remote` per version")
+        entries = modelgit.history_remote(remote, model)
+        echo(render.to_json(entries) if as_json else render.history_table(entries, look))
+        return
     if metrics or metric:
         rows = modelgit.metric_history(repo, model, metric or None)
         echo(render.to_json(rows) if as_json else render.metric_history_table(rows, look))

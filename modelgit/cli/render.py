@@ -923,3 +923,34 @@ def progress_bar(enabled: bool, threshold: int = 16 << 20) -> Iterator[Progress]
     finally:
         if "bar" in state:
             state["bar"].stop()
+
+
+def retention_text(result: Any) -> str:
+    """`gc`: per model, what is kept and why, what is retired; then what `--apply` freed."""
+    policy = result.policy
+    days = "no age limit" if policy.keep_days is None else f"{policy.keep_days} days"
+    lines = [
+        f"policy: keep the latest {policy.keep_last}, versions newer than {days}, "
+        f"{'versions a stage held within that window, ' if policy.keep_stages else ''}"
+        "every stage's current version and the parents of kept versions"
+    ]
+    for plan in result.plans:
+        lines.append("")
+        lines.append(f"{plan.model}: keep {len(plan.kept)}, retire {len(plan.retired)}")
+        for version, reasons in plan.kept.items():
+            lines.append(f"  keep    v{version}  ({'; '.join(reasons)})")
+        for version in plan.retired:
+            lines.append(f"  retire  v{version}")
+    if result.applied:
+        lines.append("")
+        lines.append(
+            f"retired {len(result.retired_tags)} version(s) with deregistration tags "
+            f"({', '.join(result.retired_tags) or 'none'}); removed "
+            f"{result.removed_cache_objects} cache object(s), "
+            f"{result.removed_remote_objects} remote object(s), "
+            f"{len(result.removed_published)} published copy(ies)"
+        )
+    elif any(plan.retired for plan in result.plans):
+        lines.append("")
+        lines.append("nothing changed: this is the plan; `modelgit gc --apply` carries it out")
+    return "\n".join(lines) + "\n"

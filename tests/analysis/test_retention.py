@@ -67,7 +67,9 @@ def test_a_sample_history_and_its_reasons():
 def histories(draw):
     count = draw(st.integers(1, 10))
     ages = sorted(draw(st.lists(st.floats(0, 400), min_size=count, max_size=count)), reverse=True)
-    events = [register("m", minor, age) for minor, age in zip(range(1, count + 1), ages)]
+    events = [
+        register("m", minor, age) for minor, age in zip(range(1, count + 1), ages, strict=False)
+    ]
     for counter in range(1, draw(st.integers(0, 12)) + 1):
         events.append(
             move(

@@ -71,3 +71,20 @@ def test_a_bad_policy_is_an_input_error(three_versions):
     (repo / ".modelgit.yaml").write_text("retention:\n  keep_lats: 3\n")
     with pytest.raises(modelgit.InputError, match="keep_lats"):
         gc(repo)
+
+
+def test_the_command_line_plans_by_default(three_versions):
+    import json
+
+    from typer.testing import CliRunner
+
+    from modelgit.cli.app import app
+
+    repo, _ = three_versions
+    runner = CliRunner()
+    planned = runner.invoke(app, ["gc", "--keep-last", "1", "--keep-days", "0", "-C", str(repo)])
+    assert planned.exit_code == 0, planned.output
+    assert "retire  v0.1.0" in planned.stdout and "modelgit gc --apply" in planned.stdout
+    as_json = runner.invoke(app, ["gc", "--keep-last", "1", "--json", "-C", str(repo)])
+    assert json.loads(as_json.stdout)["applied"] is False
+    assert runner.invoke(app, ["gc", "--cloud", "-C", str(repo)]).exit_code == 2

@@ -76,3 +76,25 @@ def test_bytes_nowhere_fail_and_leave_nothing(retrained, tmp_path):
         get("churn@v0.3.0", target, repo=retrained)
     assert not target.exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".modelgit-get")] == []
+
+
+def test_the_command_line_takes_a_directory_or_a_url(published, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from modelgit.cli.app import app
+
+    repo, origin = published
+    runner = CliRunner()
+    by_dir = runner.invoke(
+        app,
+        ["get", "churn#production", "-o", str(tmp_path / "a.pkl"), "--repo", str(repo), "--json"],
+    )
+    assert by_dir.exit_code == 0, by_dir.output
+    assert json.loads(by_dir.stdout)["tag"] == "churn@v0.2.0"
+    by_url = runner.invoke(
+        app, ["get", "churn@v0.3.0", "-o", str(tmp_path / "b.pkl"), "--repo", origin.as_uri()]
+    )
+    assert by_url.exit_code == 0, by_url.output
+    assert "md5 checked" in by_url.stdout

@@ -53,3 +53,21 @@ def test_an_unreachable_remote_is_one_line(tmp_path):
     with pytest.raises(modelgit.InputError) as caught:
         list_remote((tmp_path / "nothing.git").as_uri())
     assert "\n" not in str(caught.value) and "cannot read tags" in str(caught.value)
+
+
+def test_the_command_line_reads_a_remote(origin):
+    import json
+
+    from typer.testing import CliRunner
+
+    from modelgit.cli.app import app
+
+    _repo, url = origin
+    runner = CliRunner()
+    listed = runner.invoke(app, ["list", "--remote", url, "--json"])
+    assert listed.exit_code == 0, listed.output
+    assert json.loads(listed.stdout)[0]["stages"]["production"] == "0.1.0"
+    shown = runner.invoke(app, ["show", "churn#staging", "--remote", url, "--json"])
+    assert shown.exit_code == 0 and json.loads(shown.stdout)["tag"] == "churn@v0.2.0"
+    wrong = runner.invoke(app, ["list", "churn", "--remote", url])
+    assert wrong.exit_code == 2
