@@ -92,3 +92,21 @@ def test_verify_benchmark_runs_beside_md5sum():
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("2 MiB artifact; median of 1")
     assert "| modelgit ci release (example project) |" in proc.stdout
+
+
+@pytest.mark.slow
+def test_remote_benchmark_runs_beside_clone_and_list():
+    proc = subprocess.run(
+        [sys.executable, str(BENCH / "remote_bench.py"), "--models", "2", "--versions", "3",
+         "--stage-tags", "2", "--repeat", "1"],
+        capture_output=True, text=True, check=False, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("10 tags (2 models x 3 versions + 4 stage tags)")
+    rows = [line for line in proc.stdout.splitlines() if line.startswith("| ")]
+    assert [row.split(" | ")[0] for row in rows[1:]] == [
+        "| list --remote (peer: clone + list)",
+        "| history MODEL --remote",
+        "| show MODEL@v --remote, first (fetches one tag)",
+        "| show MODEL@v --remote, cached",
+    ]
