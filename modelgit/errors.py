@@ -103,7 +103,7 @@ class ExampleError(InputError):
 
 
 class UnsafePickleError(InputError):
-    """A pickle-based artifact imports globals that execute code; bump refuses it."""
+    """A pickle-based artifact imports globals not on the allow-list; bump refuses it."""
 
 
 class DirtyWorkspaceError(InputError):
@@ -167,7 +167,7 @@ class GateFailedError(CheckFailedError):
 
 
 class UnsafeGlobalsError(CheckFailedError):
-    """`scan` found pickle globals that execute code."""
+    """`scan` found pickle globals not on the allow-list, or could not read a pickle."""
 
 
 class RolloutFailedError(CheckFailedError):

@@ -104,7 +104,11 @@ def _verify_policy(
         raise PolicyError(f"the stage policy is broken by {', '.join(report.failed)}")
 
 
-@app.command(epilog=examples("modelgit scan models/", "modelgit scan model.pkl --json"))
+@app.command(
+    epilog=examples(
+        "modelgit scan models/", "modelgit scan model.pkl --json", "modelgit scan --allow mypkg.* ."
+    )
+)
 @funnel
 def scan(
     paths: Annotated[
@@ -115,10 +119,20 @@ def scan(
             help="Pickle-based files or directories (relative to -C DIR when given).",
         ),
     ],
+    allow: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow",
+            metavar="MODULE.NAME",
+            help="Also allow this global (or PACKAGE.* for a package), beyond scan.allow in "
+            ".modelgit.yaml.",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Find pickle globals that execute code (os.system, eval, ...), without loading anything."""
-    result = modelgit.scan(list(paths))
+    """Refuse pickle globals not on the allow-list (numpy, sklearn, torch...), loading nothing."""
+    result = modelgit.scan(list(paths), allow=allow)
     echo(render.scan_json(result) if as_json else render.scan_text(result))
     if not result.safe:
-        raise UnsafeGlobalsError(f"{len(result.findings)} unsafe global(s) found")
+        count = len(result.findings)
+        raise UnsafeGlobalsError(f"{count} finding(s): do not load these files")

@@ -745,11 +745,6 @@ def verification_json(results: list[Verification]) -> str:
     )  # fmt: skip
 
 
-def scan_json(result: ScanResult) -> str:
-    """`scan --json`: the scanned paths, each finding, and `safe`."""
-    return to_json({**asdict(result), "safe": result.safe})
-
-
 def release_json(result: ReleaseResult, summary: Path) -> str:
     """`ci release --json`: the verdict, the problems, the files written, the verification."""
     return to_json({
@@ -780,10 +775,25 @@ def changelog_json(entries: list[ChangelogEntry]) -> str:
 
 
 def scan_text(result: ScanResult) -> str:
-    """`scan`: each unsafe global, or that none was found."""
+    """`scan`: each finding, or that every global is on the allow-list."""
     if result.safe:
-        return "no unsafe globals found\n"
-    return "".join(f"{f.location}: imports {f.module}.{f.name}\n" for f in result.findings)
+        count = len(result.files)
+        return f"no unknown globals in {count} file{'s' if count != 1 else ''}\n"
+    return "".join(f"{f.location}: {f.text}\n" for f in result.findings)
+
+
+def scan_json(result: ScanResult) -> str:
+    """`scan --json`: `safe`, `files`, `allowed` and each finding with its `text`."""
+    findings = [{**asdict(f), "text": f.text} for f in result.findings]
+    return to_json(
+        {
+            "safe": result.safe,
+            "paths": result.paths,
+            "files": result.files,
+            "allowed": result.allowed,
+            "findings": findings,
+        }
+    )
 
 
 def _metric_lines(title: str, new: dict[str, Any], old: dict[str, Any]) -> list[str]:

@@ -101,7 +101,7 @@ def bump(
     check_clean(root, pipe, artifact)
     fields = facts.metadata_fields(root, pipe, artifact, workspace=True)
     if not request.allow_unsafe_pickle:
-        _refuse_unsafe_pickle(root / artifact.path)
+        _refuse_unsafe_pickle(root, artifact.path, str(fields["artifact"]["md5"]))
     if request.require_pushed:
         _refuse_unpushed(root, artifact.path, str(fields["artifact"]["md5"]))
     plan = _Plan(root, pipe, artifact, commit, fields, request, explicit)
@@ -140,17 +140,20 @@ def _md5(document: dict[str, Any]) -> object:
     return (document.get("artifact") or {}).get("md5")
 
 
-def _refuse_unsafe_pickle(path: Path) -> None:
-    from modelgit.model.pickles import PICKLE_SUFFIXES, scan
+def _refuse_unsafe_pickle(root: Path, relative: str, md5: str) -> None:
+    from modelgit.model.pickles import AllowList, is_pickle_file, scan_artifact
+    from modelgit.sources import config
 
-    if path.suffix.lower() not in PICKLE_SUFFIXES or not path.is_file():
+    path = root / relative
+    if not (path.is_dir() or is_pickle_file(path)):
         return
-    findings = scan(path)
+    allow = AllowList.of(config.load(root).scan_allow)
+    findings = scan_artifact(root, path, md5, allow)  # cached by md5: a re-bump scans nothing
     if findings:
-        names = ", ".join(sorted({f"{f.module}.{f.name}" for f in findings}))
+        reasons = ", ".join(dict.fromkeys(f.text for f in findings))
         raise UnsafePickleError(
-            f"{path.name} imports globals that execute code on load ({names}); refusing to "
-            "register it (pass --allow-unsafe-pickle if you trust it)"
+            f"{relative}: {reasons}; refusing to register it (add globals you trust to "
+            "scan.allow in .modelgit.yaml, or pass --allow-unsafe-pickle)"
         )
 
 

@@ -11,7 +11,8 @@ deploy:                                # defaults for `manifest` and `ci release
   replicas: 2                          # int
   port: 8080                           # int
 scan:
-  allow: [numpy.core.multiarray._reconstruct]     # list of str: pickle globals `scan` accepts
+  allow: [mypkg.models.Churn, mypkg.*]  # list of str: globals a model pickle may import beyond
+                                         # the built-in allow-list (MODULE.NAME or PACKAGE.*)
 policy:                                # per stage: who may assign it and what must come first
   production:
     signed_by: [release-team]          # list of str: principals in the allowed-signers file
@@ -31,6 +32,7 @@ nearest known key. To add a key, add a row to `SCHEMA` (a `*` segment matches an
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +45,8 @@ from modelgit.errors import ConfigError
 FILE = ".modelgit.yaml"
 DEFAULT_STAGES = ("staging", "production")
 DEFAULT_ALLOWED_SIGNERS = ".modelgit/allowed_signers"
+_IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
+ALLOW_ENTRY = re.compile(rf"{_IDENT}(\.{_IDENT})*(\.\*)?")  # a scan.allow entry
 
 
 class KeyType(NamedTuple):
@@ -98,6 +102,7 @@ class Config:
     policy: dict[str, Any] = field(default_factory=dict)  # stage -> its rules, as written
     allowed_signers: str = DEFAULT_ALLOWED_SIGNERS  # a path relative to the repository root
     document: dict[str, Any] = field(default_factory=dict)
+    scan_allow: tuple[str, ...] = ()  # globals the project trusts its pickles to import
 
     def stage_order(self) -> tuple[str, ...]:
         """Stages in promotion order first, then the other configured stages."""
@@ -138,7 +143,19 @@ def parse(text: str) -> Config:
         policy=document.get("policy") or {},
         allowed_signers=document.get("allowed_signers") or DEFAULT_ALLOWED_SIGNERS,
         document=document,
+        scan_allow=_scan_allow(document),
     )
+
+
+def _scan_allow(document: dict[str, Any]) -> tuple[str, ...]:
+    """`scan.allow` (its type checked by SCHEMA): each entry MODULE.NAME or PACKAGE.*."""
+    entries = (document.get("scan") or {}).get("allow") or []
+    bad = [entry for entry in entries if not ALLOW_ENTRY.fullmatch(entry)]
+    if bad:
+        raise ConfigError(
+            f"{FILE}: `scan.allow` entries must be MODULE.NAME or PACKAGE.*, not: {', '.join(bad)}"
+        )
+    return tuple(entries)
 
 
 def check(document: dict[str, Any], prefix: str = "", pattern: str = "") -> None:
