@@ -38,14 +38,13 @@ from dataclasses import dataclass
 from modelgit.sources.config import ALLOW_ENTRY
 
 _IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
-_CLASS_SHAPED = re.compile(r"_*[A-Z][A-Za-z0-9_]*[a-z][A-Za-z0-9_]*")  # not CONSTANTS
+_CLASS_SHAPED = re.compile(r"(__pyx_unpickle_)?_*[A-Z][A-Za-z0-9_]*")  # and Cython's helper
 _MODULE = re.compile(rf"{_IDENT}(\.{_IDENT})*")
 
 _PURE_BUILTINS = (
     "bool int float complex str bytes bytearray list tuple set frozenset dict object slice "
     "range len abs sum min max round pow divmod sorted reversed enumerate zip map filter iter "
-    "next all any hash repr ascii bin hex oct ord chr format isinstance issubclass callable "
-    "Ellipsis NotImplemented"
+    "next all any hash repr ascii bin hex oct ord chr format isinstance issubclass callable"
 )
 _NUMPY_SCALARS = (
     "bool bool_ int8 int16 int32 int64 uint8 uint16 uint32 uint64 intp uintp float16 float32 "
@@ -87,7 +86,8 @@ _EXACT: dict[str, str] = {
     "numpy._core.multiarray": "_reconstruct scalar",
     "numpy.core.numeric": "_frombuffer",
     "numpy._core.numeric": "_frombuffer",
-    "numpy.ma.core": "_mareconstruct MaskedArray",
+    "numpy.ma": "MaskedArray",
+    "numpy.ma.core": "_mareconstruct MaskedArray MaskedConstant",
     "numpy.matrixlib.defmatrix": "matrix",
     "numpy.random._pickle": "__randomstate_ctor __generator_ctor __bit_generator_ctor",
     "numpy.random.mtrand": "RandomState",
@@ -96,6 +96,7 @@ _EXACT: dict[str, str] = {
     "numpy.random._pcg64": "PCG64 PCG64DXSM",
     "numpy.random._philox": "Philox",
     "numpy.random._sfc64": "SFC64",
+    "numpy.random.bit_generator": "SeedSequence __pyx_unpickle_SeedSequence",
     "joblib.numpy_pickle": "NumpyArrayWrapper",
     "xgboost.core": "Booster",
     "lightgbm.basic": "Booster",
@@ -138,6 +139,8 @@ def _builtin(module: str, name: str) -> bool:
         return bool(_SPARSE_NAME.fullmatch(name))
     if module in _SKLEARN_FUNCTION_MODULES and not name.startswith("__"):
         return True
+    if name == "newObj" and module.startswith("sklearn."):
+        return True  # Cython's `newObj(cls)`: `cls.__new__(cls)`
     in_package = any(module == p or module.startswith(p + ".") for p in _CLASS_PACKAGES)
     return (
         in_package

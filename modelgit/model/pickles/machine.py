@@ -232,7 +232,12 @@ class Machine:
             self.imports.append(Import(module, name))
         return Global(module, name)
 
-    def _call(self, func: Any, args: Any) -> Any:
+    def _call(self, func: Any, args: Any, init: bool = True) -> Any:
+        """What calling `func(*args)` (or only `func.__new__`, without `init`) returns."""
+        if isinstance(func, Global) and func.key() == _WRAPPER and not init:
+            made = Obj(func, (), wrapper=True)
+            made.state = {}  # __new__ alone: no attributes, not even the alignment default
+            return made
         if isinstance(func, Global) and func.key() == _WRAPPER:
             values = args if isinstance(args, tuple) else ()
             made = Obj(func, (), wrapper=True)
@@ -532,11 +537,13 @@ def _maybe_str(value: Any) -> bool:
 
     Calls of the built-in allow-list's classes build instances of those classes; builtins,
     codecs, copyreg, numpy's scalar (object dtype returns its argument), torch's
-    `_rebuild_from_type_v2` and calls of call results can return a string. A global itself is
-    a class or function: the built-in list names no string constants.
+    `_rebuild_from_type_v2` and calls of call results can return a string. A global is a
+    class or function, unless its name is a CONSTANT's.
     """
     if isinstance(value, str) or value is UNKNOWN:
         return True
+    if isinstance(value, Global):
+        return not any(c.islower() for c in value.name)  # a CONSTANT may be a string
     if not isinstance(value, Obj):
         return False
     func = value.func
@@ -556,8 +563,8 @@ _MAY_RETURN_STR_NAMES = {
 
 def _inst(m: Machine, arg: Any) -> None:
     module, name = arg
-    args = m.pop_mark()
-    m.stack.append(m._call(m._find_class(module, name), _tuple_of(args, m)))
+    args = _tuple_of(m.pop_mark(), m)
+    m.stack.append(m._call(m._find_class(module, name), args, init=bool(args)))
 
 
 def _obj(m: Machine, arg: Any) -> None:
@@ -565,7 +572,8 @@ def _obj(m: Machine, arg: Any) -> None:
     if not items:
         raise Broken("OBJ without a class")
     cls = _callable(m, items[0])
-    m.stack.append(m._call(cls, tuple(m._taken(i) for i in items[1:])))
+    args = tuple(m._taken(i) for i in items[1:])
+    m.stack.append(m._call(cls, args, init=bool(args)))  # as `_instantiate` does
 
 
 def _callable(m: Machine, value: Any) -> Any:
@@ -586,7 +594,7 @@ def _reduce(m: Machine, arg: Any) -> None:
 def _newobj(m: Machine, arg: Any) -> None:
     args = m.pop()
     cls = _callable(m, m.raw_pop())
-    m.stack.append(m._call(cls, args))
+    m.stack.append(m._call(cls, args, init=False))
 
 
 def _newobj_ex(m: Machine, arg: Any) -> None:
