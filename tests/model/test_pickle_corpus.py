@@ -10,7 +10,6 @@ import builtins
 import struct
 from pathlib import Path
 
-import pytest
 from fickling.analysis import UnsafeImportsML
 from fickling.fickle import SAFE_BUILTINS, UNSAFE_IMPORTS
 from picklescan.scanner import _unsafe_globals
@@ -97,7 +96,7 @@ def test_the_corpus_covers_both_scanners_and_the_issue():
     sources = set(CORPUS.values())
     assert sources == {"picklescan", "fickling", "fickling-ml", "issue"}
     assert len(CORPUS) > 150, len(CORPUS)
-    print(f"corpus: {len(CORPUS)} globals ({', '.join(sorted(sources))})")  # noqa: T201
+    print(f"corpus: {len(CORPUS)} globals ({', '.join(sorted(sources))})")
 
 
 def test_every_corpus_global_is_refused_in_every_encoding(tmp_path):

@@ -398,5 +398,5 @@ def test_the_allow_list_takes_exact_names_and_packages():
     assert not allow.allows("otherpkgx", "Thing")
     assert not allow.allows("otherpkg", "Thing.__init__.__globals__")
     assert AllowList().fingerprint != allow.fingerprint
-    with pytest.raises(ValueError, match="not MODULE.NAME"):
+    with pytest.raises(ValueError, match=r"not MODULE\.NAME"):
         AllowList.of(["os system"])
