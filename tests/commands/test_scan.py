@@ -1,7 +1,9 @@
-"""`scan` and bump's refusal of unsafe pickles, through the public API and the CLI."""
+"""`scan` and bump's refusal of pickles that import globals off the allow-list, through the
+public API and the CLI; the project's own allow-list; verdicts cached by the artifact's md5."""
 
 from __future__ import annotations
 
+import json
 import pickle
 
 import pytest
@@ -11,16 +13,29 @@ from typer.testing import CliRunner
 
 import modelgit
 from modelgit.cli.app import app
-from modelgit.errors import InputError, UnsafePickleError
+from modelgit.errors import ConfigError, InputError, UnsafePickleError
 
 runner = CliRunner()
+# An instance of a project's own class, as protocol 2 pickles it (the class is never imported).
+PROJECT_OBJECT = (
+    b"\x80\x02cmypkg.models\nChurn\nq\x00)\x81q\x01}q\x02X\x01\x00\x00\x00Cq\x03K\x01sb."
+)
 
 
 def test_scanning_a_plain_model_directory_passes(project):
     scanned = modelgit.scan([project / "models"])
     assert scanned.safe and scanned.findings == ()
+    assert scanned.files == (str(project / "models" / "churn.pkl"),)
     result = runner.invoke(app, ["scan", str(project / "models")])
-    assert result.exit_code == 0 and result.stdout == "no unsafe globals found\n"
+    assert result.exit_code == 0 and result.stdout == "no unknown globals in 1 file\n"
+    as_json = json.loads(runner.invoke(app, ["scan", "--json", str(project / "models")]).stdout)
+    assert as_json == {
+        "safe": True,
+        "paths": [str(project / "models")],
+        "files": [str(project / "models" / "churn.pkl")],
+        "allowed": [],
+        "findings": [],
+    }
     with pytest.raises(InputError, match="does not exist"):
         modelgit.scan([project / "models" / "nothing.pkl"])
 
@@ -36,17 +51,52 @@ def test_bump_refuses_an_unsafe_pickle_unless_allowed(project, tmp_path):
     commit_all(project, "Register an untrusted pickle")
     with pytest.raises(
         UnsafePickleError,
-        match=r"evil\.pkl imports globals that execute code on load \(posix\.system\)",
+        match=r"^models/evil\.pkl: unknown global posix\.system; refusing to register it",
     ):
         modelgit.bump(project, "minor", "evil")
     result = runner.invoke(app, ["bump", "minor", "evil", "-C", str(project)])
     assert result.exit_code == 2 and "--allow-unsafe-pickle" in result.stderr
     scanned = runner.invoke(app, ["scan", str(evil)])
-    assert scanned.exit_code == 1 and "imports posix.system" in scanned.stdout
-    assert scanned.stderr == "error: 1 unsafe global(s) found\n"
+    assert scanned.exit_code == 1
+    assert scanned.stdout == f"{evil}: unknown global posix.system\n"
+    assert scanned.stderr == "error: 1 finding(s): do not load these files\n"
     [finding] = modelgit.scan([evil]).findings
     assert (finding.module, finding.name) == ("posix", "system")
     allowed = modelgit.BumpRequest("minor", "evil", allow_unsafe_pickle=True)
     assert modelgit.bump(project, allowed).tag == "evil@v0.1.0"
     assert modelgit.bump(project, "minor", "churn").tag == "churn@v0.1.0"
     assert not marker.exists()
+
+
+def test_a_project_allows_its_own_classes_in_modelgit_yaml(project):
+    model = project / "models" / "custom.pkl"
+    model.write_bytes(PROJECT_OBJECT)
+    refused = runner.invoke(app, ["scan", str(model)])
+    assert refused.exit_code == 1 and "unknown global mypkg.models.Churn" in refused.stdout
+    assert runner.invoke(app, ["scan", "--allow", "mypkg.*", str(model)]).exit_code == 0
+    (project / ".modelgit.yaml").write_text("scan:\n  allow: [mypkg.models.Churn]\n")
+    scanned = modelgit.scan([model])  # the repository holding the file gives the allow-list
+    assert scanned.safe and scanned.allowed == ("mypkg.models.Churn",)
+    assert runner.invoke(app, ["scan", str(model)]).exit_code == 0
+    (project / ".modelgit.yaml").write_text("scan:\n  allow: [os system]\n")
+    with pytest.raises(ConfigError, match="must be MODULE.NAME or PACKAGE"):
+        modelgit.scan([model])
+    result = runner.invoke(app, ["scan", str(model)])
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1
+
+
+def test_a_second_bump_of_the_same_bytes_scans_nothing(project):
+    dry = modelgit.BumpRequest("minor", "churn", dry_run=True)
+    assert modelgit.bump(project, dry).tag == "churn@v0.1.0"
+    cache = project / ".git" / "modelgit" / "pickle-verdicts-v1.json"
+    [(key, verdict)] = json.loads(cache.read_text()).items()
+    md5 = yaml.safe_load((project / "dvc.lock").read_text())["stages"]["train"]["outs"][0]["md5"]
+    assert key.startswith(f"{md5}:") and verdict == []
+    # Plant a verdict: a bump that read it instead of scanning refuses with its words.
+    cache.write_text(json.dumps({key: [["", "planted", "Verdict", "unknown global"]]}))
+    with pytest.raises(UnsafePickleError, match="unknown global planted.Verdict"):
+        modelgit.bump(project, dry)
+    # Another allow-list is another question: scanned afresh.
+    (project / ".modelgit.yaml").write_text("scan:\n  allow: [mypkg.*]\n")
+    commit_all(project, "Trust mypkg")
+    assert modelgit.bump(project, dry).tag == "churn@v0.1.0"
