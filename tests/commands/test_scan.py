@@ -79,7 +79,7 @@ def test_a_project_allows_its_own_classes_in_modelgit_yaml(project):
     assert scanned.safe and scanned.allowed == ("mypkg.models.Churn",)
     assert runner.invoke(app, ["scan", str(model)]).exit_code == 0
     (project / ".modelgit.yaml").write_text("scan:\n  allow: [os system]\n")
-    with pytest.raises(ConfigError, match="must be MODULE.NAME or PACKAGE"):
+    with pytest.raises(ConfigError, match=r"must be MODULE\.NAME or PACKAGE"):
         modelgit.scan([model])
     result = runner.invoke(app, ["scan", str(model)])
     assert result.exit_code == 2 and result.stderr.count("\n") == 1
@@ -94,7 +94,7 @@ def test_a_second_bump_of_the_same_bytes_scans_nothing(project):
     assert key.startswith(f"{md5}:") and verdict == []
     # Plant a verdict: a bump that read it instead of scanning refuses with its words.
     cache.write_text(json.dumps({key: [["", "planted", "Verdict", "unknown global"]]}))
-    with pytest.raises(UnsafePickleError, match="unknown global planted.Verdict"):
+    with pytest.raises(UnsafePickleError, match=r"unknown global planted\.Verdict"):
         modelgit.bump(project, dry)
     # Another allow-list is another question: scanned afresh.
     (project / ".modelgit.yaml").write_text("scan:\n  allow: [mypkg.*]\n")

@@ -34,9 +34,11 @@ class _ZlibFile:
         self._pending = b""
 
     def seekable(self) -> bool:
+        """Never: going back would mean inflating again from the start."""
         return False
 
     def read(self, size: int) -> bytes:
+        """Up to `size` inflated bytes; b"" at the end of the stream."""
         while not self._pending:
             if self._inflate.eof:
                 return b""

@@ -46,6 +46,7 @@ class Global:
         self.module, self.name = module, name
 
     def key(self) -> tuple[str, str]:
+        """(module, name)."""
         return self.module, self.name
 
 
@@ -103,6 +104,7 @@ class _Memo:
         return len(self.base) + self.beyond_base
 
     def put(self, key: int, value: Any) -> None:
+        """PUT/BINPUT/LONG_BINPUT/MEMOIZE."""
         if key < 0:
             raise Broken("negative memo index")
         if not (key < self.dense or key in self.sparse):
@@ -128,6 +130,7 @@ class _Memo:
             self.values.pop(key, None)
 
     def get(self, key: int) -> Any:
+        """GET/BINGET/LONG_BINGET; Broken for a key never stored, as the unpickler raises."""
         if key in self.values:
             return self.values[key]
         if key < self.dense or key in self.sparse:
@@ -199,14 +202,17 @@ class Machine:
         return value
 
     def raw_pop(self) -> Any:
+        """The top of the stack, removed, unchecked (for a class about to be called)."""
         if not self.stack:
             raise Broken("stack underflow")
         return self.stack.pop()
 
     def pop(self) -> Any:
+        """The top of the stack, removed."""
         return self._taken(self.raw_pop())
 
     def pop_mark(self) -> list[Any]:
+        """The items since the last MARK, the stack below it restored."""
         if not self.metastack:
             raise Broken("no MARK on the stack")
         items = self.stack
@@ -214,6 +220,7 @@ class Machine:
         return items
 
     def top(self) -> Any:
+        """The top of the stack, left in place."""
         if not self.stack:
             raise Broken("stack underflow")
         return self.stack[-1]
@@ -738,20 +745,18 @@ def walk(reader: Reader, allow: AllowList, found: list[Import]) -> None:
         if event == "STOP":
             return
         if isinstance(event, Wrapper) or event == UNSIZED:
-            _read_payload(reader, main, event, found)
+            _read_payload(reader, main, event)
 
 
-def _read_payload(reader: Reader, main: Machine, event: Any, found: list[Import]) -> None:
+def _read_payload(reader: Reader, main: Machine, event: Any) -> None:
     """After a wrapper's BUILD: fork `pickle.load`'s reading, then read as joblib does."""
     plain = main.fork()
+    plain.imports = found = main.imports  # what either reading imports counts, even if it breaks
     start = reader.tell()
     if isinstance(event, Wrapper) and event.objects:
-        nested = Machine(main.allow)
-        _lockstep(reader, nested, plain)
-        found += nested.imports + plain.imports
+        _lockstep(reader, Machine(main.allow, imports=found), plain)
     else:
         _run_plain(reader, plain)
-        found += plain.imports
         reader.seek(start)
         if not isinstance(event, Wrapper):
             raise Broken("the size of a joblib array payload cannot be read from its wrapper")
