@@ -398,8 +398,8 @@ def _run_requirement(root: Path, event: Event, stage: str, requirement: Requirem
 
 def _require_scan(root: Path, event: Event, stage: str) -> None:
     """The version's artifact, when pickle-based, must import no global that runs code."""
-    from modelgit.commands.scan import scan
-    from modelgit.model.pickles import PICKLE_SUFFIXES
+    from modelgit.model.pickles import PICKLE_SUFFIXES, scan_artifact
+    from modelgit.model.pickles.allowlist import AllowList
     from modelgit.sources import dvc
 
     document, problem, _ = read_metadata(root, event)
@@ -417,9 +417,10 @@ def _require_scan(root: Path, event: Event, stage: str) -> None:
             f"the {stage} policy requires scan, and {where} cannot be scanned from the DVC "
             "cache; `dvc pull` the version first"
         )
-    result = scan([cached])
-    if not result.safe:
-        names = ", ".join(sorted({f"{f.module}.{f.name}" for f in result.findings}))
+    allow = AllowList.of(config.load(root).scan_allow)
+    findings = scan_artifact(root, cached, md5, allow)  # remembered by md5: scans once
+    if findings:
+        names = "; ".join(sorted({f.text for f in findings}))
         raise PolicyError(
             f"the {stage} policy requires scan, and {path} of {event.tag} imports globals "
             f"that run code on load ({names})"
