@@ -9,10 +9,12 @@ import modelgit
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 COMMAND_FUNCTIONS = (
-    "init", "bump", "list_models", "show", "history", "metric_history", "diff", "changelog",
-    "lineage_of", "impact", "promote", "rollback", "deprecate", "manifest", "rollout", "verify",
-    "scan", "ci_init", "ci_release", "ci_report",
+    "init", "bump", "list", "list_versions", "show", "history", "metric_history", "diff",
+    "changelog", "lineage", "impact", "promote", "rollback", "deprecate", "manifest", "rollout",
+    "verify", "scan", "config", "ci_init", "ci_release", "ci_report",
 )  # fmt: skip
+# The names the API had before it matched the CLI's: still there, as aliases.
+ALIASES = {"list_models": "list", "lineage_of": "lineage"}
 
 
 def _api_section() -> str:
@@ -26,6 +28,8 @@ def test_every_command_function_is_exported_and_listed():
     for name in COMMAND_FUNCTIONS:
         assert callable(getattr(modelgit, name)), name
         assert re.search(rf"`{name}\(", section), f"README's Python API lacks {name}"
+    for alias, name in ALIASES.items():
+        assert getattr(modelgit, alias) is getattr(modelgit, name)
 
 
 def test_the_registry_example_runs_as_written(registry, capsys):
