@@ -306,19 +306,22 @@ def _joined(items: list[str]) -> list[str]:
     return [f"{item}," for item in items[:-1]] + items[-1:]
 
 
-def _wrapped(bullet: str, line: str, chunks: list[str], width: int | None) -> list[str]:
-    """`line` after `bullet`, wrapped at `width` between chunks (never inside one)."""
+def _wrapped(
+    bullet: str, line: str, chunks: list[str], width: int | None, hang: int | None = None
+) -> list[str]:
+    """`line` after `bullet`, wrapped at `width` between chunks (never inside one); later
+    lines indent by `hang` (default: two more than the bullet)."""
     if width is None or len(bullet) + visible_len(line) <= width:
         return [f"{bullet}{line}"]
-    indent = " " * (len(bullet) + 2)
-    out, current = [], bullet
+    indent = " " * (len(bullet) + 2 if hang is None else hang)
+    out, current, start = [], bullet, bullet
     for chunk in chunks:
-        candidate = f"{current} {chunk}" if current.strip() else f"{current}{chunk}"
-        if visible_len(candidate) > width and current.strip():
+        candidate = f"{current}{chunk}" if current == start else f"{current} {chunk}"
+        if visible_len(candidate) > width and current != start:
             out.append(current)
-            current = indent + chunk
-        else:
-            current = candidate
+            current = start = indent
+            candidate = f"{current}{chunk}"
+        current = candidate
     return [*out, current]
 
 
@@ -565,7 +568,7 @@ def version_text(info: VersionInfo, look: Look = PLAIN, *, metadata: bool = Fals
     width = look.width if look.terminal else None
     for label, value in rows:
         bullet = f"{label:<10}"
-        lines += _wrapped(bullet, value, value.split(" "), width)
+        lines += _wrapped(bullet, value, value.split(" "), width, hang=len(bullet))
     if metadata:
         import yaml
 

@@ -247,3 +247,12 @@ def test_completion_completes_references(registry):
     script = subprocess.run([MODELGIT, "--show-completion", "bash"], capture_output=True,
                             text=True, env={**os.environ, "SHELL": "/bin/bash"})  # fmt: skip
     assert "_MODELGIT_COMPLETE=complete_bash" in script.stdout
+
+
+def test_show_summary_wraps_under_its_label(registry):
+    text = render.version_text(modelgit.show(registry), render.Look(True, False, 60))
+    lines = text.splitlines()
+    metrics = next(i for i, line in enumerate(lines) if line.startswith("metrics   "))
+    assert lines[metrics].startswith("metrics   accuracy ")  # one space-run, no doubled gap
+    assert lines[metrics + 1].startswith(" " * 10) and lines[metrics + 1][10] != " "
+    assert max(len(line) for line in lines if "verify" not in line) <= 60
