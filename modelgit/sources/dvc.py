@@ -45,15 +45,16 @@ def stale(repo: Path, targets: list[str]) -> dict[str, list[str]]:
             with _quiet(), Repo(str(repo)) as dvc_repo:
                 status = dvc_repo.status(targets=targets, with_deps=True)
             break
-        except LockError as exc:
+        except DvcException as exc:
+            # DVC words some lock failures as a plain DvcException; both mean "wait".
+            if not isinstance(exc, LockError) and "acquire lock" not in str(exc):
+                raise PipelineError(f"dvc status failed: {str(exc).splitlines()[0]}") from exc
             if time.monotonic() > deadline:
                 raise PipelineError(
                     f"DVC's lock stayed taken for {LOCK_WAIT_SECONDS} s (another DVC process "
                     "is running); try again when it has finished"
                 ) from exc
             time.sleep(0.2)
-        except DvcException as exc:
-            raise PipelineError(f"dvc status failed: {str(exc).splitlines()[0]}") from exc
     return {
         _stage_name(repo, name): _describe(changes) for name, changes in status.items() if changes
     }
