@@ -158,6 +158,10 @@ class RemoteError(InputError):
     """A remote repository or object store could not be read."""
 
 
+class UnknownMetricError(InputError):
+    """A gate or `--metric` names a metric no compared model or version has."""
+
+
 class VerificationError(CheckFailedError):
     """A version does not verify."""
 

@@ -1,4 +1,8 @@
-"""Compare what two trees say about a model (metrics, params, files, stages, schema). Pure."""
+"""Compare what two trees say about a model (metrics, params, files, stages, schema). Pure.
+
+The two sides are usually one model at two revisions; they may be two different models
+(`diff clf@v0.1.0 encoder@v0.1.0`), each read as itself and labelled with its name.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from typing import Any
 
 from modelgit.model.facts import Facts
 from modelgit.model.metrics import direction_of, key_metric, metric_names
-from modelgit.values import TextEnum, is_number
+from modelgit.values import TextEnum, difference, is_number, relative_change
 
 
 class Verdict(TextEnum):
@@ -39,6 +43,8 @@ class ComparedSide:
     label: str
     commit: str | None
     exists: bool
+    model: str = ""  # the model this side is (two models differ only when asked for)
+    basis: str = "declared"  # how its facts were found: see `model.facts.Facts.basis`
 
 
 @dataclass(frozen=True)
@@ -114,6 +120,12 @@ class Comparison:
     key_metric: str | None = None  # the metric to headline, by `model.metrics.key_metric`
 
     @property
+    def models(self) -> tuple[str, ...]:
+        """The model compared, or the two models when the sides are different models."""
+        names = (self.a.model or self.model, self.b.model or self.model)
+        return names[:1] if names[0] == names[1] else names
+
+    @property
     def changed(self) -> bool:
         """True when anything at all differs."""
         return (
@@ -132,8 +144,8 @@ def _metric(name: str, file: str, old: Any, new: Any, direction: str | None) -> 
     if not (is_number(old) and is_number(new)):
         verdict = Verdict.UNCHANGED if old == new else Verdict.CHANGED
         return MetricChange(name, file, old, new, None, None, direction, verdict)
-    diff = float(new) - float(old)  # as `dvc metrics diff` computes it: new - old
-    relative = diff / abs(old) if old else None
+    diff = difference(old, new)  # new - old as `dvc metrics diff`, without its float noise
+    relative = relative_change(old, diff)
     if diff == 0:
         verdict = Verdict.UNCHANGED
     elif direction is None:
@@ -171,7 +183,7 @@ def _params(a: Facts, b: Facts) -> list[ValueChange]:
             status = Change.UNCHANGED if old == new else Change.CHANGED
         diff = None
         if status is Change.CHANGED and is_number(old) and is_number(new):
-            diff = float(new) - float(old)
+            diff = difference(old, new)
         changes.append(ValueChange(name, old, new, status, diff))
     return changes
 
@@ -193,7 +205,10 @@ def _files(a: Facts, b: Facts) -> list[FileChange]:
     files = []
     artifact = b.artifact or a.artifact
     if artifact is not None:
-        files.append(_file(artifact.path, "artifact", a.artifact, b.artifact))
+        path = artifact.path
+        if a.artifact is not None and b.artifact is not None and a.artifact.path != path:
+            path = f"{a.artifact.path} -> {path}"  # two models, or a moved artifact
+        files.append(_file(path, "artifact", a.artifact, b.artifact))
     for path in sorted(set(a.data) | set(b.data)):
         files.append(_file(path, "data", a.data.get(path), b.data.get(path)))
     return files
@@ -243,7 +258,7 @@ def _key_metric(a: Facts, b: Facts, metrics: list[MetricChange]) -> str | None:
 
 
 def compare(a: Facts, b: Facts) -> Comparison:
-    """What changed from side `a` to side `b` of the same model."""
+    """What changed from side `a` to side `b` (of one model, or of two when asked)."""
     features = []
     if a.exists and b.exists:
         features = _fields("input", a.features, b.features) + _fields(
@@ -251,9 +266,9 @@ def compare(a: Facts, b: Facts) -> Comparison:
         )
     metrics = _metrics(a, b)
     return Comparison(
-        model=b.model,
-        a=ComparedSide(a.label, a.commit, a.exists),
-        b=ComparedSide(b.label, b.commit, b.exists),
+        model=b.model if a.model == b.model else f"{a.model} vs {b.model}",
+        a=ComparedSide(a.label, a.commit, a.exists, a.model, a.basis),
+        b=ComparedSide(b.label, b.commit, b.exists, b.model, b.basis),
         metrics=tuple(metrics),
         params=tuple(_params(a, b)),
         files=tuple(_files(a, b)),

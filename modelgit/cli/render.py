@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, is_dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from modelgit.values import is_number
+from modelgit.values import denoised, difference, format_number, format_value, is_number
 
 if TYPE_CHECKING:
     from modelgit import (
@@ -93,17 +93,20 @@ def verdict_of(old: Any, new: Any, direction: str | None) -> str:
     return "better" if (new > old) == (direction == "higher") else "worse"
 
 
-def _value(value: Any) -> str:
-    if value is None:
-        return "-"
-    text = str(value)
-    return f"{value:.6g}" if isinstance(value, float) and len(text) > 12 else text
+# Every number is printed by the one formatter, `values.format_number`, and JSON writes
+# `values.denoised` floats: a bump subject, a changelog, a diff and JSON never disagree.
+_value = format_value
+
+
+def _signed(number: int | float) -> str:
+    """`+0.014` / `-0.02`: a change with its sign."""
+    return ("+" if number >= 0 else "") + format_number(number)
 
 
 def _change(metric: MetricChange) -> str:
     if metric.diff is None:
         return metric.verdict if metric.verdict in ("added", "removed") else "-"
-    text = f"{metric.diff:+.4g}"
+    text = _signed(metric.diff)
     if metric.relative is not None:
         text += f" ({metric.relative * 100:+.1f}%)"
     return text
@@ -115,12 +118,16 @@ def _side(label: str, commit: str | None) -> str:
 
 def headline(comparison: Comparison) -> str:
     """`accuracy 0.931 -> 0.945 (+1.5%) ✅` for the key metric, or what else changed."""
-    if not comparison.a.exists:
-        return f"{comparison.model} is new at {comparison.b.label}"
-    if not comparison.b.exists:
-        return f"{comparison.model} does not exist at {comparison.b.label}"
+    a, b = comparison.a, comparison.b
+    # A side that lacks the model but whose metrics were read is compared, not "new".
+    if not a.exists and all(m.old is None for m in comparison.metrics):
+        return f"{comparison.model} is new at {b.label}"
+    if not b.exists and all(m.new is None for m in comparison.metrics):
+        return f"{comparison.model} does not exist at {b.label}"
     key = next((m for m in comparison.metrics if m.name == comparison.key_metric), None)
     if key is None:
+        if comparison.problems:  # declared but unreadable is not "no metrics"
+            return "metrics not compared: see the notes below"
         return "no metrics to compare"
     line = f"{key.name} {_value(key.old)} -> {_value(key.new)}"
     if key.relative is not None:
@@ -328,7 +335,7 @@ def _wrapped(
 def _delta(name: str, old: Any, new: Any, direction: str | None = None, look: Look = PLAIN) -> str:
     if old is None or not (is_number(old) and is_number(new)) or old == new:
         return f"{name} {_value(new)}"
-    text = f"{name} {_value(old)} -> {_value(new)} ({new - old:+.4g})"
+    text = f"{name} {_value(old)} -> {_value(new)} ({_signed(difference(old, new))})"
     return marked(text, verdict_of(old, new, direction), look)
 
 
@@ -347,7 +354,7 @@ def normalised(value: Any) -> Any:
     if isinstance(value, bool) or value is None or isinstance(value, int):
         return value
     if isinstance(value, float):
-        return float(f"{value:.12g}") if value == value and abs(value) != float("inf") else None
+        return denoised(value) if math.isfinite(value) else None
     if isinstance(value, str):
         stamp = _UTC_OFFSET.match(value)
         return f"{stamp.group(1)}Z" if stamp else str(value)
@@ -765,7 +772,7 @@ def changelog_json(entries: list[ChangelogEntry]) -> str:
         metrics = []
         for name, old, new in entry.metrics:
             direction = entry.directions.get(name)
-            change = new - old if is_number(old) and is_number(new) else None
+            change = difference(old, new) if is_number(old) and is_number(new) else None
             verdict = verdict_of(old, new, direction)
             metrics.append({"name": name, "old": old, "new": new, "diff": change,
                             "direction": direction, "verdict": verdict})  # fmt: skip
@@ -803,8 +810,10 @@ def _metric_lines(title: str, new: dict[str, Any], old: dict[str, Any]) -> list[
     rows = []
     for name, value in new.items():
         before = old.get(name)
-        change = f"{value - before:+.4g}" if is_number(value) and is_number(before) else "-"
-        rows.append(f"| `{name}` | {before if before is not None else '-'} | {value} | {change} |")
+        change = "-"
+        if is_number(value) and is_number(before):
+            change = _signed(difference(before, value))
+        rows.append(f"| `{name}` | {_value(before)} | {_value(value)} | {change} |")
     header = ["", f"#### Metrics {title}", "", "| Metric | Then | Now | Change |"]
     return [*header, "|---|--:|--:|--:|", *rows] if rows else []
 

@@ -31,6 +31,7 @@ from modelgit.registry.tags import check_new_model_name, check_version, version_
 from modelgit.registry.versions import Level, Part, Version, is_greater, next_version
 from modelgit.sources import git, pipeline
 from modelgit.sources.tree import Tree
+from modelgit.values import format_value
 
 
 @dataclass(frozen=True)
@@ -273,5 +274,6 @@ class _Plan:
         if key is None:
             return f"{head}: {level} bump"
         old = (previous.get("metrics") or {}).get(key)
-        change = f"{old} -> {metrics[key]}" if old is not None else f"{metrics[key]}"
+        new = format_value(metrics[key])
+        change = f"{format_value(old)} -> {new}" if old is not None else new
         return f"{head}: {level} bump, {key} {change}"

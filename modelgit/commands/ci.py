@@ -185,15 +185,17 @@ def ci_report(
     if git.resolve_commit(root, base) is None:
         raise UnknownVersionError(f"--base {base!r} is not a git revision (fetch it first?)")
     rules = [gates.parse_rule(rule) for rule in as_list(fail_on)]
-    results: list[GateResult] = []
+    compared: list[Comparison] = []
     models = []
     for model in sorted(declared(root)):
         [change] = compare.diff(root, base, "HEAD", model=model).comparisons
+        compared.append(change)
         if not change.changed:
             continue
-        results += gates.check(rules, [change])
         live = None
         if model_state(root, model).stages.get("production"):
             [live] = compare.diff(root, f"{model}#production", "HEAD", model=model).comparisons
         models.append(ModelReport(model, change, live))
+    # Gates judge the changed models; a rule naming no metric of any model is an input error.
+    results = gates.check(rules, [m.against_base for m in models], known=compared)
     return ReportResult(base, tuple(models), tuple(results))

@@ -8,7 +8,13 @@ from typing import Any
 
 from modelgit.analysis.compare import Comparison, compare
 from modelgit.analysis.gates import GateResult, check, parse_rule
-from modelgit.errors import ModelgitError, UnknownModelError, UnknownVersionError
+from modelgit.errors import (
+    InputError,
+    ModelgitError,
+    UnknownMetricError,
+    UnknownModelError,
+    UnknownVersionError,
+)
 from modelgit.model import facts
 from modelgit.registry import state as registry
 from modelgit.registry.lookup import (
@@ -22,7 +28,7 @@ from modelgit.registry.state import Event
 from modelgit.registry.tags import split_reference
 from modelgit.sources import git
 from modelgit.sources.tree import Tree
-from modelgit.values import as_list
+from modelgit.values import as_list, did_you_mean
 
 WORKSPACE = "workspace"
 
@@ -67,10 +73,10 @@ def _latest_side(root: Path, model: str) -> DiffSide:
     return DiffSide(Tree(root, state.latest.commit), state.latest.tag, model)
 
 
-def _facts(side: DiffSide, model: str) -> facts.Facts:
-    if side.tree is None:
-        return facts.Facts(side.label, None, model, exists=False)
-    return facts.read(side.tree, model, side.label)
+def _compare(left: DiffSide, right: DiffSide, model_a: str, model_b: str) -> Comparison:
+    """Compare what each side knows about its model (`facts.read_pair`)."""
+    a, b = facts.read_pair(left.tree, right.tree, model_a, model_b, (left.label, right.label))
+    return compare(a, b)
 
 
 @dataclass(frozen=True)
@@ -103,6 +109,16 @@ def diff(
     root = root_of(repo)
     side_a = resolve_side(root, a) if a else None
     side_b = resolve_side(root, b) if b else DiffSide(Tree(root, None), WORKSPACE)
+    if side_a is not None and side_a.model and side_b.model and side_a.model != side_b.model:
+        # Two models named: each side is its own model, labelled as such (never one model
+        # read at the other's commit).
+        if model is not None:
+            raise InputError(
+                f"--model {model} with two different models ({side_a.model}, {side_b.model}); "
+                "drop --model"
+            )
+        comparisons = [_compare(side_a, side_b, side_a.model, side_b.model)]
+        return DiffResult(tuple(comparisons), tuple(check(rules, comparisons)))
     named = model or (side_a.model if side_a else None) or side_b.model
     if named is not None:
         known = sorted(set(declared(root)) | set(registry.read(root)))
@@ -114,7 +130,7 @@ def diff(
     comparisons = []
     for name in models:
         left = side_a or _latest_side(root, name)
-        comparisons.append(compare(_facts(left, name), _facts(side_b, name)))
+        comparisons.append(_compare(left, side_b, name, name))
     return DiffResult(tuple(comparisons), tuple(check(rules, comparisons)))
 
 
@@ -152,6 +168,11 @@ def metric_history(
     names = as_list(names)
     root = root_of(repo)
     name, events, docs = _versions(root, model)
+    recorded = {k for e in events for k in (docs[e.tag].get("metrics") or {})}
+    for wanted in names:
+        if events and wanted not in recorded:
+            hint = did_you_mean(wanted, recorded) or f" (recorded: {', '.join(sorted(recorded))})"
+            raise UnknownMetricError(f"no version of {name} records a metric {wanted!r}{hint}")
     rows = []
     for event in events:
         metrics = docs[event.tag].get("metrics") or {}
@@ -208,8 +229,10 @@ def changelog(repo: Path | str = ".", model: str | None = None) -> list[Changelo
 
 def compare_commits(root: Path, model: str, old_commit: str, new_commit: str) -> Comparison:
     """Compare two commits of one model (bump auto's evidence)."""
+    trees = (Tree(root, old_commit), Tree(root, new_commit))
     try:
-        old = facts.read(Tree(root, old_commit), model, old_commit[:12])
+        old, new = facts.read_pair(*trees, model, model, (old_commit[:12], "HEAD"))
     except ModelgitError:
         old = facts.Facts(old_commit[:12], old_commit, model, exists=False)
-    return compare(old, facts.read(Tree(root, new_commit), model, "HEAD"))
+        new = facts.read(trees[1], model, "HEAD")
+    return compare(old, new)

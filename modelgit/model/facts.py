@@ -13,7 +13,7 @@ import hashlib
 import platform
 import posixpath
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from modelgit.sources.pipeline import (
     Artifact,
     FileEntry,
     Pipeline,
+    declared_paths,
     flatten,
     load,
     lookup,
@@ -51,6 +52,15 @@ class ArtifactStages:
 
 
 @dataclass(frozen=True)
+class Reads:
+    """What is read for a model's metrics and params: metrics files, and each param as
+    (file, key, shown name) with the shown name as `params_of` names it."""
+
+    metric_files: tuple[str, ...]
+    params: tuple[tuple[str, str, str], ...]
+
+
+@dataclass(frozen=True)
 class Facts:
     """A model as one tree has it; `exists` is False where it is not declared or not tracked."""
 
@@ -68,6 +78,13 @@ class Facts:
     outputs: dict[str, str] | None = None
     directions: dict[str, str] = field(default_factory=dict)  # metric -> higher|lower
     preferred_metric: str | None = None  # the declaration's `meta.key_metric`
+    # How the facts were found: `declared` (the tree declares the model), `borrowed` (located
+    # through the other side's declaration), `files` (the files the other side's declaration
+    # reads), `project` (every metrics and params file: the model is declared at neither side)
+    # or `absent` (nothing to read: no version yet).
+    basis: str = "declared"
+    reads: Reads | None = None  # the metrics and params files read, to read again elsewhere
+    declaration: Artifact | None = None
 
     @property
     def flat_metrics(self) -> dict[str, Any]:
@@ -112,8 +129,94 @@ def read_pipeline(
     try:
         lineage = locate(pipe, artifact)
     except ModelgitError:
-        return Facts(label, pipe.tree.commit, model, exists=False)
+        return Facts(label, pipe.tree.commit, model, exists=False, declaration=artifact)
     return _read(pipe, artifact, lineage, label, workspace)[0]
+
+
+def read_pair(
+    a: Tree | None, b: Tree | None, model_a: str, model_b: str, labels: tuple[str, str]
+) -> tuple[Facts, Facts]:
+    """Both sides of a comparison, each reading whatever is known about its model there.
+
+    A side that does not declare the model (an older commit, a registry GTO wrote) is read
+    through the other side's declaration, or failing that the files that declaration reads;
+    when neither side declares it, both read every metrics and params file of their pipeline,
+    as `dvc metrics diff` and `dvc params diff` do. A side without a tree (no version yet)
+    has nothing to read.
+    """
+    pipes = [load(tree) if tree is not None else None for tree in (a, b)]
+    sides = [
+        read_pipeline(pipe, model, label) if pipe is not None else _absent(label, model)
+        for pipe, model, label in zip(pipes, (model_a, model_b), labels, strict=True)
+    ]
+    if model_a != model_b or all(s.exists or s.basis == "absent" for s in sides):
+        return sides[0], sides[1]
+    known = next((s for s in sides if s.exists), None)
+    for index, (pipe, side) in enumerate(zip(pipes, sides, strict=True)):
+        if pipe is not None and not side.exists:
+            sides[index] = _read_undeclared(pipe, side, known)
+    return sides[0], sides[1]
+
+
+def _absent(label: str, model: str) -> Facts:
+    return Facts(label, None, model, exists=False, basis="absent")
+
+
+def _read_undeclared(pipe: Pipeline, side: Facts, known: Facts | None) -> Facts:
+    """A side that does not declare its model, read as `read_pair` says."""
+    declaration = side.declaration or (known.declaration if known is not None else None)
+    if declaration is not None and known is not None:
+        try:
+            lineage = locate(pipe, declaration)
+        except ModelgitError:
+            pass
+        else:
+            found = _read(pipe, declaration, lineage, side.label, False)[0]
+            note = (
+                f"{side.model} is not declared at {side.label}; read through its declaration "
+                f"at {known.label} ({declaration.path})"
+            )
+            return replace(found, basis="borrowed", problems=(note, *found.problems))
+    if known is not None and known.reads is not None:
+        reads, basis = known.reads, "files"
+        note = (
+            f"{side.model} is not declared or tracked at {side.label}; compared the metrics "
+            f"and params files its declaration at {known.label} reads"
+        )
+    else:
+        reads, basis = project_reads(pipe), "project"
+        note = (
+            f"{side.model} is declared at neither side; compared every metrics and params "
+            f"file of the pipeline at {side.label}, as `dvc metrics diff`/`params diff` do"
+        )
+    metrics, params, problems = _read_files(pipe, reads, workspace=False)
+    return replace(
+        side, metrics=metrics, params=params, problems=(note, *problems), basis=basis, reads=reads
+    )
+
+
+def project_reads(pipe: Pipeline) -> Reads:
+    """Every metrics file and param of a pipeline (the top-level `metrics:` included)."""
+    files = [m for stage in pipe.stages.values() for m in stage.metrics]
+    for dvcfile, document in pipe.dvcfiles.items():
+        if posixpath.basename(dvcfile) == "dvc.yaml":
+            directory = posixpath.dirname(dvcfile)
+            files += [
+                posixpath.normpath(posixpath.join(directory, path))
+                for path in declared_paths(document.get("metrics"))
+            ]
+    return Reads(tuple(dict.fromkeys(files)), _params_spec(pipe, list(pipe.stages)))
+
+
+def _read_files(
+    pipe: Pipeline, reads: Reads, *, workspace: bool
+) -> tuple[dict[str, dict[str, Any]], dict[str, Any], list[str]]:
+    """Metrics and params as `reads` names them, from the pipeline's tree."""
+    params_files = sorted({file for file, _, _ in reads.params})
+    wanted = list(dict.fromkeys([*reads.metric_files, *params_files]))
+    contents = read_files(pipe.tree, wanted, workspace=workspace)
+    metrics, problems = _metrics(pipe.tree, pipe, list(reads.metric_files), contents)
+    return metrics, _param_values(reads.params, contents), problems
 
 
 def _read(
@@ -124,7 +227,8 @@ def _read(
     metric_files = metrics_files(pipe, lineage)
     schema_file = meta_files(artifact).get("schema")
     code = _code_paths(pipe, lineage)
-    params_files = sorted({f for sid in lineage.upstream for f in pipe.stages[sid].params})
+    reads = Reads(tuple(metric_files), _params_spec(pipe, lineage.upstream))
+    params_files = sorted({file for file, _, _ in reads.params})
     wanted = [*metric_files, *params_files, *code, *([schema_file] if schema_file else [])]
     contents = read_files(tree, list(dict.fromkeys(wanted)), workspace=workspace)
     metrics, problems = _metrics(tree, pipe, metric_files, contents)
@@ -137,7 +241,7 @@ def _read(
         exists=True,
         artifact=lineage.artifact,
         data=upstream_data(pipe, lineage, artifact),
-        params=_params(pipe, lineage, contents),
+        params=_param_values(reads.params, contents),
         metrics=metrics,
         problems=tuple(problems),
         stages=_stages(pipe, lineage, contents),
@@ -145,6 +249,8 @@ def _read(
         outputs=outputs,
         directions=directions_of(artifact),
         preferred_metric=str(preferred) if preferred else None,
+        reads=reads,
+        declaration=artifact,
     )
     return facts, contents
 
@@ -290,54 +396,56 @@ def _code_paths(pipe: Pipeline, lineage: ArtifactStages) -> list[str]:
     ]
 
 
-def _params(
-    pipe: Pipeline, lineage: ArtifactStages, contents: dict[str, bytes | None]
-) -> dict[str, Any]:
-    """Values of the params the upstream stages declare, read from the params files of the tree.
-
-    dvc.lock names the keys; the values come from the files, as `dvc params diff` reads them,
-    so that a changed but not yet reproduced params.yaml shows in a workspace diff.
-    """
-    params: dict[str, Any] = {}
-    parsed: dict[str, Any] = {}
-    for stage_id in lineage.upstream:
+def _params_spec(pipe: Pipeline, stage_ids: list[str]) -> tuple[tuple[str, str, str], ...]:
+    """Each param the stages declare as (file, key, prefix): dvc.lock names the keys, and a
+    key from a non-default params file is shown as `file:key`, as `params_of` shows it."""
+    spec: dict[tuple[str, str], str] = {}
+    for stage_id in stage_ids:
         stage = pipe.stages[stage_id]
         default = posixpath.join(posixpath.dirname(stage.dvcfile), DEFAULT_PARAMS)
         for path, recorded in stage.params.items():
-            if path not in parsed:
-                raw = contents.get(path)
-                parsed[path] = parse_data_file(raw, path) if raw is not None else {}
             prefix = "" if posixpath.normpath(path) == posixpath.normpath(default) else f"{path}:"
             for key in recorded or {}:
-                found, value = lookup(parsed[path], str(key))
-                if not found:
-                    continue
-                for name, leaf in flatten({str(key): value}).items():
-                    params[f"{prefix}{name}"] = leaf
+                spec.setdefault((path, str(key)), prefix)
+    return tuple((path, key, prefix) for (path, key), prefix in spec.items())
+
+
+def _param_values(
+    spec: tuple[tuple[str, str, str], ...], contents: dict[str, bytes | None]
+) -> dict[str, Any]:
+    """Values of the params `spec` names, read from the params files of the tree.
+
+    The values come from the files (parsed by extension, as DVC parses them), as `dvc params
+    diff` reads them, so that a changed but not yet reproduced params file shows in a
+    workspace diff.
+    """
+    params: dict[str, Any] = {}
+    parsed: dict[str, Any] = {}
+    for path, key, prefix in spec:
+        if path not in parsed:
+            raw = contents.get(path)
+            parsed[path] = parse_data_file(raw, path) if raw is not None else {}
+        found, value = lookup(parsed[path], key)
+        if not found:
+            continue
+        for name, leaf in flatten({key: value}).items():
+            params[f"{prefix}{name}"] = leaf
     return dict(sorted(params.items()))
 
 
 def _metrics(
     tree: Tree, pipe: Pipeline, files: list[str], contents: dict[str, bytes | None]
 ) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """Each metrics file's flat metrics (numbers and text, as `dvc metrics show` keeps them),
+    and why a file could not be read: one note per file, never silence."""
     metrics: dict[str, dict[str, Any]] = {}
     problems: list[str] = []
     for path in files:
         raw = contents.get(path)
         if raw is None:
-            entry = pipe.entry(path)
-            md5 = entry.md5 if entry is not None and pipe.in_dvc_cache(path) else None
-            if md5 is not None:
-                raw = dvc.read_cached(tree.repo, md5) or dvc.read_through_dvc(
-                    tree.repo, path, tree.commit
-                )
+            raw, problem = _cached_metrics(tree, pipe, path)
             if raw is None:
-                problems.append(
-                    f"{path} at {tree.label} is kept by DVC and is in neither the cache nor the "
-                    "remote; run `dvc push` where it was made"
-                    if md5 is not None
-                    else f"{path} is missing at {tree.label}"
-                )
+                problems.append(problem)
                 continue
         try:
             values = flatten(parse_data_file(raw, path) or {})
@@ -346,6 +454,33 @@ def _metrics(
             continue
         metrics[path] = {k: v for k, v in values.items() if not isinstance(v, (dict, list))}
     return metrics, problems
+
+
+def _cached_metrics(tree: Tree, pipe: Pipeline, path: str) -> tuple[bytes | None, str]:
+    """A metrics file git does not hold: from the local DVC cache, else the default DVC remote
+    (by the md5 dvc.lock records); else None and the note that says what to do."""
+    entry = pipe.entry(path)
+    md5 = entry.md5 if entry is not None and pipe.in_dvc_cache(path) else None
+    if md5 is None:
+        return None, f"{path} is missing at {tree.label}"
+    raw = dvc.read_cached(tree.repo, md5)
+    if raw is not None:
+        return raw, ""
+    note = f"{path} is a DVC-cached output not present here (at {tree.label}); `dvc pull` it"
+    try:
+        remote = dvc.default_remote_url(tree.repo)
+    except ModelgitError as exc:
+        return None, f"{note} ({exc})"
+    if remote is None:
+        return None, f"{note} (no DVC remote is configured to read it from)"
+    opener = dvc.open_remote(tree.repo, md5)
+    if opener is not None:
+        try:
+            with opener() as stream:
+                return bytes(stream.read()), ""
+        except OSError:
+            pass
+    return None, f"{note}; the DVC remote {remote} lacks it too: `dvc push` it where it was made"
 
 
 def _stages(

@@ -1,17 +1,25 @@
-"""The DVC pipeline as committed at one revision, read from git objects with PyYAML (no dvc import).
+"""The DVC pipeline as committed at one revision, read from git objects (no dvc import).
 
 Stages, their dependencies, outputs and params come from `dvc.lock` (DVC has already resolved
 `foreach`/`matrix` there and recorded every hash); artifact declarations, metrics declarations
-and `wdir` come from `dvc.yaml`; raw data comes from `.dvc` files.
+and `wdir` come from `dvc.yaml` (and from GTO's older `artifacts.yaml`); raw data comes from
+`.dvc` files. Params and metrics files are parsed by extension exactly as DVC parses them
+(`dvc.utils.serialize`): `.json` as JSON, `.toml` as TOML, `.py` as Python constants, anything
+else as YAML 1.2 (DVC reads YAML with ruamel; PyYAML's libyaml parser with YAML 1.2's scalar
+rules gives the same values, several times faster).
 """
 
 from __future__ import annotations
 
+import ast
+import json
 import posixpath
+import re
+import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
@@ -21,8 +29,79 @@ from modelgit.sources.tree import Tree
 DVCFILE = "dvc.yaml"
 LOCKFILE = "dvc.lock"
 DEFAULT_PARAMS = "params.yaml"
-# libyaml parses a large dvc.lock many times faster than the pure-Python loader.
-_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+GTO_INDEX = "artifacts.yaml"  # where GTO before 1.0 declared artifacts (DVC Studio reads it too)
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+_BOOL, _INT, _FLOAT = (f"tag:yaml.org,2002:{kind}" for kind in ("bool", "int", "float"))
+# YAML 1.2's core schema as ruamel (and so DVC) resolves plain scalars: `yes`/`on` stay text,
+# `1e-5` is a float, `017` is 17 and `0o17` is 15. PyYAML alone speaks YAML 1.1.
+_YAML_1_2 = (
+    (_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), "tTfF"),
+    (
+        _FLOAT,
+        re.compile(
+            r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+            |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+            |[-+]?\.[0-9_]+(?:[eE][-+][0-9]+)?
+            |[-+]?\.(?:inf|Inf|INF)
+            |\.(?:nan|NaN|NAN))$""",
+            re.X,
+        ),
+        "-+0123456789.",
+    ),
+    (
+        _INT,
+        re.compile(
+            r"""^(?:[-+]?0b[0-1_]+|[-+]?0o?[0-7_]+|[-+]?[0-9_]+|[-+]?0x[0-9a-fA-F_]+)$""", re.X
+        ),
+        "-+0123456789",
+    ),
+)
+_BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: many times faster
+
+
+class _SafeLoader(_BaseLoader):  # type: ignore[misc,valid-type]
+    """A safe YAML loader with YAML 1.2 scalars and refusing duplicate keys, as DVC's ruamel."""
+
+    yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, re.Pattern[str]]]]] = {
+        first: [(tag, regex) for tag, regex in resolvers if tag not in (_BOOL, _INT, _FLOAT)]
+        for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
+    }
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        """A mapping; a key given twice is an error (ruamel refuses it, so DVC does)."""
+        seen: set[tuple[str, str]] = set()
+        for key, _ in getattr(node, "value", ()):
+            if isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
+                if (key.tag, key.value) in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"found duplicate key {key.value!r}", key.start_mark
+                    )
+                seen.add((key.tag, key.value))
+        return super().construct_mapping(node, deep)
+
+    def construct_yaml_int(self, node: Any) -> Any:
+        """YAML 1.2 integers: a leading 0 is decimal, `0o` octal, `0x` hex, `0b` binary."""
+        text = str(self.construct_scalar(node)).replace("_", "")
+        sign = -1 if text.startswith("-") else 1
+        digits = text.lstrip("+-")
+        bases = {"0b": 2, "0o": 8, "0x": 16}
+        try:
+            if digits[:2] in bases:
+                return sign * int(digits[2:], bases[digits[:2]])
+            return sign * int(digits)
+        except ValueError:
+            return text
+
+
+for _tag, _regex, _first in _YAML_1_2:
+    for _char in _first:
+        _SafeLoader.yaml_implicit_resolvers.setdefault(_char, []).append((_tag, _regex))
+_SafeLoader.add_constructor(_INT, _SafeLoader.construct_yaml_int)
 
 
 @dataclass(frozen=True)
@@ -276,10 +355,41 @@ def read_artifacts(dvcfiles: dict[str, dict[str, Any]]) -> dict[str, Artifact]:
 
 
 def load_dvcfiles(tree: Tree) -> dict[str, dict[str, Any]]:
-    """Only the dvc.yaml documents of a tree (enough to know which models are declared)."""
-    dvcfiles = find_dvcfiles(tree.files())
-    blobs = tree.read(dvcfiles)
-    return {path: _mapping(blobs[path], path) for path in dvcfiles}
+    """Only the declaring documents of a tree (enough to know which models are declared): its
+    dvc.yaml files, and GTO's older `artifacts.yaml` when there is one."""
+    files = tree.files()
+    dvcfiles = find_dvcfiles(files)
+    index = [GTO_INDEX] if GTO_INDEX in files else []
+    blobs = tree.read(index + dvcfiles)
+    documents = {path: _mapping(blobs[path], path) for path in dvcfiles}
+    return _with_gto_index(documents, blobs.get(GTO_INDEX) if index else None)
+
+
+def _with_gto_index(
+    documents: dict[str, dict[str, Any]], raw: bytes | None
+) -> dict[str, dict[str, Any]]:
+    """The dvc.yaml documents, preceded by GTO's `artifacts.yaml` as an `artifacts:` section.
+
+    GTO before 1.0 kept `{name: {type, path, virtual, labels, description, custom}}` in a
+    root `artifacts.yaml`. Declarations read in order, so a name dvc.yaml declares as well
+    is dvc.yaml's (DVC 3's declaration wins, as GTO 1.x and DVC Studio read it).
+    """
+    if raw is None:
+        return documents
+    index = _mapping(raw, GTO_INDEX)
+    artifacts = {}
+    for name, spec in index.items():
+        if not isinstance(spec, dict) or not isinstance(spec.get("path"), str):
+            continue  # a virtual artifact without a path has nothing to version here
+        custom = spec.get("custom")
+        artifacts[str(name)] = {
+            "path": spec["path"],
+            "type": spec.get("type") or "model",
+            "desc": spec.get("description") or "",
+            "labels": spec.get("labels") or [],
+            "meta": custom if isinstance(custom, dict) else {},
+        }
+    return {GTO_INDEX: {"artifacts": artifacts}, **documents}
 
 
 def _mapping(raw: bytes | None, path: str) -> dict[str, Any]:
@@ -295,7 +405,8 @@ def load(tree: Tree) -> Pipeline:
     dvcfiles = find_dvcfiles(files)
     lockfiles = [_join(posixpath.dirname(f), LOCKFILE) for f in dvcfiles]
     dotdvc = [f for f in files if f.endswith(".dvc") and not f.startswith(".dvc/")]
-    blobs = tree.read(dvcfiles + lockfiles + dotdvc)
+    index = [GTO_INDEX] if GTO_INDEX in files else []
+    blobs = tree.read(index + dvcfiles + lockfiles + dotdvc)
     documents = {path: _mapping(blobs[path], path) for path in dvcfiles}
     stages: dict[str, Stage] = {}
     for dvcfile, lockfile in zip(dvcfiles, lockfiles, strict=True):
@@ -308,7 +419,8 @@ def load(tree: Tree) -> Pipeline:
         for out in document.get("outs") or []:
             entry = _entry(posixpath.dirname(path), out, path)
             tracked[entry.path] = entry
-    return Pipeline(tree=tree, dvcfiles=documents, stages=stages, tracked=tracked)
+    declaring = _with_gto_index(documents, blobs.get(GTO_INDEX) if index else None)
+    return Pipeline(tree=tree, dvcfiles=declaring, stages=stages, tracked=tracked)
 
 
 def _entry(directory: str, raw: Any, where: str) -> FileEntry:
@@ -370,7 +482,7 @@ def _build_stages(
             for entry in (_entry(wdir, raw, dvcfile) for raw in recorded.get(key) or [])
         }
         outputs = [
-            p for key in ("outs", "metrics", "plots") for p in _declared_paths(definition.get(key))
+            p for key in ("outs", "metrics", "plots") for p in declared_paths(definition.get(key))
         ]
         cmd = definition.get("cmd", recorded.get("cmd", ""))
         stage_id = f"{dvcfile}:{name}" if directory else str(name)
@@ -379,13 +491,13 @@ def _build_stages(
             name=str(name),
             dvcfile=dvcfile,
             cmd=" && ".join(map(str, cmd)) if isinstance(cmd, list) else str(cmd),
-            deps=[_hashed(wdir, p, hashes) for p in _declared_paths(definition.get("deps"))],
+            deps=[_hashed(wdir, p, hashes) for p in declared_paths(definition.get("deps"))],
             outs=[_hashed(wdir, p, hashes) for p in outputs],
             params=_params(wdir, definition.get("params"), recorded.get("params") or {}),
-            metrics=[_join(wdir, p) for p in _declared_paths(definition.get("metrics"))],
+            metrics=[_join(wdir, p) for p in declared_paths(definition.get("metrics"))],
             uncached=[_join(wdir, p) for p in _uncached_paths(definition)],
         )
-    for path in _declared_paths(document.get("metrics")):
+    for path in declared_paths(document.get("metrics")):
         full = _join(directory, path)
         for stage in stages.values():
             if any(out.path == full for out in stage.outs) and full not in stage.metrics:
@@ -420,7 +532,7 @@ def _params(wdir: str, declared: Any, recorded: dict[str, Any]) -> dict[str, Any
     return params
 
 
-def _declared_paths(entries: Any) -> list[str]:
+def declared_paths(entries: Any) -> list[str]:
     """Paths of a dvc.yaml list whose items are `path` or `{path: {options}}`."""
     paths = []
     for item in entries or []:
@@ -472,12 +584,85 @@ def params_of(pipeline: Pipeline, stage_ids: list[str]) -> dict[str, Any]:
     return dict(sorted(params.items()))
 
 
+def data_format(path: str) -> str:
+    """How DVC parses a params or metrics file, by its extension: json, toml, py or yaml.
+
+    >>> [data_format(p) for p in ("m.json", "hp.TOML", "config.py", "params.yaml", "params")]
+    ['json', 'toml', 'py', 'yaml', 'yaml']
+    """
+    suffix = posixpath.splitext(path)[1].lower()
+    return {".json": "json", ".toml": "toml", ".py": "py"}.get(suffix, "yaml")
+
+
 def parse_data_file(raw: bytes, path: str) -> Any:
-    """A JSON or YAML metrics/params/schema file's content (YAML is a superset of JSON)."""
+    """A params, metrics or schema file's content, parsed by extension as DVC parses it
+    (`dvc.utils.serialize.PARSERS`); an empty document is an empty mapping."""
+    kind = data_format(path)
     try:
-        return yaml.load(raw, Loader=_SafeLoader)  # CSafeLoader: safe, and fast
-    except yaml.YAMLError as exc:
-        raise PipelineError(f"{path} does not parse: {str(exc).splitlines()[0]}") from exc
+        if kind == "json":
+            return json.loads(raw) or {}
+        if kind == "toml":
+            return tomllib.loads(raw.decode("utf-8"))
+        if kind == "py":
+            return python_constants(ast.parse(raw, filename=path))
+        return yaml.load(raw, Loader=_SafeLoader) or {}
+    except (ValueError, SyntaxError, yaml.YAMLError) as exc:  # JSON, TOML, Python, YAML errors
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        name = {"json": "JSON", "toml": "TOML", "py": "Python", "yaml": "YAML"}[kind]
+        raise PipelineError(f"{path} does not parse as {name}: {detail}") from exc
+
+
+def python_constants(
+    tree: ast.Module | ast.ClassDef | ast.FunctionDef, *, own: bool = False
+) -> dict[str, Any]:
+    """The params a `.py` params file holds, as DVC reads them: module-level literal
+    assignments, classes as nested mappings of theirs, and `self.x = literal` in `__init__`
+    (`own`); anything that is not a literal is skipped."""
+    found: dict[str, Any] = {}
+    for node in tree.body:
+        try:
+            if isinstance(node, (ast.Assign, ast.AnnAssign)):
+                found.update(_python_assignment(node, own))
+            elif isinstance(node, ast.ClassDef):
+                found[node.name] = python_constants(node)
+            elif isinstance(node, ast.FunctionDef) and node.name == "__init__":
+                found.update(python_constants(node, own=True))
+        except (ValueError, TypeError, AttributeError):
+            continue  # not a literal (DVC skips it too)
+    return found
+
+
+def _python_assignment(node: ast.Assign | ast.AnnAssign, own: bool) -> dict[str, Any]:
+    target: ast.expr
+    if isinstance(node, ast.AnnAssign):
+        target = node.target
+    elif len(node.targets) == 1:
+        target = node.targets[0]
+    else:
+        raise AttributeError("several targets")
+    if isinstance(target, ast.Name) and not own:
+        name = target.id
+    elif (
+        isinstance(target, ast.Attribute)
+        and isinstance(target.value, ast.Name)
+        and target.value.id == "self"
+    ):
+        name = target.attr
+    else:
+        raise AttributeError("not a constant")
+    value = node.value
+    if isinstance(value, ast.Dict):
+        return {
+            name: {
+                ast.literal_eval(key): ast.literal_eval(item)  # type: ignore[arg-type]
+                for key, item in zip(value.keys, value.values, strict=True)
+            }
+        }
+    if isinstance(value, (ast.List, ast.Set, ast.Tuple)):
+        items = [ast.literal_eval(item) for item in value.elts]
+        kind = {ast.List: list, ast.Set: set, ast.Tuple: tuple}[type(value)]
+        return {name: kind(items)}
+    return {name: ast.literal_eval(value)}  # type: ignore[arg-type]
 
 
 def lookup(document: Any, dotted: str) -> tuple[bool, Any]:

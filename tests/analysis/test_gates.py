@@ -7,12 +7,14 @@ import pytest
 from modelgit.analysis.compare import ComparedSide, Comparison, MetricChange, Verdict
 from modelgit.analysis.gates import check, evaluate, parse_rule
 from modelgit.errors import GateRuleError
+from modelgit.values import difference, relative_change
 
 
 def metric(name, old, new, *, file="metrics.json", verdict=Verdict.CHANGED):
+    """A MetricChange as `analysis.compare` makes one (its differences are noise-free)."""
     numbers = isinstance(old, (int, float)) and isinstance(new, (int, float))
-    diff = new - old if numbers else None
-    relative = diff / abs(old) if numbers and old else None
+    diff = difference(old, new) if numbers else None
+    relative = relative_change(old, diff) if numbers else None
     return MetricChange(name, file, old, new, diff, relative, "higher", verdict)
 
 
