@@ -124,19 +124,6 @@ def read_cached(repo: Path, md5: str) -> bytes | None:
     return path.read_bytes() if path is not None else None
 
 
-def read_through_dvc(repo: Path, path: str, rev: str | None) -> bytes | None:
-    """A DVC-tracked file at `rev` through DVC itself (its cache, then its remote), or None."""
-    import dvc.api
-    from dvc.exceptions import DvcException
-
-    try:
-        with _quiet():
-            data = dvc.api.read(path, repo=str(repo), rev=rev, mode="rb")
-    except (DvcException, OSError):
-        return None
-    return data if isinstance(data, bytes) else None
-
-
 def resolve_stages(tree: Tree, dvcfile: str, document: dict[str, Any]) -> dict[str, Any]:
     """DVC's own resolution of a templated dvc.yaml (foreach, matrix, vars, `${}`) in a tree.
 
