@@ -31,11 +31,6 @@ LOCKFILE = "dvc.lock"
 DEFAULT_PARAMS = "params.yaml"
 GTO_INDEX = "artifacts.yaml"  # where GTO before 1.0 declared artifacts (DVC Studio reads it too)
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
-
 _BOOL, _INT, _FLOAT = (f"tag:yaml.org,2002:{kind}" for kind in ("bool", "int", "float"))
 # YAML 1.2's core schema as ruamel (and so DVC) resolves plain scalars: `yes`/`on` stay text,
 # `1e-5` is a float, `017` is 17 and `0o17` is 15. PyYAML alone speaks YAML 1.1.
@@ -602,7 +597,7 @@ def parse_data_file(raw: bytes, path: str) -> Any:
         if kind == "json":
             return json.loads(raw) or {}
         if kind == "toml":
-            return tomllib.loads(raw.decode("utf-8"))
+            return _toml().loads(raw.decode("utf-8"))
         if kind == "py":
             return python_constants(ast.parse(raw, filename=path))
         return yaml.load(raw, Loader=_SafeLoader) or {}
@@ -610,6 +605,17 @@ def parse_data_file(raw: bytes, path: str) -> Any:
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         name = {"json": "JSON", "toml": "TOML", "py": "Python", "yaml": "YAML"}[kind]
         raise PipelineError(f"{path} does not parse as {name}: {detail}") from exc
+
+
+def _toml() -> Any:
+    """The TOML parser (the standard library's from 3.11), imported when a TOML file is read."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+
+        return tomllib
+    import tomli  # pragma: no cover - Python 3.10
+
+    return tomli  # pragma: no cover
 
 
 def python_constants(
