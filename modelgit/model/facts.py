@@ -53,8 +53,9 @@ class ArtifactStages:
 
 @dataclass(frozen=True)
 class Reads:
-    """What is read for a model's metrics and params: metrics files, and each param as
-    (file, key, shown name) with the shown name as `params_of` names it."""
+    """What is read for a model's metrics and params: its metrics files, and each param as
+    (file, key, prefix), the prefix being `file:` for a file other than the stage's
+    params.yaml, as `params_of` names them."""
 
     metric_files: tuple[str, ...]
     params: tuple[tuple[str, str, str], ...]

@@ -90,7 +90,8 @@ def repro_commit(repo: Path, message: str) -> str:
 
 @pytest.fixture(scope="session")
 def two_models_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Two models at one commit, reproduced; then TOML, Python and YAML params changed."""
+    """Two models at one commit (`base`, both registered as v0.1.0); then TOML, Python and
+    YAML params changed, reproduced and committed, and not registered."""
     with template_env(tmp_path_factory):
         root = tmp_path_factory.mktemp("two-models") / "project"
         root.mkdir()
@@ -99,6 +100,8 @@ def two_models_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
         write_project(root)
         repro_commit(root, "Two models")
         git(root, "tag", "base")
+        modelgit.bump(root, "minor", "clf")
+        modelgit.bump(root, "minor", "enc")
         edit(root, "hp.toml", "C = 0.5", "C = 0.25")
         edit(root, "cfg.py", "EPOCHS = 3", "EPOCHS = 5")
         edit(root, "params.yaml", "lr: 0.1", "lr: 0.2")
@@ -153,13 +156,6 @@ def test_toml_and_python_params_diff_like_dvc_params_diff(two_models):
 
 
 def test_bump_auto_and_ci_report_read_toml_and_python_params(two_models):
-    first = git(two_models, "rev-parse", "base").strip()
-    git(two_models, "checkout", "--quiet", first)
-    dvc(two_models, "checkout", "--quiet")
-    modelgit.bump(two_models, "minor", "clf")
-    modelgit.bump(two_models, "minor", "enc")
-    git(two_models, "checkout", "--quiet", "main")
-    dvc(two_models, "checkout", "--quiet")
     clf = modelgit.bump(two_models, modelgit.BumpRequest("auto", "clf", explain=True))
     assert clf.level == "minor"
     assert "params changed: hp.toml:clf.C 0.5 -> 0.25" in clf.reasons
@@ -177,14 +173,12 @@ def test_bump_auto_and_ci_report_read_toml_and_python_params(two_models):
 
 
 def test_diff_of_two_models_compares_each_ones_own_facts(two_models):
-    modelgit.bump(two_models, "minor", "clf")
-    modelgit.bump(two_models, "minor", "enc")
     [comparison] = modelgit.diff(two_models, "clf@v0.1.0", "enc@v0.1.0").comparisons
     assert comparison.model == "clf vs enc" and comparison.models == ("clf", "enc")
     assert (comparison.a.model, comparison.b.model) == ("clf", "enc")
     metrics = metric_values(comparison)
     assert metrics["accuracy"][1] is None and metrics["recall"][0] is None
-    assert metrics["recall"][1] == json.loads((two_models / "eval/enc.json").read_text())["recall"]
+    assert metrics["recall"][1] == 0.53  # enc's own metrics at base (EPOCHS 3)
     [artifact] = [f for f in comparison.files if f.kind == "artifact"]
     assert artifact.path == "models/clf.bin -> models/enc.bin" and artifact.status == "modified"
     assert comparison.changed
@@ -236,7 +230,6 @@ def test_ci_report_gates_judge_changed_models_and_refuse_unknown_metrics(two_mod
 
 
 def test_history_metric_misspelt_is_an_input_error(two_models):
-    modelgit.bump(two_models, "minor", "clf")
     out = runner.invoke(
         app, ["history", "clf", "--metrics", "--metric", "acuracy", "-C", str(two_models)]
     )
@@ -277,10 +270,9 @@ def test_unreadable_declared_metrics_are_never_no_metrics(two_models):
     pipeline = yaml.safe_load((two_models / "dvc.yaml").read_text())
     pipeline["stages"]["train_clf"]["metrics"] = ["eval/latency.json"]  # only the cached one
     (two_models / "dvc.yaml").write_text(yaml.safe_dump(pipeline, sort_keys=False))
-    edit(two_models, "hp.toml", "C = 0.25", "C = 0.75")
-    repro_commit(two_models, "Only cached metrics")
+    commit_all(two_models, "Only cached metrics")  # dvc.lock still records latency.json
     _drop_cached_latency(two_models)
-    [clf] = modelgit.diff(two_models, "HEAD~1", "HEAD", model="clf").comparisons
+    [clf] = modelgit.diff(two_models, "HEAD", "workspace", model="clf").comparisons
     assert render.headline(clf) == "metrics not compared: see the notes below"
     text = render.text(clf)
     assert "no metrics" not in text
@@ -292,28 +284,25 @@ def test_unreadable_declared_metrics_are_never_no_metrics(two_models):
 
 
 def test_bump_summary_changelog_and_diff_print_numbers_alike(two_models):
-    edit(two_models, "params.yaml", "lr: 0.2", "lr: 0.1")
-    repro_commit(two_models, "Back to lr 0.1")  # val.loss = 0.1 * 3 = 0.30000000000000004
-    first = modelgit.bump(two_models, "minor", "clf")
-    assert first.message.splitlines()[0] == "clf v0.1.0: minor bump, val.loss 0.30000000000000004"
-    edit(two_models, "params.yaml", "lr: 0.1", "lr: 0.2")
-    repro_commit(two_models, "lr 0.2 again")
+    # val.loss is written as 0.1 * 3 = 0.30000000000000004 (lr 0.1), then 0.6000000000000001.
+    first = git(two_models, "for-each-ref", "--format=%(contents:subject)", "refs/tags/clf@v0.1.0")
+    assert first.strip() == "clf v0.1.0: minor bump, val.loss 0.30000000000000004"
     second = modelgit.bump(two_models, "minor", "clf")
     subject = second.message.splitlines()[0]
     assert subject == "clf v0.2.0: minor bump, val.loss 0.30000000000000004 -> 0.6000000000000001"
     changelog = render.changelog(modelgit.changelog(two_models, "clf"))
     # The values as written (noise and all, never rounded away); the changes noise-free.
-    assert "accuracy 0.8925 -> 0.8825 (-0.01)" in changelog  # float says -0.010000000000000009
+    assert "accuracy 0.895 -> 0.8825 (-0.0125)" in changelog  # float: -0.012500000000000067
     assert "val.loss 0.30000000000000004 -> 0.6000000000000001 (+0.30000000000000004)" in changelog
     result = modelgit.diff(two_models, "clf@v0.1.0", "clf@v0.2.0")
     [clf] = result.comparisons
     accuracy = next(m for m in clf.metrics if m.name == "accuracy")
-    assert (accuracy.diff, accuracy.relative) == (-0.01, -0.01 / 0.8925)
-    assert re.search(r"accuracy\s+0\.8925\s+0\.8825\s+-0\.01 \(-1\.1%\)", render.text(clf))
+    assert accuracy.diff == -0.0125 and accuracy.relative == pytest.approx(-0.0125 / 0.895)
+    assert re.search(r"accuracy\s+0\.895\s+0\.8825\s+-0\.0125 \(-1\.4%\)", render.text(clf))
     document = json.loads(render.diff_json(result))
     [params] = [p for p in document["comparisons"][0]["params"] if p["name"] == "train.lr"]
-    assert params["diff"] == 0.1  # 0.2 - 0.1, not float's 0.1 by luck: checked in JSON text
-    assert '"diff": -0.01,' in render.diff_json(result)
+    assert params["diff"] == 0.1
+    assert '"diff": -0.0125,' in render.diff_json(result)
 
 
 # Case 16: GTO's older artifacts.yaml declares the models.
