@@ -377,9 +377,9 @@ def test_a_model_declared_at_neither_side_compares_the_projects_files(two_models
     git(two_models, "tag", "-a", "-m", "GTO registration", "m@v2.0.0")
     edit(two_models, "hp.toml", "C = 0.25", "C = 0.125")
     repro_commit(two_models, "Retrain")
-    git(two_models, "tag", "-a", "-m", "GTO registration", "m@v2.0.3")
-    [m] = modelgit.diff(two_models, "m@v2.0.0", "m@v2.0.3").comparisons
-    theirs_metrics, theirs_params = dvc_diffs(two_models, "m@v2.0.0", "m@v2.0.3")
+    git(two_models, "tag", "-a", "-m", "GTO registration", "m@v2.0.3#4")  # GTO's counter form
+    [m] = modelgit.diff(two_models, "m@v2.0.0", "m@v2.0.3#4").comparisons
+    theirs_metrics, theirs_params = dvc_diffs(two_models, "m@v2.0.0", "m@v2.0.3#4")
     assert changed_params(m) == {"hp.toml:clf.C": (0.25, 0.125)}
     assert theirs_params == {"hp.toml": {"clf.C": {"old": 0.25, "new": 0.125, "diff": -0.125}}}
     ours = {m.name for m in m.metrics if m.verdict != "unchanged"}
