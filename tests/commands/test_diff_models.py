@@ -193,7 +193,7 @@ def test_diff_of_two_models_compares_each_ones_own_facts(two_models):
 def test_gates_apply_to_models_with_the_metric_and_scope_by_model(two_models):
     result = modelgit.diff(two_models, "base", "HEAD", fail_on=["val.loss>0.5"])
     assert [(g.model, g.failed) for g in result.gates] == [("clf", True)]  # 0.3 -> 0.6
-    assert result.gates[0].detail == "val.loss = 0.6000000000000001"
+    assert result.gates[0].detail == "val.loss = 0.6"  # 0.2 * 3 = 0.6000000000000001 in the file
     scoped = modelgit.diff(
         two_models, "base", "HEAD", fail_on=["clf:eval/clf.json:val.loss>+50%", "enc:recall<0.5"]
     )
@@ -206,9 +206,9 @@ def test_gates_apply_to_models_with_the_metric_and_scope_by_model(two_models):
 @pytest.mark.parametrize(
     ("rule", "message"),
     [
-        ("acuracy<0.9", "no compared model has a metric 'acuracy'; did you mean accuracy?"),
+        ("acuracy<0.9", "no compared model has a metric 'acuracy' (did you mean accuracy?)"),
         ("enc:val.loss>0.5", "model enc has no metric 'val.loss'"),
-        ("nomodel:recall<0.5", "'nomodel' is not a compared model (compared: clf, enc)"),
+        ("nomodel:recall<0.5", "'nomodel' is neither a compared model (compared: clf, enc)"),
     ],
 )
 def test_a_gate_matching_no_model_is_an_input_error(two_models, rule, message):
@@ -234,7 +234,7 @@ def test_history_metric_misspelt_is_an_input_error(two_models):
         app, ["history", "clf", "--metrics", "--metric", "acuracy", "-C", str(two_models)]
     )
     assert out.exit_code == 2
-    assert "no version records a metric 'acuracy'; did you mean accuracy?" in out.stderr
+    assert "no version of clf records a metric 'acuracy' (did you mean accuracy?)" in out.stderr
     rows = modelgit.metric_history(two_models, "clf", ["accuracy"])
     assert list(rows[0].metrics) == ["accuracy"]
 
@@ -284,25 +284,29 @@ def test_unreadable_declared_metrics_are_never_no_metrics(two_models):
 
 
 def test_bump_summary_changelog_and_diff_print_numbers_alike(two_models):
-    # val.loss is written as 0.1 * 3 = 0.30000000000000004 (lr 0.1), then 0.6000000000000001.
+    # val.loss is written as 0.1 * 3 = 0.30000000000000004 (lr 0.1), then 0.6000000000000001:
+    # every command prints 0.3 and 0.6, through the one formatter.
+    written = json.loads(git(two_models, "show", "base:eval/clf.json"))["val"]["loss"]
+    assert written == 0.1 * 3 == 0.30000000000000004
     first = git(two_models, "for-each-ref", "--format=%(contents:subject)", "refs/tags/clf@v0.1.0")
-    assert first.strip() == "clf v0.1.0: minor bump, val.loss 0.30000000000000004"
+    assert first.strip() == "clf v0.1.0: minor bump, val.loss 0.3"
     second = modelgit.bump(two_models, "minor", "clf")
-    subject = second.message.splitlines()[0]
-    assert subject == "clf v0.2.0: minor bump, val.loss 0.30000000000000004 -> 0.6000000000000001"
+    assert second.message.splitlines()[0] == "clf v0.2.0: minor bump, val.loss 0.3 -> 0.6"
     changelog = render.changelog(modelgit.changelog(two_models, "clf"))
-    # The values as written (noise and all, never rounded away); the changes noise-free.
     assert "accuracy 0.895 -> 0.8825 (-0.0125)" in changelog  # float: -0.012500000000000067
-    assert "val.loss 0.30000000000000004 -> 0.6000000000000001 (+0.30000000000000004)" in changelog
+    assert "val.loss 0.3 -> 0.6 (+0.3)" in changelog
     result = modelgit.diff(two_models, "clf@v0.1.0", "clf@v0.2.0")
     [clf] = result.comparisons
     accuracy = next(m for m in clf.metrics if m.name == "accuracy")
     assert accuracy.diff == -0.0125 and accuracy.relative == pytest.approx(-0.0125 / 0.895)
     assert re.search(r"accuracy\s+0\.895\s+0\.8825\s+-0\.0125 \(-1\.4%\)", render.text(clf))
-    document = json.loads(render.diff_json(result))
-    [params] = [p for p in document["comparisons"][0]["params"] if p["name"] == "train.lr"]
-    assert params["diff"] == 0.1
-    assert '"diff": -0.0125,' in render.diff_json(result)
+    assert re.search(r"val\.loss\s+0\.3\s+0\.6\s+\+0\.3 \(\+100\.0%\)", render.text(clf))
+    assert render.headline(clf).startswith("val.loss 0.3 -> 0.6 (+100.0%)")
+    text = render.diff_json(result)
+    assert '"diff": -0.0125,' in text and "0.30000000000000004" not in text
+    history = runner.invoke(app, ["history", "clf", "--metrics", "-C", str(two_models)])
+    assert re.search(r"v0\.2\.0 .* 0\.6\b", history.stdout)
+    assert "0.6000000000000001" not in history.stdout
 
 
 # Case 16: GTO's older artifacts.yaml declares the models.
@@ -366,7 +370,7 @@ def test_metrics_and_params_compared_where_the_declaration_is_missing(two_models
         theirs_metrics["eval/clf.json"]["accuracy"]["new"],
     )
     assert theirs_params["hp.toml"]["clf.C"]["old"] == 0.5
-    assert render.headline(clf).startswith("val.loss 0.30000000000000004 -> 0.6000000000000001")
+    assert render.headline(clf).startswith("val.loss 0.3 -> 0.6")
     assert "clf is not declared at" in render.text(clf)
 
 
