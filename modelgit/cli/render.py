@@ -303,6 +303,11 @@ def changelog(entries: list[ChangelogEntry], markdown: bool = False, look: Look 
             items.append((line, line.split(" ")))
         for line, words in items:
             lines += _wrapped(bullet, line, words, None if markdown else look.width)
+        if entry.migration:
+            lines += ["", "### Migration guide", ""] if markdown else ["  migration guide:"]
+            for note in entry.migration:
+                lines += _wrapped(bullet if markdown else "    ", note, note.split(" "),
+                                  None if markdown else look.width)  # fmt: skip
     if markdown and lines:
         lines = ["# Changelog", *lines]
     return "\n".join(lines).lstrip("\n") + "\n" if lines else "no versions yet\n"
@@ -780,6 +785,7 @@ def changelog_json(entries: list[ChangelogEntry]) -> str:
             "version": entry.version, "tag": entry.tag, "created_at": entry.date,
             "level": entry.level, "reasons": entry.reasons, "metrics": metrics,
             "params": [{"name": n, "old": old, "new": new} for n, old, new in entry.params],
+            "migration": list(entry.migration),
         })  # fmt: skip
     return to_json(documents)
 

@@ -195,6 +195,8 @@ class ChangelogEntry:
     metrics: tuple[tuple[str, Any, Any], ...]  # (name, previous, this)
     params: tuple[tuple[str, Any, Any], ...]  # changed params: (name, previous, this)
     directions: dict[str, str] = field(default_factory=dict)  # metric -> higher | lower
+    # A major version's migration guide: what a consumer changes, then the breaking commits.
+    migration: tuple[str, ...] = ()
 
 
 def changelog(repo: Path | str = ".", model: str | None = None) -> list[ChangelogEntry]:
@@ -222,9 +224,31 @@ def changelog(repo: Path | str = ".", model: str | None = None) -> list[Changelo
                     if before and old_params.get(k) != params.get(k)
                 ),
                 directions=_directions(root, name, metrics),
+                migration=_migration(root, event, events[index + 1], doc, before)
+                if index + 1 < len(events)
+                else (),
             )
         )
     return entries
+
+
+def _migration(
+    root: Path, event: Event, previous: Event, doc: dict[str, Any], before: dict[str, Any]
+) -> tuple[str, ...]:
+    """For a major version: the inputs/outputs a consumer must change and breaking commits."""
+    from modelgit.analysis.autobump import is_breaking
+    from modelgit.analysis.migration import migration_notes
+    from modelgit.registry.versions import Version
+
+    if Version(event.version or "0.0.0").major <= Version(previous.version or "0.0.0").major:
+        return ()
+    notes = [note.text for note in migration_notes(before, doc)]
+    notes += [
+        f"breaking commit {sha[:12]}: {subject}"
+        for sha, subject, body in git.commit_messages(root, previous.commit, event.commit, [])
+        if is_breaking(subject, body)
+    ]
+    return tuple(notes) or ("no input or output changed",)
 
 
 def compare_commits(root: Path, model: str, old_commit: str, new_commit: str) -> Comparison:

@@ -71,3 +71,18 @@ def test_card_of_unknown_version_is_one_line(card_registry):
     result = runner.invoke(app, ["card", "churn@v9.9.9", "--repo", str(card_registry)])
     assert result.exit_code == 2
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_changelog_carries_the_migration_guide_of_a_major_version(card_registry):
+    import json
+
+    entries = {e.version: e for e in modelgit.changelog(card_registry, "churn")}
+    assert entries["1.0.0"].migration[-1].endswith(": feat!: scores use the new scaler")
+    assert entries["0.2.0"].migration == ()
+    markdown = runner.invoke(app, ["changelog", "--md", "-C", str(card_registry)]).stdout
+    guide = markdown.split("## churn@v1.0.0", 1)[1].split("## churn@v0.2.0", 1)[0]
+    assert "### Migration guide" in guide and "feat!: scores use the new scaler" in guide
+    as_json = json.loads(
+        runner.invoke(app, ["changelog", "--json", "-C", str(card_registry)]).stdout
+    )
+    assert [e["migration"] != [] for e in as_json] == [True, False, False]  # v1.0.0, v0.2.0, v0.1.0
