@@ -91,7 +91,7 @@ def _rule_reasons(state: ModelState, policy: Retention, now: datetime) -> dict[s
         keep(holder, f"held by {stage} now")
     if policy.keep_stages and window is not None:
         for stage, held, until in _stage_spans(state, now):
-            if until >= window:
+            if window <= until < now:  # a current holder is already kept "now"
                 keep(held, f"held by {stage} within {policy.keep_days} days")
     return reasons
 

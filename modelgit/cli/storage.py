@@ -64,7 +64,9 @@ def get(
     anything reaches PATH."""
     with render.progress_bar(progress_wanted()) as progress:
         local = Path(source).expanduser()
-        where = {"repo": local} if local.is_dir() else {"url": source}
+        # A working copy is read in place; a URL, or a bare repository, as `dvc get` would.
+        working_copy = local.is_dir() and not (local / "HEAD").is_file()
+        where = {"repo": local} if working_copy else {"url": source}
         result = modelgit.get(reference, out, force=force, progress=progress, **where)
     if as_json:
         echo(render.to_json(result))
@@ -139,6 +141,8 @@ def gc(
     deregistration tags (never deleting one) and frees what only retired versions used."""
     if (cloud or remote) and not apply:
         raise modelgit.InputError("--cloud and --remote act only with --apply")
+    if remote and not cloud:
+        raise modelgit.InputError("--remote names the DVC remote --cloud cleans; add --cloud")
     result = modelgit.gc(
         repo,
         model,

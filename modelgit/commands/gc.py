@@ -86,6 +86,9 @@ def gc(
     from modelgit.commands.stages import deprecate
     from modelgit.sources import dvc
 
+    if cloud:
+        dvc.check_remote(root, remote)  # before any tag is written
+
     retired = []
     for item in plans:
         for version in item.retired:

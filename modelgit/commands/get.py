@@ -50,11 +50,37 @@ def content_md5(path: Path) -> str:
     return hashlib.md5(text, usedforsecurity=False).hexdigest() + ".dir"
 
 
-def _remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path)
-    elif path.exists() or path.is_symlink():
-        path.unlink()
+def _fetch(
+    repo: Path | str,
+    url: str | None,
+    tag: str,
+    path: str,
+    md5: str,
+    landed: Path,
+    progress: Progress | None,
+) -> None:
+    """The bytes from this repository's DVC cache, else through DVC at the tag (its cache or
+    the remote that commit configures), else, for a file, the remote configured here now."""
+    from modelgit.errors import ModelgitError
+    from modelgit.registry.lookup import root_of
+    from modelgit.sources import dvc
+
+    root = None if url else root_of(repo)
+    cached = dvc.cache_path(root, md5) if root is not None and not md5.endswith(".dir") else None
+    if cached is not None:
+        shutil.copyfile(cached, landed)
+        return
+    try:
+        dvc.download(url or str(root), tag, path, landed, progress)
+        return
+    except ModelgitError:
+        if root is None or md5.endswith(".dir"):
+            raise
+        opener = dvc.open_remote(root, md5)  # the remote the work tree configures today
+        if opener is None:
+            raise
+    with opener() as source, landed.open("wb") as sink:
+        shutil.copyfileobj(source, sink, 1 << 20)
 
 
 def get(
@@ -70,36 +96,49 @@ def get(
     `out` (default: the artifact's file name here); returns where it is."""
     from modelgit.commands.remote import show_remote
     from modelgit.commands.show import show
-    from modelgit.registry.lookup import root_of
-    from modelgit.sources import dvc
 
     info = show_remote(url, reference) if url else show(repo, reference)
     artifact = info.metadata.get("artifact") or {}
     path, md5 = str(artifact.get("path") or ""), str(artifact.get("md5") or "")
     if not path or not md5:
         raise VerificationError(f"{info.tag} records no artifact path and md5 to check against")
-    target = Path(out) if out is not None else Path.cwd() / PurePosixPath(path).name
+    name = PurePosixPath(path).name
+    is_directory = md5.endswith(".dir")
+    if out is not None and not str(out).strip():
+        raise OutputFileError("--out is empty; name a file or a folder to put the artifact in")
+    target = Path(out) if out is not None else Path.cwd() / name
+    if target.is_dir() and not target.is_symlink() and not is_directory:
+        target = target / name  # like `cp FILE DIR`: the file goes inside the folder
     if target.is_symlink():
         raise OutputFileError(f"{target} is a symlink; modelgit never writes through one")
     if target.exists():
         if content_md5(target) == md5:
             return GetResult(target, md5, artifact.get("size"), info.version, info.tag, True)
+        if target.is_dir():
+            # --force replaces a file, never a folder: a folder may hold anything.
+            raise OutputFileError(
+                f"{target} is a folder that differs from {info.tag}; remove it or choose -o"
+            )
         if not force:
             raise OutputFileError(f"{target} exists and differs from {info.tag}; pass --force")
-    source = url or str(root_of(repo))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # Download beside the target, check, then move: a failed or corrupt download never
-    # leaves anything at `target`.
-    scratch = Path(tempfile.mkdtemp(prefix=".modelgit-get-", dir=target.parent))
     try:
-        landed = scratch / PurePosixPath(path).name
-        dvc.download(source, info.tag, path, landed, progress)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # Download beside the target, check, then move: a failed or corrupt download never
+        # leaves anything at `target`.
+        scratch = Path(tempfile.mkdtemp(prefix=".modelgit-get-", dir=target.parent))
+    except OSError as exc:
+        raise OutputFileError(f"cannot write into {target.parent}: {exc.strerror or exc}") from exc
+    try:
+        landed = scratch / name
+        _fetch(repo, url, info.tag, path, md5, landed, progress)
         found = content_md5(landed)
         if found != md5:
             raise VerificationError(f"{info.tag}: downloaded bytes have md5 {found}, not {md5}")
         if target.exists():
-            _remove(target)
+            target.unlink()
         os.replace(landed, target)
+    except OSError as exc:
+        raise OutputFileError(f"cannot write {target}: {exc.strerror or exc}") from exc
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return GetResult(target, md5, artifact.get("size"), info.version, info.tag)

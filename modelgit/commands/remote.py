@@ -16,6 +16,7 @@ from modelgit.registry import state as registry
 from modelgit.registry.lookup import choose, is_deprecated, pick
 from modelgit.registry.state import ModelState
 from modelgit.registry.tags import model_from_tag, split_reference
+from modelgit.registry.versions import version_key
 from modelgit.sources import git
 
 
@@ -64,12 +65,24 @@ def list_remote(url: str) -> list[ModelSummary]:
 
 
 def history_remote(url: str, model: str | None = None) -> list[HistoryEntry]:
-    """A model's registry events at `url`, newest first by GTO's counters (no dates: those live
-    in the tag objects, which `ls-remote` does not send)."""
+    """A model's registry events at `url`, newest version first (no dates: those live in the
+    tag objects, which `ls-remote` does not send), stage moves by GTO's counter."""
     state = _state(url, model)
+    # No dates travel with ls-remote: newest first means the highest version first, and
+    # within a version its stage moves by GTO's counter, then its registration.
+    ordered = sorted(
+        state.events,
+        key=lambda e: (
+            version_key(e.version or "0.0.0"),
+            e.counter or 0,
+            e.counter is not None,
+            e.action.value == "deregistration",  # a deregistration follows its registration
+        ),
+        reverse=True,
+    )
     return [
         HistoryEntry(e.action.value, e.version, e.stage, e.tag, e.commit, e.created_at, e.author)
-        for e in state.history()
+        for e in ordered
     ]
 
 

@@ -365,3 +365,20 @@ def _missing_plugin(error: ImportError) -> str:
             install = f"pip install 'modelgit[{extra}]'"
             return f"the DVC remote needs dvc-{scheme}; install it with `{install}`"
     return f"a DVC plugin is missing: {text.splitlines()[0]}"
+
+
+def check_remote(repo: Path, name: str | None) -> None:
+    """Refuse, with one line, a DVC remote name the project does not define (None: the default)."""
+    from dvc.config import Config, ConfigError
+
+    try:
+        with _quiet():
+            config = Config(str(repo / ".dvc"))
+    except ConfigError as exc:
+        raise PipelineError(f"DVC's config does not parse: {str(exc).splitlines()[0]}") from exc
+    wanted = name or config["core"].get("remote")
+    if not wanted:
+        raise PipelineError("the project has no default DVC remote; name one with --remote")
+    if wanted not in config["remote"]:
+        known = ", ".join(sorted(config["remote"])) or "none"
+        raise PipelineError(f"no DVC remote named {wanted!r}; remotes: {known}")

@@ -36,7 +36,7 @@ def test_plan_says_what_is_kept_and_why(three_versions):
     result = gc(repo, keep_last=1, keep_days=0)
     (churn,) = result.plans
     assert churn.kept == {
-        "0.2.0": ("held by production now", "held by production within 0 days"),
+        "0.2.0": ("held by production now",),
         "0.3.0": ("one of the latest 1", "the latest version"),
     }
     assert churn.retired == ("0.1.0",)
@@ -88,3 +88,11 @@ def test_the_command_line_plans_by_default(three_versions):
     as_json = runner.invoke(app, ["gc", "--keep-last", "1", "--json", "-C", str(repo)])
     assert json.loads(as_json.stdout)["applied"] is False
     assert runner.invoke(app, ["gc", "--cloud", "-C", str(repo)]).exit_code == 2
+
+
+def test_an_unknown_dvc_remote_is_refused_before_any_tag(three_versions):
+    repo, _ = three_versions
+    before = git(repo, "tag")
+    with pytest.raises(modelgit.InputError, match="no DVC remote named 'nosuch'"):
+        gc(repo, keep_last=1, keep_days=0, apply=True, cloud=True, remote="nosuch")
+    assert git(repo, "tag") == before

@@ -78,7 +78,7 @@ def test_bytes_nowhere_fail_and_leave_nothing(retrained, tmp_path):
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".modelgit-get")] == []
 
 
-def test_the_command_line_takes_a_directory_or_a_url(published, tmp_path):
+def test_the_command_line_takes_a_working_copy_or_a_bare_repository(published, tmp_path):
     import json
 
     from typer.testing import CliRunner
@@ -94,7 +94,23 @@ def test_the_command_line_takes_a_directory_or_a_url(published, tmp_path):
     assert by_dir.exit_code == 0, by_dir.output
     assert json.loads(by_dir.stdout)["tag"] == "churn@v0.2.0"
     by_url = runner.invoke(
-        app, ["get", "churn@v0.3.0", "-o", str(tmp_path / "b.pkl"), "--repo", origin.as_uri()]
+        app, ["get", "churn@v0.3.0", "-o", str(tmp_path / "b.pkl"), "--repo", str(origin)]
     )
     assert by_url.exit_code == 0, by_url.output
     assert "md5 checked" in by_url.stdout
+
+
+def test_a_folder_is_never_replaced(published, tmp_path):
+    repo, _ = published
+    folder = tmp_path / "models"
+    (folder / "keep").mkdir(parents=True)
+    (folder / "keep" / "notes.txt").write_text("important")
+    result = get("churn", folder, repo=repo, force=True)
+    assert result.path == folder / "churn.pkl"  # like `cp FILE DIR`
+    assert (folder / "keep" / "notes.txt").read_text() == "important"
+    with pytest.raises(modelgit.InputError, match="empty"):
+        get("churn", "", repo=repo)
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(modelgit.InputError, match="cannot write"):
+        get("churn", blocker / "inside.pkl", repo=repo)

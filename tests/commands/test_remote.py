@@ -30,9 +30,11 @@ def test_list_and_history_need_no_clone(origin):
         local.latest,
         local.stages,
     )
-    assert {e.tag for e in history_remote(url, "churn")} == {
-        e.tag for e in modelgit.history(repo, "churn")
-    }
+    remote_history = [e.tag for e in history_remote(url, "churn")]
+    assert set(remote_history) == {e.tag for e in modelgit.history(repo, "churn")}
+    assert remote_history == [  # newest version first; its stage moves by counter first
+        "churn#staging#2", "churn@v0.2.0", "churn#production#1", "churn@v0.1.0",
+    ]  # fmt: skip
     assert not cache_dir().exists()  # nothing was fetched
 
 
