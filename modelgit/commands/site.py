@@ -5,9 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from modelgit.analysis.migration import migration_notes
 from modelgit.errors import ModelgitError, OutputFileError
@@ -19,7 +22,7 @@ from modelgit.pages.cards import (
     production_stage,
     recorded_lineage,
 )
-from modelgit.pages.site import SiteEvent, SiteModel, page_count, pages
+from modelgit.pages.site import SiteEvent, SiteModel, pages
 from modelgit.registry import state as registry
 from modelgit.registry.documents import read_documents
 from modelgit.registry.lookup import declared, root_of
@@ -190,10 +193,17 @@ def collect(root: Path) -> list[SiteModel]:
     return models
 
 
-def _previous_manifest(out: Path) -> dict[str, dict[str, str]]:
+Manifest = dict[str, dict[str, Any]]
+
+
+def _empty_manifest() -> Manifest:
+    return {"pages": {}, "keys": {}, "stats": {}}
+
+
+def _previous_manifest(out: Path) -> Manifest:
     marker = out / MANIFEST
     if not out.exists():
-        return {"pages": {}, "keys": {}}
+        return _empty_manifest()
     if out.is_symlink() or not out.is_dir():
         raise OutputFileError(f"{out} is not a directory modelgit can write a site into")
     if not marker.is_file():
@@ -201,28 +211,84 @@ def _previous_manifest(out: Path) -> dict[str, dict[str, str]]:
             raise OutputFileError(
                 f"{out} holds files modelgit did not write; choose an empty or new folder with -o"
             )
-        return {"pages": {}, "keys": {}}
+        return _empty_manifest()
     try:
         recorded = json.loads(marker.read_text())
-    except ValueError as exc:
+    except (ValueError, OSError) as exc:
         raise OutputFileError(f"{marker} does not parse; remove the folder to rebuild") from exc
-    return {
+    found: Manifest = {
         section: {str(k): str(v) for k, v in (recorded.get(section) or {}).items()}
         for section in ("pages", "keys")
     }
+    # A manifest written before stats were recorded has none: each page is checked once.
+    found["stats"] = {
+        str(k): (int(v[0]), int(v[1]))
+        for k, v in (recorded.get("stats") or {}).items()
+        if isinstance(v, list) and len(v) == 2
+    }
+    return found
 
 
-def _write(out: Path, relative: str, content: bytes) -> None:
+Stat = tuple[int, int]  # (size, mtime_ns): what tells an edited page from the one we wrote
+
+
+def _lstat(path: Path) -> os.stat_result | None:
+    try:
+        return path.lstat()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as exc:
+        raise OutputFileError(f"cannot read {path}: {exc.strerror or exc}") from exc
+
+
+def _check_paths(out: Path, relatives: list[str]) -> dict[str, Stat | None]:
+    """Refuse, before anything is written, a symlink at any file or folder the build touches;
+    return each existing file's (size, mtime_ns)."""
+    folders: set[str] = set()
+    for relative in relatives:
+        parts = relative.split("/")[:-1]
+        folders.update("/".join(parts[: i + 1]) for i in range(len(parts)))
+    for folder in sorted(folders):
+        found = _lstat(out / folder)
+        if found is not None and stat.S_ISLNK(found.st_mode):
+            raise OutputFileError(f"{out / folder} is a symlink; modelgit never writes through one")
+    stats: dict[str, Stat | None] = {}
+    for relative in relatives:
+        found = _lstat(out / relative)
+        if found is not None and stat.S_ISLNK(found.st_mode):
+            raise OutputFileError(
+                f"{out / relative} is a symlink; modelgit never writes through one"
+            )
+        regular = found is not None and stat.S_ISREG(found.st_mode)
+        stats[relative] = (found.st_size, found.st_mtime_ns) if found and regular else None
+    return stats
+
+
+def _write(out: Path, relative: str, content: bytes) -> Stat:
+    """Write a page beside its place, then move it in (a reader never sees half a page)."""
     path = out / relative
-    for parent in [path, *path.parents]:
-        if parent == out:
-            break
-        if parent.is_symlink():
-            raise OutputFileError(f"{parent} is a symlink; modelgit never writes through one")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_bytes(content)
-    os.replace(temporary, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        try:
+            with os.fdopen(handle, "wb") as file:
+                file.write(content)
+            os.chmod(temporary, 0o644)
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+        written = path.lstat()
+    except OSError as exc:
+        raise OutputFileError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    return written.st_size, written.st_mtime_ns
+
+
+def _same_bytes(path: Path, content: bytes) -> bool:
+    try:
+        return path.read_bytes() == content
+    except OSError:
+        return False
 
 
 def site(
@@ -238,39 +304,51 @@ def site(
     target = Path(out)
     before = _previous_manifest(target)
     models = collect(root)
-    total = page_count(models)
+    heading = title or f"Model registry: {root.name}"
+    planned = list(pages(models, heading))
+    total = len(planned)
+    removed = sorted(set(before["pages"]) - {relative for relative, _, _ in planned})
+    on_disk = _check_paths(target, [r for r, _, _ in planned] + removed + [MANIFEST])
     recorded: dict[str, str] = {}
     keys: dict[str, str] = {}
+    stats: dict[str, Stat] = {}
     written: list[str] = []
-    heading = title or f"Model registry: {root.name}"
-    for done, (relative, key, render) in enumerate(pages(models, heading), start=1):
-        unchanged = (
-            key is not None
-            and before["keys"].get(relative) == key
+    for done, (relative, key, render) in enumerate(planned, start=1):
+        found = on_disk[relative]
+        # The page on disk is the one we wrote only if its stat is the one we recorded: a
+        # person's edit (or a restore) changes size or mtime and the page is checked again.
+        intact = (
+            found is not None
             and relative in before["pages"]
-            and (target / relative).is_file()
+            and before["stats"].get(relative) == found
         )
-        if unchanged:
+        if intact and key is not None and before["keys"].get(relative) == key:
             recorded[relative] = before["pages"][relative]
         else:
             content = render().encode()
             recorded[relative] = hashlib.sha1(content, usedforsecurity=False).hexdigest()
-            if (
-                before["pages"].get(relative) != recorded[relative]
-                or not (target / relative).is_file()
-            ):
-                _write(target, relative, content)
+            current = (
+                before["pages"].get(relative) == recorded[relative]
+                if intact
+                else found is not None and _same_bytes(target / relative, content)
+            )
+            if not current:
+                found = _write(target, relative, content)
                 written.append(relative)
         if key is not None:
             keys[relative] = key
+        if found is not None:
+            stats[relative] = found
         if progress is not None and (done % 200 == 0 or done == total):
             progress("pages", done, total)
-    removed = sorted(set(before["pages"]) - set(recorded))
     for relative in removed:
         stale = target / relative
-        if stale.is_file() and not stale.is_symlink():
-            stale.unlink()
-    manifest = {"pages": recorded, "keys": keys}
+        if on_disk[relative] is not None:
+            try:
+                stale.unlink()
+            except OSError as exc:
+                raise OutputFileError(f"cannot remove {stale}: {exc.strerror or exc}") from exc
+    manifest = {"pages": recorded, "keys": keys, "stats": stats}
     _write(target, MANIFEST, json.dumps(manifest, indent=0, sort_keys=True).encode())
     return SiteResult(
         out=target,

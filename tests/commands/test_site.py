@@ -70,3 +70,41 @@ def test_document_cache_is_only_a_shortcut(registry, tmp_path):
     assert second.pages == first.pages
     for page in first.written:
         assert (tmp_path / "a" / page).read_bytes() == (tmp_path / "b" / page).read_bytes()
+
+
+def test_a_page_edited_on_disk_is_rendered_again(registry, tmp_path):
+    out = tmp_path / "site"
+    modelgit.site(registry, out)
+    page = out / "models/churn/v0.1.0.html"
+    built = page.read_bytes()
+    page.write_text("edited by hand")
+    rebuilt = modelgit.site(registry, out)
+    assert rebuilt.written == ("models/churn/v0.1.0.html",)
+    assert page.read_bytes() == built
+    page.touch()  # same bytes, new mtime: checked, found current, not written
+    assert modelgit.site(registry, out).written == ()
+
+
+def test_a_refused_build_writes_nothing(registry, tmp_path):
+    out = tmp_path / "site"
+    modelgit.site(registry, out)
+    modelgit.promote(registry, "churn", "0.1.0", "production")  # the index would change
+    (out / "models").rename(tmp_path / "old-models")
+    (out / "models").symlink_to(tmp_path / "old-models", target_is_directory=True)
+    places = (out, tmp_path / "old-models")
+    before = {p: p.read_bytes() for place in places for p in place.rglob("*") if p.is_file()}
+    result = runner.invoke(app, ["site", "-o", str(out), "--repo", str(registry)])
+    assert result.exit_code == 2, result.output
+    assert "symlink" in result.output and len(result.output.strip().splitlines()) == 1
+    assert {
+        p: p.read_bytes() for place in places for p in place.rglob("*") if p.is_file()
+    } == before
+
+
+def test_an_output_path_that_cannot_be_a_folder_is_one_line(registry, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("mine")
+    result = runner.invoke(app, ["site", "-o", str(blocker / "x"), "--repo", str(registry)])
+    assert result.exit_code == 2, result.output
+    assert "cannot write" in result.output and len(result.output.strip().splitlines()) == 1
+    assert blocker.read_text() == "mine"
