@@ -48,7 +48,7 @@ _COMMANDS = {
     "modelgit.commands.ci": (
         "ci_init", "ci_release", "ci_report", "CiInitResult", "ReleaseResult", "ReportResult",
     ),
-    "modelgit.commands.card": ("card",),
+    "modelgit.commands.card": ("card", "write_card"),
     "modelgit.pages.cards": ("ModelCard",),
     "modelgit.pages.markdown": ("card_markdown",),
     "modelgit.pages.html": ("card_html",),

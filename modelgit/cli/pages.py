@@ -16,7 +16,6 @@ from modelgit.cli.base import (
     examples,
     funnel,
     progress_wanted,
-    write,
 )
 from modelgit.errors import InputError
 
@@ -47,11 +46,10 @@ def card(
     if as_json:
         echo(render.to_json(found))
         return
-    text = modelgit.card_html(found) if html else modelgit.card_markdown(found)
     if out is None:
-        echo(text)
+        echo(modelgit.card_html(found) if html else modelgit.card_markdown(found))
     else:
-        echo(f"wrote {write(out, text)}\n")
+        echo(f"wrote {modelgit.write_card(found, out, html=html)}\n")
 
 
 @app.command(epilog=examples("modelgit site", "modelgit site -o public --title 'Our models'"))
@@ -78,8 +76,10 @@ def site(
         echo(render.to_json(result))
         return
     removed = f", {len(result.removed)} removed" if result.removed else ""
+    models = f"{result.models} model{'s' if result.models != 1 else ''}"
+    versions = f"{result.versions} version{'s' if result.versions != 1 else ''}"
     echo(
-        f"{result.out}/index.html: {result.models} models, {result.versions} versions; "
+        f"{result.out}/index.html: {models}, {versions}; "
         f"{len(result.written)} of {result.pages} pages written, {result.unchanged} "
         f"unchanged{removed} ({result.seconds:.1f} s)\n"
     )

@@ -3,14 +3,17 @@ versions, data, lineage, schema, environment, trust, and a migration guide for a
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
 from modelgit.analysis.autobump import is_breaking
 from modelgit.analysis.migration import migration_notes
-from modelgit.errors import ModelgitError
+from modelgit.errors import ModelgitError, OutputFileError
 from modelgit.model.metrics import directions_of
 from modelgit.pages.cards import (
+    CARD_MARKER,
     BreakingCommit,
     CardLineage,
     LineageNode,
@@ -80,8 +83,16 @@ def _declaration(root: Path, commit: str, model: str) -> Artifact | None:
         return None
 
 
-def _previous(state: ModelState, event: Event) -> Event | None:
-    """The highest registered version below `event`'s (versions are sorted lowest first)."""
+def _previous(state: ModelState, event: Event, document: dict[str, Any]) -> Event | None:
+    """The version `event`'s metadata records as its previous one when that was ever
+    registered (a version `gc` retired since included), else the highest active one below."""
+    recorded = document.get("previous")
+    if recorded:
+        registered = state.registration(str(recorded))
+        if registered is not None and version_key(registered.version or "") < version_key(
+            event.version or ""
+        ):
+            return registered
     older = [
         e for e in state.versions if version_key(e.version or "") < version_key(event.version or "")
     ]
@@ -108,7 +119,7 @@ def card(repo: Path | str = ".", reference: str | None = None) -> ModelCard:
     settings = config.load(root)
     production = production_stage(settings.stages, settings.promotion_order)
     production_version = state.stages.get(production) if production else None
-    previous = _previous(state, event)
+    previous = _previous(state, event, document)
     compared = [e for e in (previous, state.version(production_version or "")) if e is not None]
     others = {e.version: read_metadata(root, e)[0] or {} for e in compared}
     previous_metadata = others.get(previous.version) if previous else None
@@ -145,3 +156,41 @@ def card(repo: Path | str = ".", reference: str | None = None) -> ModelCard:
         if major and previous
         else (),
     )
+
+
+def write_card(card: ModelCard, out: Path | str, *, html: bool = False) -> Path:
+    """Write `card` as Markdown (or HTML) to `out`, refusing a symlink and any existing file
+    that is not a card modelgit wrote."""
+    from modelgit.pages.html import card_html
+    from modelgit.pages.markdown import card_markdown
+
+    path = Path(out)
+    if path.is_symlink():
+        raise OutputFileError(f"{path} is a symlink; modelgit never writes through one")
+    if path.exists():
+        if not path.is_file():
+            raise OutputFileError(f"{path} is not a file modelgit can write a card into")
+        try:
+            with path.open("rb") as existing:
+                start = existing.read(len(CARD_MARKER.encode()))
+        except OSError as exc:
+            raise OutputFileError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        if start != CARD_MARKER.encode():
+            raise OutputFileError(
+                f"{path} exists and is not a card modelgit wrote; choose another file with -o"
+            )
+    text = card_html(card) if html else card_markdown(card)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as file:
+                file.write(text)
+            os.chmod(temporary, 0o644)
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise OutputFileError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    return path

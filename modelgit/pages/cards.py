@@ -11,6 +11,10 @@ from modelgit.model.metrics import direction_of
 from modelgit.registry.versions import Version
 from modelgit.values import is_number
 
+# The first line of every card modelgit writes: `card -o` overwrites only a file that starts
+# with it (an HTML comment: invisible in rendered Markdown and in a browser).
+CARD_MARKER = "<!-- modelgit card -->"
+
 
 @dataclass(frozen=True)
 class MetricRow:
@@ -145,3 +149,11 @@ def verdict(row: MetricRow, against: Any) -> str:
         return "same"
     improved = row.value > against if row.direction == "higher" else row.value < against
     return "better" if improved else "worse"
+
+
+def bump_text(card: ModelCard) -> str:
+    """What the summary says of the bump: `minor from 0.1.0`, or `first version`."""
+    if card.previous_version is None:
+        return "first version"
+    level = (card.metadata.get("bump") or {}).get("level", "-")
+    return f"{level} from {card.previous_version}"

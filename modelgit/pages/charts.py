@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
-from modelgit.pages.text import number as format_number
+from modelgit.values import format_value as format_number
 
 
 def _scale(values: Sequence[float], low_px: float, high_px: float) -> list[float]:

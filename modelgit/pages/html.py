@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from html import escape
 from typing import Any
 
-from modelgit.pages.cards import ModelCard, verdict
+from modelgit.pages.cards import CARD_MARKER, ModelCard, bump_text, verdict
 from modelgit.pages.charts import dag_svg
-from modelgit.pages.text import number, size
+from modelgit.pages.text import plain, size
+from modelgit.values import format_value
 
 STYLE = """
 body{font:15px/1.5 system-ui,sans-serif;margin:0 auto;max-width:70rem;padding:1rem 2rem}
@@ -62,13 +63,12 @@ def _compared(value: Any, mark: str) -> str:
     if value is None:
         return "-"
     if not mark or mark == "same":
-        return escape(number(value))
-    return f'<span class="{mark}">{escape(number(value))} {_MARKS[mark]}</span>'
+        return escape(format_value(value))
+    return f'<span class="{mark}">{escape(format_value(value))} {_MARKS[mark]}</span>'
 
 
 def _summary(card: ModelCard) -> str:
     document_ = card.metadata
-    bump = document_.get("bump") or {}
     artifact = document_.get("artifact") or {}
     stages = " ".join(f'<span class="stage">{escape(s)}</span>' for s in card.stages) or "none"
     rows = [
@@ -79,7 +79,7 @@ def _summary(card: ModelCard) -> str:
             f"{escape(str(document_.get('created_at', '-')))} by "
             f"{escape(str(document_.get('created_by', '-')))}",
         ),
-        ("Bump", escape(f"{bump.get('level', '-')} from {card.previous_version or 'nothing'}")),
+        ("Bump", escape(bump_text(card))),
         (
             "Artifact",
             f"<code>{escape(str(artifact.get('path', '-')))}</code> "
@@ -109,7 +109,7 @@ def _metrics(card: ModelCard) -> str:
     rows = [
         [
             escape(row.name),
-            escape(number(row.value)),
+            escape(format_value(row.value)),
             escape(
                 {"higher": "higher is better", "lower": "lower is better"}.get(
                     row.direction or "", "-"
@@ -185,7 +185,7 @@ def card_body(card: ModelCard, heading_level: int = 1) -> str:
         table(
             "Params",
             ["param", "value"],
-            [[escape(k), escape(number(v))] for k, v in params.items()],
+            [[escape(str(k)), escape(plain(v))] for k, v in params.items()],
             (1,),
         )
         if params
@@ -239,7 +239,7 @@ def card_body(card: ModelCard, heading_level: int = 1) -> str:
             table(
                 "Meta",
                 ["key", "value"],
-                [[escape(str(k)), escape(str(v))] for k, v in card.meta.items()],
+                [[escape(str(k)), escape(plain(v))] for k, v in card.meta.items()],
             )
         )
     return "".join(parts)
@@ -247,4 +247,5 @@ def card_body(card: ModelCard, heading_level: int = 1) -> str:
 
 def card_html(card: ModelCard) -> str:
     """The card as a standalone HTML page."""
-    return document(f"{card.model} v{card.version}", card_body(card), stylesheet=None)
+    page = document(f"{card.model} v{card.version}", card_body(card), stylesheet=None)
+    return f"{CARD_MARKER}\n{page}"

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from modelgit.pages.cards import CardLineage, ModelCard, verdict
-from modelgit.pages.text import number, size
+from modelgit.pages.cards import CARD_MARKER, CardLineage, ModelCard, bump_text, verdict
+from modelgit.pages.text import plain, size
+from modelgit.values import format_value
 
 _MARKS = {"better": " ✓", "worse": " ✗", "same": "", "": ""}
 _MERMAID_SHAPES = {
@@ -44,18 +45,17 @@ def mermaid(graph: CardLineage) -> str:
 def _compared(value: Any, against: Any, mark: str) -> str:
     if against is None:
         return "-"
-    return f"{number(against)}{_MARKS[mark]}"
+    return f"{format_value(against)}{_MARKS[mark]}"
 
 
 def _summary(card: ModelCard) -> list[str]:
     document = card.metadata
-    bump = document.get("bump") or {}
     artifact = document.get("artifact") or {}
     rows = [
         ["Tag", f"`{card.tag}`"],
         ["Commit", f"`{card.commit[:12]}`"],
         ["Created", f"{document.get('created_at', '-')} by {document.get('created_by', '-')}"],
-        ["Bump", f"{bump.get('level', '-')} from {card.previous_version or 'nothing'}"],
+        ["Bump", bump_text(card)],
         [
             "Artifact",
             f"`{artifact.get('path', '-')}` ({size(artifact.get('size'))}, md5 "
@@ -88,7 +88,7 @@ def _metrics(card: ModelCard) -> list[str]:
         rows.append(
             [
                 row.name,
-                number(row.value),
+                format_value(row.value),
                 direction,
                 _compared(row.value, row.previous, verdict(row, row.previous)),
                 _compared(row.value, row.production, verdict(row, row.production)),
@@ -132,7 +132,7 @@ def _migration(card: ModelCard) -> list[str]:
 def card_markdown(card: ModelCard) -> str:
     """The whole card as one Markdown document."""
     document = card.metadata
-    lines = [f"# {card.model} v{card.version}", ""]
+    lines = [CARD_MARKER, f"# {card.model} v{card.version}", ""]
     if card.description:
         lines += [card.description, ""]
     lines += _summary(card)
@@ -145,7 +145,7 @@ def card_markdown(card: ModelCard) -> str:
     params = document.get("params") or {}
     lines += ["## Params", ""]
     lines += (
-        _table(["param", "value"], [[k, number(v)] for k, v in params.items()])
+        _table(["param", "value"], [[k, plain(v)] for k, v in params.items()])
         if params
         else ["No params recorded.", ""]
     )
@@ -169,5 +169,5 @@ def card_markdown(card: ModelCard) -> str:
             lines += _table(["package", "version"], [[k, v] for k, v in packages.items()])
     if card.meta:
         lines += ["## Declared meta", ""]
-        lines += _table(["key", "value"], [[k, v] for k, v in card.meta.items()])
+        lines += _table(["key", "value"], [[k, plain(v)] for k, v in card.meta.items()])
     return "\n".join(lines).rstrip() + "\n"

@@ -13,8 +13,8 @@ from typing import Any
 from modelgit.pages.cards import CardLineage, ModelCard
 from modelgit.pages.charts import dag_svg, line_chart, sparkline
 from modelgit.pages.html import STYLE, card_body, document, table
-from modelgit.pages.text import number
-from modelgit.values import is_number
+from modelgit.pages.text import counted
+from modelgit.values import format_value, is_number
 
 STYLESHEET = "style.css"
 Render = Callable[[], str]
@@ -97,13 +97,13 @@ def index_page(models: list[SiteModel], title: str) -> str:
         metric = "-"
         if series and model.key_metric:
             metric = (
-                f"{escape(model.key_metric)} {escape(number(series[-1][1]))} "
+                f"{escape(model.key_metric)} {escape(format_value(series[-1][1]))} "
                 f"{sparkline([v for _, v in series], f'{model.name} {model.key_metric}')}"
             )
         rows.append([name, latest_cell, *stage_cells, metric])
     body = (
-        f"<h1>{escape(title)}</h1><p>{len(models)} models, "
-        f"{sum(len(m.cards) for m in models)} versions.</p>"
+        f"<h1>{escape(title)}</h1><p>{counted(len(models), 'model')}, "
+        f"{counted(sum(len(m.cards) for m in models), 'version')}.</p>"
         + table("Models", ["model", "latest", *stage_names, "key metric"], rows)
     )
     return document(title, body, STYLESHEET, _nav(""))
@@ -144,7 +144,7 @@ def model_page(model: SiteModel) -> str:
                 escape(model.created.get(str(card.version), "-")),
                 escape(", ".join(holders.get(str(card.version), [])) or "-"),
                 escape(str((card.metadata.get("bump") or {}).get("level", "-"))),
-                escape(number(key)) if key is not None else "-",
+                escape(format_value(key)) if key is not None else "-",
             ]
         )
     key_header = model.key_metric or "key metric"
@@ -198,8 +198,8 @@ def _diff(previous: ModelCard | None, card: ModelCard) -> str:
                     [
                         escape(section[:-1]),
                         escape(name),
-                        escape(number(old.get(name))),
-                        escape(number(new.get(name))),
+                        escape(format_value(old.get(name))),
+                        escape(format_value(new.get(name))),
                     ]
                 )
     old_md5 = (previous.metadata.get("artifact") or {}).get("md5")

@@ -1,23 +1,33 @@
-"""How pages write values: numbers without float noise, sizes in human units, dates."""
+"""How pages write values: lists and mappings as text, counts, sizes in human units."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from modelgit.values import is_number
+from modelgit.values import format_value, is_number
 
 
-def number(value: Any) -> str:
-    """A metric or param as a person reads it: 12 significant digits at most, no float noise.
+def plain(value: Any) -> str:
+    """A declared or recorded value as a person reads it: numbers by the shared formatter, a
+    list as a comma list, a mapping as `key: value` pairs (never a Python repr).
 
-    >>> number(0.1 + 0.2), number(3), number(None), number("a")
-    ('0.3', '3', '-', 'a')
+    >>> plain(1.0), plain(["tabular", "churn"]), plain({"owner": "ml", "tier": 1}), plain(None)
+    ('1.0', 'tabular, churn', 'owner: ml, tier: 1', '-')
     """
-    if value is None:
-        return "-"
-    if is_number(value):
-        return str(value) if isinstance(value, int) else f"{value:.12g}"
-    return str(value)
+    if isinstance(value, dict):
+        return ", ".join(f"{key}: {plain(item)}" for key, item in value.items())
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return ", ".join(plain(item) for item in value)
+    return format_value(value)
+
+
+def counted(count: int, noun: str) -> str:
+    """`1 model`, `2 models`.
+
+    >>> counted(1, "model"), counted(2, "version")
+    ('1 model', '2 versions')
+    """
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def size(count: Any) -> str:

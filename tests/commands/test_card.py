@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from conftest import git, tag_message
 from typer.testing import CliRunner
@@ -48,7 +50,8 @@ def test_card_compares_against_previous_and_production(card_registry):
 def test_card_markdown_and_html(card_registry, tmp_path):
     text = modelgit.card_markdown(modelgit.card(card_registry, "churn#production"))
     recorded = metadata.parse(tag_message(card_registry, "churn@v0.1.0"))
-    assert text.startswith("# churn v0.1.0\n")
+    assert text.startswith("<!-- modelgit card -->\n# churn v0.1.0\n")  # the marker -o checks
+    assert "| Bump | first version |" in text and "| train.C | 1.0 |" in text
     assert "| Stages | production |" in text
     assert recorded["artifact"]["md5"] in text
     assert "```mermaid\nflowchart LR" in text and "stage train" in text
@@ -62,7 +65,11 @@ def test_card_markdown_and_html(card_registry, tmp_path):
     )
     assert result.exit_code == 0, result.output
     page = out.read_text()
-    assert page.startswith("<!doctype html>") and "<svg" in page and "<script" not in page
+    assert (
+        page.startswith("<!-- modelgit card -->\n<!doctype html>")
+        and "<svg" in page
+        and "<script" not in page
+    )
     assert "Migration guide: v0.2.0 → v1.0.0" in page
     assert "feat!: scores use the new scaler" in page
 
@@ -86,3 +93,48 @@ def test_changelog_carries_the_migration_guide_of_a_major_version(card_registry)
         runner.invoke(app, ["changelog", "--json", "-C", str(card_registry)]).stdout
     )
     assert [e["migration"] != [] for e in as_json] == [True, False, False]  # v1.0.0, v0.2.0, v0.1.0
+
+
+def test_card_compares_with_the_recorded_previous_version_after_it_was_retired(card_registry):
+    modelgit.deprecate(card_registry, "churn", "0.2.0")  # what `gc --apply` does to it
+    found = modelgit.card(card_registry, "churn@v1.0.0")
+    previous = metadata.parse(tag_message(card_registry, "churn@v0.2.0"))
+    assert found.metadata["previous"] == "0.2.0"
+    assert found.previous_version == "0.2.0"
+    assert {row.name: row.previous for row in found.metrics} == previous["metrics"]
+    assert "| Bump | major from 0.2.0 |" in modelgit.card_markdown(found)
+
+
+def test_card_out_refuses_a_file_it_did_not_write_and_symlinks(card_registry, tmp_path):
+    mine = tmp_path / "notes.md"
+    mine.write_text("my notes\n")
+    target = tmp_path / "card.md"
+    target.symlink_to(mine)
+    for path in (mine, target):
+        result = runner.invoke(
+            app, ["card", "churn", "-o", str(path), "--repo", str(card_registry)]
+        )
+        assert result.exit_code == 2, result.output
+        assert len(result.output.strip().splitlines()) == 1
+    assert mine.read_text() == "my notes\n"
+
+    target.unlink()
+    for flags in ([], ["--html"], []):  # a card modelgit wrote is overwritten, in either format
+        result = runner.invoke(
+            app, ["card", "churn", *flags, "-o", str(target), "--repo", str(card_registry)]
+        )
+        assert result.exit_code == 0, result.output
+    assert target.read_text().startswith("<!-- modelgit card -->\n# churn v1.0.0")
+
+
+def test_card_writes_lists_and_mappings_as_text(card_registry):
+    found = modelgit.card(card_registry, "churn")
+    shown = replace(found, meta={"tags": ["tabular", "churn"], "owner": {"team": "ml", "tier": 1}})
+    text = modelgit.card_markdown(shown)
+    assert "| tags | tabular, churn |" in text and "| owner | team: ml, tier: 1 |" in text
+    page = modelgit.card_html(shown)
+    assert (
+        "tabular, churn" in page
+        and "team: ml, tier: 1" in page
+        and "[" not in text.split("## Declared meta")[1]
+    )

@@ -25,6 +25,7 @@ def test_pages_show_the_registry_and_rebuilds_write_only_changes(registry, tmp_p
     index = (out / "index.html").read_text()
     assert 'href="models/churn/v0.2.0.html">v0.2.0</a>' in index  # latest
     assert 'href="models/churn/v0.1.0.html">v0.1.0</a>' in index  # production
+    assert "<p>1 model, 2 versions.</p>" in index
     page = (out / "models/churn/v0.2.0.html").read_text()
     recorded = metadata.parse(tag_message(registry, "churn@v0.2.0"))
     assert "Diff against v0.1.0" in page and "train.C" in page
