@@ -45,8 +45,11 @@ _COMMANDS = {
         "check_policy", "check_stage_policy", "PolicyReport", "StageTagCheck",
     ),
     "modelgit.commands.scan": ("scan", "ScanResult"),
+    "modelgit.commands.publish": ("publish", "PublishResult", "PublishedFile"),
+    "modelgit.sources.outputs": ("write_generated",),
     "modelgit.commands.ci": (
-        "ci_init", "ci_release", "ci_report", "CiInitResult", "ReleaseResult", "ReportResult",
+        "ci_init", "ci_release", "ci_release_since", "ci_report", "CiInitResult", "CiAuth",
+        "ReleaseResult", "ReleaseKind", "ReportResult",
     ),
     "modelgit.commands.card": ("card", "write_card"),
     "modelgit.pages.cards": ("ModelCard",),

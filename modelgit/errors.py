@@ -162,6 +162,14 @@ class UnknownMetricError(InputError):
     """A gate or `--metric` names a metric no compared model or version has."""
 
 
+class MissingPluginError(InputError):
+    """The DVC remote's protocol needs a DVC plugin that is not installed."""
+
+
+class PublishConflictError(InputError):
+    """The published location already holds different bytes for the version; it is write-once."""
+
+
 class VerificationError(CheckFailedError):
     """A version does not verify."""
 
@@ -180,3 +188,11 @@ class RolloutFailedError(CheckFailedError):
 
 class PolicyError(CheckFailedError):
     """A stage change or stage tag breaks the stage policy (signer, required checks, order)."""
+
+
+class PublishCheckError(CheckFailedError):
+    """The bytes to publish, or the bytes published, do not hash to the version's md5."""
+
+
+class StaleHeadError(CheckFailedError):
+    """`ci report --require-fresh`: the head's dvc.lock does not match its params or deps."""

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -175,3 +176,116 @@ def retrained(retrained_template: Path, tmp_path: Path) -> Path:
     Built once per session: use it instead of `change_and_repro` whenever any new model will do.
     """
     return copy_project(retrained_template, tmp_path)
+
+
+# An S3-protocol server on 127.0.0.1 (moto's server mode): a real DVC remote for the tests
+# that publish, release and download. Credentials are fake and live in the environment only.
+S3_REGION = "us-east-1"
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[str]:
+    """Start moto's S3 server on a free local port once per session; yields its endpoint URL."""
+    import socket
+
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+def s3_credentials(environ: Any) -> None:
+    """Fake credentials for the test server (moto accepts any)."""
+    environ["AWS_ACCESS_KEY_ID"] = "testing"
+    environ["AWS_SECRET_ACCESS_KEY"] = "testing"
+    environ["AWS_DEFAULT_REGION"] = S3_REGION
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+        environ.pop(name, None)
+
+
+def s3_client(endpoint: str) -> Any:
+    """A boto3 client of the test server."""
+    import boto3
+
+    return boto3.client(
+        "s3", endpoint_url=endpoint, region_name=S3_REGION,
+        aws_access_key_id="testing", aws_secret_access_key="testing",
+    )  # fmt: skip
+
+
+def new_bucket(endpoint: str, prefix: str = "models") -> str:
+    """A fresh, empty bucket on the test server; returns its name."""
+    import uuid
+
+    name = f"{prefix}-{uuid.uuid4().hex[:12]}"
+    s3_client(endpoint).create_bucket(Bucket=name)
+    return name
+
+
+def copy_bucket(endpoint: str, source: str, target: str) -> None:
+    """Copy every object of one test bucket into another."""
+    client = s3_client(endpoint)
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=source):
+        for item in page.get("Contents", []):
+            client.copy_object(
+                Bucket=target, Key=item["Key"], CopySource={"Bucket": source, "Key": item["Key"]}
+            )
+
+
+def add_s3_remote(
+    repo: Path, endpoint: str, bucket: str, *, commit: bool = False, level: str = "repo"
+) -> str:
+    """Make `s3://<bucket>/dvcstore` (at the test server) the project's default DVC remote,
+    as `dvc remote add -d` and `dvc remote modify endpointurl` would; returns its URL."""
+    from dvc.repo import Repo
+
+    url = f"s3://{bucket}/dvcstore"
+    with Repo(str(repo)) as project, project.config.edit(level) as config:
+        config["remote"]["storage"] = {"url": url, "endpointurl": endpoint}
+        config["core"]["remote"] = "storage"
+    if commit:
+        commit_all(repo, "Use the S3 remote")
+    return url
+
+
+@pytest.fixture(scope="session")
+def s3_registry_bucket(
+    registry_template: Path, s3_server: str, tmp_path_factory: pytest.TempPathFactory
+) -> str:
+    """A bucket holding every object the registry's versions need (`dvc push --all-commits`)."""
+    from dvc.repo import Repo
+
+    with template_env(tmp_path_factory):
+        s3_credentials(os.environ)
+        work = copy_project(registry_template, tmp_path_factory.mktemp("s3-push"))
+        bucket = new_bucket(s3_server, "template")
+        # Local config: DVC reads each commit's own .dvc/config, which names no remote.
+        add_s3_remote(work, s3_server, bucket, level="local")
+        with Repo(str(work)) as project:
+            project.push(all_commits=True)
+    return bucket
+
+
+@pytest.fixture
+def s3_registry(
+    registry: Path, s3_server: str, s3_registry_bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Path, str]:
+    """The registry with its own bucket on the S3 test server as its default DVC remote (every
+    version pushed, the remote config committed); returns (repo, bucket)."""
+    environ: dict[str, str] = {}
+    s3_credentials(environ)
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    bucket = new_bucket(s3_server)
+    copy_bucket(s3_server, s3_registry_bucket, bucket)
+    add_s3_remote(registry, s3_server, bucket, commit=True)
+    return registry, bucket

@@ -19,7 +19,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from modelgit.cli import render
-from modelgit.errors import InputError, ModelgitError
+from modelgit.errors import ModelgitError
 
 app = typer.Typer(
     name="modelgit",
@@ -149,13 +149,11 @@ def warn(message: str) -> None:
 
 
 def write(path: Path, text: str) -> Path:
-    """Write a rendered file (a release summary, a report), making its directory."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    except OSError as exc:
-        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    return path
+    """Write a rendered file (a release summary, a report) through modelgit's safe writer:
+    never over a file modelgit did not write, never through a symlink."""
+    import modelgit
+
+    return modelgit.write_generated(path, text)
 
 
 def examples(*lines: str) -> str:

@@ -18,6 +18,7 @@ from modelgit.cli.base import (
     examples,
     funnel,
     output,
+    progress_wanted,
 )
 from modelgit.errors import InputError, RolloutFailedError
 
@@ -112,6 +113,15 @@ def manifest(
             help="canary/bluegreen: the live version (default: MODEL#production).",
         ),
     ] = None,
+    service_account: Annotated[
+        str | None,
+        typer.Option(
+            "--service-account",
+            metavar="NAME",
+            help="kserve: serviceAccountName, how pods get storage credentials "
+            "(default: deploy.service_account in .modelgit.yaml).",
+        ),
+    ] = None,
     check: Annotated[
         bool, typer.Option("--validate", help="Validate against Kubernetes schemas first.")
     ] = False,
@@ -131,6 +141,7 @@ def manifest(
         reference=reference, strategy=strategy, out=out, image=image, namespace=namespace,
         replicas=replicas, weight=weight, steps=steps or (), router=router, switch=switch,
         weights=weights, stable=stable, validate=check, crd_schemas=crd_schemas,
+        service_account=service_account,
     )  # fmt: skip
     result = modelgit.manifest(repo, request)
     if as_json:
@@ -261,3 +272,18 @@ def _model_and_version(repo: Path, reference: str, version: str | None) -> tuple
     if version is None:
         raise InputError(f"name the version to roll out: {reference}@vX.Y.Z")
     return reference, version
+
+
+@app.command(
+    epilog=examples("modelgit publish churn@v1.3.0", "modelgit publish churn#production --json")
+)
+@funnel
+def publish(
+    reference: Reference = None,
+    as_json: JsonOption = False,
+    repo: RepoOption = Path(),
+) -> None:
+    """Copy a version's bytes to <remote>/modelgit/<model>/<version>/ (md5-checked, write-once)."""
+    with render.progress_bar(progress_wanted()) as progress:
+        result = modelgit.publish(repo, reference, progress=progress)
+    echo(render.published_json(result) if as_json else render.published(result))

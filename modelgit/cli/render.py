@@ -29,6 +29,7 @@ if TYPE_CHECKING:
         ManifestResult,
         ModelSummary,
         PolicyReport,
+        PublishResult,
         ReleaseResult,
         ReportResult,
         RolloutEvent,
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
     from modelgit.values import Progress
 
 REPORT_MARKER = "<!-- modelgit report -->"
+SUMMARY_MARKER = "<!-- modelgit release summary -->"
 
 _ICON = {"better": "✅", "worse": "❌"}
 
@@ -760,14 +762,24 @@ def verification_json(results: list[Verification]) -> str:
     )  # fmt: skip
 
 
-def release_json(result: ReleaseResult, summary: Path) -> str:
-    """`ci release --json`: the verdict, the problems, the files written, the verification."""
-    return to_json({
-        "tag": result.tag, "verified": result.verified, "problems": result.problems,
-        "out": result.out, "summary": summary, "manifests": result.manifests,
-        "commit": result.version.commit,
-        "verification": {**asdict(result.verification), "ok": result.verification.ok},
-    })  # fmt: skip
+def release_json(results: list[ReleaseResult], summary: Path) -> str:
+    """`ci release --json`: per tag its kind, verdict, problems, notes, files and verification
+    (`releases`, one per tag; `--since` may give several), and the summary's path."""
+    releases = []
+    for result in results:
+        verification = result.verification
+        releases.append({
+            "tag": result.tag, "kind": result.kind, "ok": result.ok,
+            "verified": result.verified, "problems": result.problems, "notes": result.notes,
+            "stage": result.stage, "strategy": result.strategy, "out": result.out,
+            "manifests": result.manifests,
+            "commit": result.version.commit if result.version is not None else None,
+            "stable": result.stable.tag if result.stable is not None else None,
+            "published": result.published.uri if result.published is not None else None,
+            "verification": None if verification is None
+            else {**asdict(verification), "ok": verification.ok},
+        })  # fmt: skip
+    return to_json({"summary": summary, "releases": releases})
 
 
 def changelog_json(entries: list[ChangelogEntry]) -> str:
@@ -826,13 +838,21 @@ def _metric_lines(title: str, new: dict[str, Any], old: dict[str, Any]) -> list[
 
 def release_summary(result: ReleaseResult) -> str:
     """`ci release`: the Markdown release summary (job summary, release notes)."""
+    if result.version is None:
+        return "\n".join([SUMMARY_MARKER, f"### {result.tag}: nothing to release", "",
+                          *(f"- {note}" for note in result.notes)]) + "\n"  # fmt: skip
+    if result.stage is not None:
+        return _assignment_summary(result)
     version = result.version
     doc = version.metadata
     bump = doc.get("bump") or {}
     reasons = "; ".join(bump.get("reasons") or [])
     artifact = doc.get("artifact") or {}
-    verdict = "✅ verified" if result.verified else "❌ verification failed"
+    verdict = "✅ verified" if result.ok else "❌ verification failed"
+    if result.verified and not result.ok:
+        verdict = "❌ not published"
     lines = [
+        SUMMARY_MARKER,
         f"### {version.tag} {verdict}",
         "",
         f"- commit `{version.commit[:12]}`, created {doc.get('created_at', version.created_at)} "
@@ -841,24 +861,63 @@ def release_summary(result: ReleaseResult) -> str:
         f"- artifact `{artifact.get('path')}` md5 `{artifact.get('md5')}`",
     ]
     lines += [f"- ❌ {problem}" for problem in result.problems]
-    lines += [
-        f"- ✅ {c.name}: {c.detail}"
-        for c in result.verification.checks
-        if c.ok and c.name == "artifact bytes"
-    ]
+    checks = result.verification.checks if result.verification is not None else ()
+    lines += [f"- ✅ {c.name}: {c.detail}" for c in checks if c.ok and c.name == "artifact bytes"]
+    if result.published is not None:
+        done = "published" if result.published.copied else "already published"
+        lines.append(f"- 📦 {done}: `{result.published.uri}`")
+    lines += [f"- {note}" for note in result.notes]
     metrics = doc.get("metrics") or {}
     for title, other in (("previous", result.previous), ("production", result.production)):
         if other is not None:
             old = other.metadata.get("metrics") or {}
             lines += _metric_lines(f"vs {title} ({other.tag})", metrics, old)
-    if result.manifests:
-        lines += ["", "#### Manifests", "", *(f"- `{Path(m).name}`" for m in result.manifests)]
+    lines += _manifest_lines(result)
     return "\n".join(lines) + "\n"
+
+
+def _assignment_summary(result: ReleaseResult) -> str:
+    version = result.version
+    assert version is not None
+    lines = [
+        SUMMARY_MARKER,
+        f"### {result.tag}: {version.tag} to {result.stage}",
+        "",
+        f"- strategy: {result.strategy}"
+        + (f", from {result.stable.tag}" if result.stable is not None else ""),
+    ]
+    lines += [f"- {note}" for note in result.notes]
+    if result.stable is not None:
+        metrics = version.metadata.get("metrics") or {}
+        old = result.stable.metadata.get("metrics") or {}
+        lines += _metric_lines(f"vs {result.stable.tag}", metrics, old)
+    lines += _manifest_lines(result)
+    return "\n".join(lines) + "\n"
+
+
+def _manifest_lines(result: ReleaseResult) -> list[str]:
+    if not result.manifests:
+        return []
+    return ["", "#### Manifests", "", *(f"- `{Path(m).name}`" for m in result.manifests)]
+
+
+def nothing_since(since: str) -> str:
+    """`ci release --since`: no registration or stage tag was created after `since`."""
+    return f"{SUMMARY_MARKER}\n### Nothing to release since {since}\n"
 
 
 def report_markdown(result: ReportResult) -> str:
     """`ci report`: the pull-request comment, found again by its marker."""
     sections = [REPORT_MARKER, "## modelgit report", ""]
+    if result.stale:
+        sections += [
+            "> [!WARNING]",
+            "> **The head's pipeline is stale**: its `dvc.lock` does not match its params or "
+            "code (`dvc status`), so the numbers below are those of an older run. Run "
+            "`dvc repro` and commit `dvc.lock`.",
+            *(f"> - `{stage}`: {'; '.join(why)}" for stage, why in sorted(result.stale.items())),
+            "",
+        ]
     for model in result.models:
         sections.append(markdown(model.against_base))
         if model.against_production is not None:
@@ -982,3 +1041,26 @@ def retention_text(result: Any) -> str:
         lines.append("")
         lines.append("nothing changed: this is the plan; `modelgit gc --apply` carries it out")
     return "\n".join(lines) + "\n"
+
+
+def published(result: PublishResult) -> str:
+    """`publish`: where the version's bytes are, and whether this run copied them."""
+    done = "published" if result.copied else "already published (identical bytes)"
+    lines = [f"{result.tag}: {done} at {result.uri}"]
+    lines += [f"  {f.path}  md5 {f.md5}{'' if f.copied else '  (unchanged)'}" for f in result.files]
+    return "\n".join(lines) + "\n"
+
+
+def published_json(result: PublishResult) -> str:
+    """`publish --json`: the URIs, the files and whether anything was copied."""
+    document = {
+        "model": result.model,
+        "version": result.version,
+        "tag": result.tag,
+        "uri": result.uri,
+        "artifact_uri": result.artifact_uri,
+        "descriptor_uri": result.descriptor_uri,
+        "copied": result.copied,
+        "files": [{"path": f.path, "md5": f.md5, "copied": f.copied} for f in result.files],
+    }
+    return json.dumps(document, indent=2) + "\n"

@@ -6,21 +6,32 @@ The release summary and the report are data here; `cli.render` writes them as Ma
 from __future__ import annotations
 
 import importlib.metadata
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelgit.analysis.compare import Comparison
 from modelgit.analysis.gates import GateResult
 from modelgit.commands.verify import Verification
-from modelgit.deploy.manifests import packaged_templates
-from modelgit.errors import InputError, InvalidNameError, ManifestError, UnknownVersionError
+from modelgit.deploy.manifests import Strategy, packaged_templates
+from modelgit.errors import (
+    InputError,
+    ManifestError,
+    ModelgitError,
+    UnknownVersionError,
+)
 from modelgit.model import facts
-from modelgit.registry.lookup import declared, model_state, pick, root_of
-from modelgit.registry.state import Event
+from modelgit.registry import state as registry
+from modelgit.registry.lookup import declared, model_state, root_of
+from modelgit.registry.state import Event, ModelState
 from modelgit.registry.tags import Action, parse_tag
-from modelgit.sources import config, git
-from modelgit.values import as_list
+from modelgit.sources import config, git, outputs
+from modelgit.values import TextEnum, as_list
+
+if TYPE_CHECKING:
+    from modelgit.commands.publish import PublishResult
 
 _TARGETS = {
     "github": {
@@ -47,31 +58,90 @@ def _version() -> str:
         return "0.1.0"
 
 
+class CiAuth(TextEnum):
+    """How the release job gets the DVC remote's credentials."""
+
+    OIDC = "oidc"  # short-lived credentials from the cloud's official action / id_tokens
+    SECRETS = "secrets"  # named secrets (CI/CD variables on GitLab)
+
+
+# The DVC remote's protocol -> the extra that brings its DVC plugin (`modelgit[s3]`).
+_SCHEMES = {"s3": "s3", "gs": "gs", "gcs": "gs", "azure": "azure", "az": "azure"}
+
+
 def ci_init(
-    repo: Path | str = ".", provider: str = "github", *, force: bool = False
+    repo: Path | str = ".",
+    provider: str = "github",
+    *,
+    auth: CiAuth | str = CiAuth.OIDC,
+    apply: bool = False,
+    force: bool = False,
 ) -> CiInitResult:
-    """Write the release and pull-request workflows; existing files only with `force`."""
+    """Write the release and pull-request workflows; existing files only with `force`.
+
+    The release job installs the plugin of the project's default DVC remote and gets its
+    credentials by `auth`; with `apply`, one job per configured stage applies that stage's
+    manifests, bound to a host environment named after the stage.
+    """
     root = root_of(repo)
     if provider not in _TARGETS:
         raise InputError(f"unknown CI provider {provider!r}; use github or gitlab")
+    if str(auth) not in {a.value for a in CiAuth}:
+        raise InputError(f"unknown --auth {auth!r}; use oidc or secrets")
     source = packaged_templates() / "ci" / provider
-    targets = {root / target: source / name for name, target in _TARGETS[provider].items()}
-    existing = [str(t.relative_to(root)) for t in targets if t.exists()]
-    if existing and not force:
-        raise ManifestError(f"{', '.join(existing)} exists; pass --force to overwrite")
-    for target, template in targets.items():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(template.read_text().replace("{{ version }}", _version()))
+    context = _workflow_context(root, str(auth), apply)
+    files = {
+        target: _render_workflow(source / name, context)
+        for name, target in _TARGETS[provider].items()
+    }
+    if not force:
+        existing = [target for target in files if (root / target).exists()]
+        if existing:
+            raise ManifestError(f"{', '.join(existing)} exists; pass --force to overwrite")
+    outputs.write_files(root, files, outputs.YAML_MARKER, replace_any=force)
+    written = list(files)
     note = ""
     if provider == "gitlab":
         gitlab_ci = root / ".gitlab-ci.yml"
         if not gitlab_ci.exists():
-            gitlab_ci.write_text("include:\n  - local: .gitlab/modelgit.gitlab-ci.yml\n")
-            targets[gitlab_ci] = gitlab_ci
+            include = f"{outputs.YAML_MARKER} (`modelgit ci init`)\ninclude:\n"
+            include += "  - local: .gitlab/modelgit.gitlab-ci.yml\n"
+            outputs.write_file(gitlab_ci, include, outputs.YAML_MARKER)
+            written.append(".gitlab-ci.yml")
         elif ".gitlab/modelgit.gitlab-ci.yml" not in gitlab_ci.read_text():
             note = "add `include: [{local: .gitlab/modelgit.gitlab-ci.yml}]` to .gitlab-ci.yml"
-    written = tuple(str(t.relative_to(root)) for t in targets)
-    return CiInitResult(provider, written, note)
+    return CiInitResult(provider, tuple(written), note)
+
+
+def _workflow_context(root: Path, auth: str, apply: bool) -> dict[str, Any]:
+    from modelgit.sources.dvc import default_remote_url
+
+    url = default_remote_url(root) if (root / ".dvc").is_dir() else None
+    scheme = _SCHEMES.get(url.split("://", 1)[0], "") if url and "://" in url else ""
+    stages = config.load(root).stages if apply else ()
+    for stage in stages:
+        if not re.fullmatch(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?", stage):
+            raise InputError(
+                f"stage {stage!r} cannot name a CI job and environment; use lowercase letters, "
+                "digits and '-'"
+            )
+    extras = ",".join(e for e in (scheme, "k8s") if e)
+    return {"version": _version(), "scheme": scheme, "auth": auth, "stages": stages,
+            "extras": extras}  # fmt: skip
+
+
+def _render_workflow(template: Path, context: dict[str, Any]) -> str:
+    """Render a workflow template; its delimiters (`<< >>`, `<% %>`) leave `${{ }}` alone."""
+    import jinja2
+
+    environment = jinja2.Environment(
+        variable_start_string="<<", variable_end_string=">>",
+        block_start_string="<%", block_end_string="%>",
+        comment_start_string="<#", comment_end_string="#>",
+        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined, autoescape=False,
+    )  # fmt: skip
+    return environment.from_string(template.read_text()).render(**context)
 
 
 @dataclass(frozen=True)
@@ -85,70 +155,236 @@ class VersionDocument:
     metadata: dict[str, Any]
 
 
+class ReleaseKind(TextEnum):
+    """What a pushed tag asks of CI."""
+
+    REGISTRATION = "registration"  # verify, publish, render against production
+    ASSIGNMENT = "assignment"  # render the stage's manifests
+    NOTHING = "nothing"  # any other tag (GTO's cancel forms, deprecations, foreign tags)
+
+
 @dataclass(frozen=True)
 class ReleaseResult:
-    """What `ci release` did for one pushed version tag: verified, rendered, and what to say."""
+    """What `ci release` did for one pushed tag: verified, published, rendered, what to say."""
 
     tag: str
+    kind: ReleaseKind
     verified: bool
     problems: tuple[str, ...]
     manifests: tuple[str, ...]
     out: str  # the directory the summary and manifests belong in
-    version: VersionDocument
-    verification: Verification
+    version: VersionDocument | None
+    verification: Verification | None
     previous: VersionDocument | None = None
     production: VersionDocument | None = None
+    stage: str | None = None  # an assignment's stage
+    stable: VersionDocument | None = None  # what the rollout starts from (the stage's previous)
+    strategy: str = ""  # the strategy rendered ("" when nothing was)
+    published: PublishResult | None = None
+    notes: tuple[str, ...] = ()  # what the summary should say besides the checks
+
+    @property
+    def ok(self) -> bool:
+        """False when the version did not verify or publishing failed."""
+        return self.verified and not self.problems
 
 
-def ci_release(repo: Path | str, tag: str, out: Path | str | None = None) -> ReleaseResult:
-    """Verify a version tag and render its manifests (the project's configured strategy) into
-    `<out>/manifests/`; the result carries what the release summary says."""
-    from modelgit.commands.manifest import ManifestRequest, manifest
+def ci_release(
+    repo: Path | str,
+    tag: str,
+    out: Path | str | None = None,
+    *,
+    weights: str | None = None,
+) -> ReleaseResult:
+    """Release one pushed tag. A registration is verified, published to the DVC remote (when
+    the project has one) and rendered with the configured strategy against production; a stage
+    assignment renders that stage's manifests, the stage's previous holder as the stable
+    version; any other tag has nothing to release. Manifests go into `<out>/manifests/`."""
+    root = root_of(repo)
+    name = tag.removeprefix("refs/tags/")
+    out_dir = Path(out) if out is not None else root / "release" / _slug(name)
+    parsed = parse_tag(name)
+    if parsed is None or parsed.action not in (Action.REGISTER, Action.ASSIGN):
+        return ReleaseResult(
+            tag=name, kind=ReleaseKind.NOTHING, verified=True, problems=(), manifests=(),
+            out=str(out_dir), version=None, verification=None,
+            notes=(f"{name} is not a registration or stage assignment: nothing to release",),
+        )  # fmt: skip
+    state = model_state(root, parsed.model)
+    if parsed.action is Action.ASSIGN:
+        return _release_assignment(root, state, name, out_dir, weights)
+    return _release_registration(root, state, name, out_dir, weights)
+
+
+def _slug(tag: str) -> str:
+    return re.sub(r"[@=#/]", "-", tag)
+
+
+def _documents(root: Path, events: list[Event | None]) -> list[VersionDocument | None]:
+    wanted = [e for e in events if e is not None]
+    docs = facts.read_documents(root, wanted)
+    return [
+        None if e is None else VersionDocument(e.tag, e.commit, e.created_at, e.author, docs[e.tag])
+        for e in events
+    ]
+
+
+def _release_registration(
+    root: Path, state: ModelState, tag: str, out_dir: Path, weights: str | None
+) -> ReleaseResult:
     from modelgit.commands.verify import verify
 
-    root = root_of(repo)
-    parsed = parse_tag(tag.removeprefix("refs/tags/"))
-    if parsed is None or parsed.action is not Action.REGISTER:
-        raise InvalidNameError(f"{tag!r} is not a version tag (<model>@vX.Y.Z)")
-    reference = f"{parsed.model}@v{parsed.version}"
-    out_dir = (
-        Path(out) if out is not None else root / "release" / tag.replace("@", "-").replace("=", "-")
-    )
+    event = next((e for e in state.versions if e.tag == tag), None)
+    if event is None:
+        raise UnknownVersionError(f"{tag} is not an active version of {state.name}")
+    reference = f"{state.name}@v{event.version}"
     [checked] = verify(root, reference)
-    problems = tuple(f"{c.name}: {c.detail}" for c in checked.checks if not c.ok)
+    problems = [f"{c.name}: {c.detail}" for c in checked.checks if not c.ok]
+    notes: list[str] = []
+    published = None
     manifests: tuple[str, ...] = ()
+    strategy = ""
     if not problems:
-        strategy = str(config.load(root).deploy.get("strategy") or "bluegreen")
-        request = ManifestRequest(reference, strategy=strategy, out=out_dir / "manifests")
-        manifests = manifest(root, request).written
-    state = model_state(root, parsed.model)
-    event = pick(state, parsed.version, None)
-    index = [e.version for e in state.versions].index(event.version)
+        published, note, problem = _publish(root, reference)
+        notes += [note] if note else []
+        problems += [problem] if problem else []
+        production = state.stages.get("production")
+        stable = state.version(production) if production else None
+        strategy, manifests, note = _render(root, state, event, stable, out_dir, weights)
+        notes += [note] if note else []
+    index = [e.tag for e in state.versions].index(tag)
     previous = state.versions[index - 1] if index else None
-    production = state.version(state.stages.get("production") or "")
-    if production is not None and production.tag == event.tag:
-        production = None
-    wanted = [e for e in (event, previous, production) if e is not None]
-    docs = facts.read_documents(root, wanted)
-
-    def document(found: Event | None) -> VersionDocument | None:
-        if found is None:
-            return None
-        return VersionDocument(
-            found.tag, found.commit, found.created_at, found.author, docs[found.tag]
-        )
-
+    production_event = state.version(state.stages.get("production") or "")
+    if production_event is not None and production_event.tag == tag:
+        production_event = None
+    version, before, live = _documents(root, [event, previous, production_event])
     return ReleaseResult(
-        tag=tag,
-        verified=not problems,
-        problems=problems,
-        manifests=manifests,
-        out=str(out_dir),
-        version=document(event),  # type: ignore[arg-type]
-        verification=checked,
-        previous=document(previous),
-        production=document(production),
+        tag=tag, kind=ReleaseKind.REGISTRATION, verified=checked.ok, problems=tuple(problems),
+        manifests=manifests, out=str(out_dir), version=version, verification=checked,
+        previous=before, production=live, strategy=strategy, published=published,
+        notes=tuple(notes),
+    )  # fmt: skip
+
+
+def _release_assignment(
+    root: Path, state: ModelState, tag: str, out_dir: Path, weights: str | None
+) -> ReleaseResult:
+    event = next((e for e in state.events if e.tag == tag), None)
+    if event is None or event.version is None:
+        raise UnknownVersionError(f"{tag} assigns no registered version of {state.name}")
+    stage = str(event.stage)
+    assigned = state.version(event.version)
+    if assigned is None:
+        raise UnknownVersionError(f"{tag} assigns {event.version}, which is not an active version")
+    held = previous_holder(state, stage, event.counter or 0)
+    stable = state.version(held) if held is not None and held != event.version else None
+    notes = []
+    if state.stages.get(stage) != event.version:
+        notes.append(f"{tag} is no longer {stage}'s current assignment; rendered as it was")
+    strategy, manifests, note = _render(root, state, assigned, stable, out_dir, weights)
+    notes += [note] if note else []
+    version, before = _documents(root, [assigned, stable])
+    return ReleaseResult(
+        tag=tag, kind=ReleaseKind.ASSIGNMENT, verified=True, problems=(), manifests=manifests,
+        out=str(out_dir), version=version, verification=None, stage=stage, stable=before,
+        strategy=strategy, notes=tuple(notes),
+    )  # fmt: skip
+
+
+def previous_holder(state: ModelState, stage: str, counter: int) -> str | None:
+    """The version `stage` held just before the assignment with GTO counter `counter`."""
+    held: str | None = None
+    moves = sorted(
+        (e for e in state.events if e.stage == stage and (e.counter or 0) < counter),
+        key=lambda e: e.counter or 0,
     )
+    for move in moves:
+        if move.action is Action.ASSIGN:
+            held = str(move.version) if move.version is not None else held
+        elif move.action is Action.UNASSIGN and (move.version is None or move.version == held):
+            held = None
+    return held
+
+
+def _publish(root: Path, reference: str) -> tuple[PublishResult | None, str, str]:
+    """Publish when the project has a DVC remote: (result, a note, a problem)."""
+    from modelgit.commands.publish import publish
+    from modelgit.sources.dvc import default_remote_url
+
+    if default_remote_url(root) is None:
+        return None, "not published: the project has no default DVC remote", ""
+    try:
+        return publish(root, reference), "", ""
+    except ModelgitError as exc:
+        return None, "", f"publish: {exc}"
+
+
+def _render(
+    root: Path,
+    state: ModelState,
+    event: Event,
+    stable: Event | None,
+    out_dir: Path,
+    weights: str | None,
+) -> tuple[str, tuple[str, ...], str]:
+    """Render with the configured strategy; (strategy, files written, a note).
+
+    A canary or blue-green rollout starts from `stable`; without one (a model's first
+    release) the version is deployed plainly, as the only blue-green colour. `ab` needs
+    weights (`--weights` or `deploy.weights`) and is deployed plainly without them.
+    """
+    from modelgit.commands.manifest import ManifestRequest, manifest
+
+    settings = config.load(root).deploy
+    strategy = str(settings.get("strategy") or Strategy.BLUEGREEN)
+    weights = weights or (str(settings["weights"]) if settings.get("weights") else None)
+    own = f"{state.name}@v{event.version}"
+    note = ""
+    request = ManifestRequest(own, strategy=strategy, out=out_dir / "manifests")
+    if strategy in (Strategy.CANARY, Strategy.BLUEGREEN):
+        if stable is None:
+            note = f"first release of {state.name}: deployed plainly (nothing to roll out from)"
+            request = replace(request, strategy=Strategy.BLUEGREEN, stable=own)
+        else:
+            request = replace(request, stable=f"{state.name}@v{stable.version}")
+    elif strategy == Strategy.AB:
+        if weights:
+            request = replace(request, weights=weights)
+        else:
+            note = "ab without weights (--weights or deploy.weights): deployed plainly"
+            request = replace(request, strategy=Strategy.BLUEGREEN, stable=own)
+    result = manifest(root, request)
+    return str(request.strategy), result.written, note
+
+
+def ci_release_since(
+    repo: Path | str, since: str, out: Path | str | None = None, *, weights: str | None = None
+) -> tuple[ReleaseResult, ...]:
+    """Release every registration and stage tag created after `since` (a tag or a commit),
+    oldest first, each into `<out>/<tag>/`: the catch-up for pushes CI did not see (GitHub
+    sends no event for a push of more than three tags)."""
+    root = root_of(repo)
+    start = git.creation_time(root, since)
+    if start is None:
+        raise UnknownVersionError(f"--since {since!r} names no tag or commit (fetch it first?)")
+    base = Path(out) if out is not None else root / "release"
+    events = [
+        e
+        for state in registry.read(root).values()
+        for e in state.events
+        if e.action in (Action.REGISTER, Action.ASSIGN)
+        and e.tag != since.removeprefix("refs/tags/")
+        and _timestamp(e.created_at) >= start
+    ]
+    events.sort(key=lambda e: (_timestamp(e.created_at), e.model, e.counter or 0, e.tag))
+    return tuple(ci_release(root, e.tag, base / _slug(e.tag), weights=weights) for e in events)
+
+
+def _timestamp(created_at: str) -> float:
+    try:
+        return datetime.fromisoformat(created_at).timestamp()
+    except ValueError:
+        return 0.0
 
 
 @dataclass(frozen=True)
@@ -167,21 +403,36 @@ class ReportResult:
     base: str
     models: tuple[ModelReport, ...]
     gates: tuple[GateResult, ...]
+    stale: dict[str, list[str]] = field(default_factory=dict)  # stage -> why (DVC's status)
+    require_fresh: bool = False
 
     @property
     def failed(self) -> bool:
-        """True when a gate failed."""
-        return any(g.failed for g in self.gates)
+        """True when a gate failed, or the pipeline is stale and freshness was required."""
+        return any(g.failed for g in self.gates) or self.stale_failure
+
+    @property
+    def stale_failure(self) -> bool:
+        """True when freshness was required and the head's pipeline is stale."""
+        return self.require_fresh and bool(self.stale)
 
 
 def ci_report(
-    repo: Path | str = ".", base: str = "origin/main", fail_on: list[str] | None = None
+    repo: Path | str = ".",
+    base: str = "origin/main",
+    fail_on: list[str] | None = None,
+    *,
+    require_fresh: bool = False,
 ) -> ReportResult:
-    """For each model the change touches: the diff of base vs HEAD, and of production vs HEAD."""
+    """For each model the change touches: the diff of base vs HEAD, and of production vs HEAD;
+    and whether the head's dvc.lock is out of date with its params and code (DVC's status),
+    which `require_fresh` makes a failure of the report."""
     from modelgit.analysis import gates
     from modelgit.commands import compare
+    from modelgit.sources import dvc
 
     root = root_of(repo)
+    stale = dvc.stale_inputs(root) if (root / ".dvc").is_dir() else {}
     if git.resolve_commit(root, base) is None:
         raise UnknownVersionError(f"--base {base!r} is not a git revision (fetch it first?)")
     rules = [gates.parse_rule(rule) for rule in as_list(fail_on)]
@@ -198,4 +449,4 @@ def ci_report(
         models.append(ModelReport(model, change, live))
     # Gates judge the changed models; a rule naming no metric of any model is an input error.
     results = gates.check(rules, [m.against_base for m in models], known=compared)
-    return ReportResult(base, tuple(models), tuple(results))
+    return ReportResult(base, tuple(models), tuple(results), stale, require_fresh)

@@ -36,18 +36,34 @@ def _variant(
 ) -> manifests.Variant:
     artifact = doc.get("artifact") or {}
     path = str(artifact.get("path") or "")
-    uri = ""
-    if storage:
-        from modelgit.sources.dvc import remote_url
-
-        uri = remote_url(root, str(artifact.get("md5") or ""))
     return manifests.Variant(
         version=event.version or "",
         fingerprint=str(doc.get("fingerprint") or "unknown"),
         model_path=path,
-        storage_uri=uri,
+        storage_uri=_published_uri(root, event) if storage else "",
         weight=weight,
+        runtime_version=manifests.runtime_version(doc.get("environment")) if storage else "",
     )
+
+
+def _published_uri(root: Path, event: Event) -> str:
+    """KServe reads the version's published directory (`modelgit publish`), which must be in
+    an object store its storage initializer can reach, not a path on this machine."""
+    from modelgit.registry.published import published_prefix
+    from modelgit.sources.dvc import default_remote_url
+
+    url = default_remote_url(root)
+    if url is None:
+        raise ManifestError(
+            "KServe reads models from the published copy in the DVC remote, and the project has "
+            "none; add one with `dvc remote add -d NAME URL`, then `modelgit publish`"
+        )
+    if "://" not in url:
+        raise ManifestError(
+            f"the DVC remote {url} is a local path, which KServe pods cannot read; use an object "
+            "store remote (s3://, gs://, azure://) for KServe"
+        )
+    return published_prefix(url, event.model, event.version or "")
 
 
 def _variants(
@@ -107,6 +123,7 @@ class ManifestRequest:
     switch: bool = False  # bluegreen: only the Service, cutting over
     weights: str | Mapping[str, float] | None = None  # ab: "churn@v1.2.3=0.8,churn@v1.3.0=0.2"
     stable: str | None = None  # canary/bluegreen: the live version (default: #production)
+    service_account: str | None = None  # kserve: serviceAccountName (object store credentials)
     validate: bool = False  # validate against Kubernetes and CRD schemas first
     crd_schemas: Path | None = None  # a directory replacing the packaged CRD schemas
     dry_run: bool = False  # render (and validate) without writing
@@ -171,6 +188,7 @@ def manifest(repo: Path | str = ".", request: ManifestRequest | None = None) -> 
         steps=parse_steps(request.steps),
         router=str(request.router),
         switch=request.switch,
+        service_account=request.service_account or str(settings.get("service_account") or ""),
     )
     parsed = manifests.parse_weights(request.weights, state.name) if request.weights else None
     variants = _variants(root, state, event, options, parsed, request.stable)

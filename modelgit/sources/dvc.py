@@ -163,6 +163,10 @@ def _remote_object(repo: Path, md5: str) -> tuple[Any, str]:
         with _quiet(), Repo(str(repo)) as dvc_repo:
             odb = dvc_repo.cloud.get_remote_odb()
             return odb.fs, odb.oid_to_path(md5)
+    except ImportError as exc:
+        from modelgit.errors import MissingPluginError
+
+        raise MissingPluginError(_missing_plugin(exc)) from exc
     except DvcException as exc:
         raise PipelineError(
             f"the project has no default DVC remote ({str(exc).splitlines()[0]}); configure one "
@@ -382,3 +386,127 @@ def check_remote(repo: Path, name: str | None) -> None:
     if wanted not in config["remote"]:
         known = ", ".join(sorted(config["remote"])) or "none"
         raise PipelineError(f"no DVC remote named {wanted!r}; remotes: {known}")
+
+
+class RemoteStore:
+    """The project's default DVC remote through DVC's own filesystem layer (dvc-objects):
+    where its objects are, and reading, hashing and writing files in it."""
+
+    def __init__(self, repo: Path, name: str, url: str, fs: Any, root: str, odb: Any) -> None:
+        self.repo = repo
+        self.name = name
+        self.url = url.rstrip("/")
+        self.fs = fs
+        self.root = root.rstrip("/")
+        self._odb = odb
+
+    def path_of(self, relative: str) -> str:
+        """The filesystem path of `relative` (a `/`-separated path) under the remote's root."""
+        return self.fs.join(self.root, *relative.split("/"))
+
+    def object_path(self, md5: str) -> str:
+        """Where the remote keeps DVC's object with this md5."""
+        return str(self._odb.oid_to_path(md5))
+
+    def exists(self, path: str) -> bool:
+        """True when the remote holds a file at `path`."""
+        return bool(self.fs.isfile(path))
+
+    def size(self, path: str) -> int:
+        """The size in bytes of the file at `path`."""
+        return int(self.fs.size(path))
+
+    def open(self, path: str) -> Any:
+        """A binary reader of the file at `path`."""
+        return self.fs.open(path, mode="rb")
+
+    def download(self, path: str, local: Path) -> None:
+        """Copy the remote file at `path` to a local file."""
+        self.fs.get_file(path, str(local))
+
+    def upload(self, local: Path, path: str) -> None:
+        """Copy a local file to `path` in the remote (its directories are made as needed)."""
+        self.fs.makedirs(self.fs.parent(path), exist_ok=True)
+        self.fs.put_file(str(local), path)
+
+    def write_bytes(self, path: str, data: bytes) -> None:
+        """Write small bytes (a descriptor) to `path` in the remote."""
+        self.fs.makedirs(self.fs.parent(path), exist_ok=True)
+        self.fs.pipe_file(path, data)
+
+    def read_bytes(self, path: str) -> bytes:
+        """The bytes of a small remote file."""
+        return bytes(self.fs.cat_file(path))
+
+
+def default_remote(repo: Path) -> RemoteStore:
+    """The default DVC remote, ready to use; a missing plugin is one line naming the extra."""
+    from dvc.exceptions import DvcException
+
+    require_dvc_project(repo)
+    url = default_remote_url(repo)
+    if url is None:
+        raise PipelineError(
+            "the project has no default DVC remote; add one with `dvc remote add -d NAME URL`"
+        )
+    from dvc.repo import Repo
+
+    try:
+        with _quiet(), Repo(str(repo)) as dvc_repo:
+            remote = dvc_repo.cloud.get_remote()
+            odb = dvc_repo.cloud.get_remote_odb()
+            return RemoteStore(repo, remote.name, url, remote.fs, remote.path, odb)
+    except ImportError as exc:
+        from modelgit.errors import MissingPluginError
+
+        raise MissingPluginError(_missing_plugin(exc)) from exc
+    except DvcException as exc:
+        raise PipelineError(f"DVC remote {url}: {str(exc).splitlines()[0]}") from exc
+
+
+def directory_listing(data: bytes) -> list[tuple[str, str]]:
+    """DVC's `.dir` object as (relative path, md5) pairs, in DVC's order."""
+    import json
+
+    try:
+        entries = json.loads(data)
+        return [(str(entry["relpath"]), str(entry["md5"])) for entry in entries]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise PipelineError(f"a DVC directory listing does not parse: {exc}") from exc
+
+
+# Statuses that say a file is absent here (CI checks out without `dvc pull`), not changed.
+_ABSENT = {"deleted", "not in cache"}
+
+
+def stale_inputs(repo: Path) -> dict[str, list[str]]:
+    """Stages whose dvc.lock no longer matches their command, params or dependencies, as
+    `dvc status` sees the work tree; outputs and files that are merely absent do not count."""
+    from dvc.exceptions import DvcException
+    from dvc.repo import Repo
+
+    try:
+        with _quiet(), Repo(str(repo)) as dvc_repo:
+            status = dvc_repo.status()
+    except DvcException as exc:
+        raise PipelineError(f"dvc status failed: {str(exc).splitlines()[0]}") from exc
+    found: dict[str, list[str]] = {}
+    for name, changes in status.items():
+        reasons = _input_changes(changes if isinstance(changes, list) else [changes])
+        if reasons:
+            found[_stage_name(repo, name)] = reasons
+    return found
+
+
+def _input_changes(changes: list[Any]) -> list[str]:
+    reasons: list[str] = []
+    for change in changes:
+        if change == "changed command":
+            reasons.append(change)
+        if not isinstance(change, dict):
+            continue
+        for path, state in (change.get("changed deps") or {}).items():
+            if isinstance(state, str) and state in _ABSENT:
+                continue
+            reasons.append(f"changed deps: {path} ({_state(state)})")
+    return reasons

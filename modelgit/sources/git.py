@@ -483,3 +483,16 @@ def fetch_tag_objects(cache: Path, url: str, tags: dict[str, str]) -> dict[str, 
         fetched = cat_objects(cache, [tags[n] for n in missing])
         found.update(zip(missing, fetched, strict=True))
     return found
+
+
+def creation_time(repo: Path, rev: str) -> int | None:
+    """When `rev` was made, in Unix seconds: an annotated tag's tagger date, else the commit's
+    committer date; None when it names nothing."""
+    listed = _run(repo, ["for-each-ref", "--format=%(objecttype) %(taggerdate:unix)",
+                         f"refs/tags/{rev}"]).split()  # fmt: skip
+    if len(listed) == 2 and listed[0] == "tag" and listed[1].isdigit():
+        return int(listed[1])
+    commit = resolve_commit(repo, rev)
+    if commit is None:
+        return None
+    return int(_run(repo, ["show", "-s", "--format=%ct", commit]).strip())
