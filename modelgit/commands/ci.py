@@ -235,6 +235,11 @@ def _release_registration(
     from modelgit.commands.verify import verify
 
     event = next((e for e in state.versions if e.tag == tag), None)
+    if event is None and git.tag_object_type(root, tag) == "commit":
+        raise UnknownVersionError(
+            f"{tag} is a lightweight tag here, without the version's metadata (a checkout that "
+            f'rewrote it?); fetch it: git fetch --force origin "+refs/tags/{tag}:refs/tags/{tag}"'
+        )
     if event is None:
         raise UnknownVersionError(f"{tag} is not an active version of {state.name}")
     reference = f"{state.name}@v{event.version}"
