@@ -11,7 +11,8 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 COMMAND_FUNCTIONS = (
     "init", "bump", "list", "list_versions", "show", "history", "metric_history", "diff",
     "changelog", "lineage", "impact", "promote", "rollback", "deprecate", "manifest", "rollout",
-    "verify", "scan", "config", "ci_init", "ci_release", "ci_report",
+    "verify", "scan", "config", "publish", "ci_init", "ci_release", "ci_release_since",
+    "ci_report",
 )  # fmt: skip
 # The names the API had before it matched the CLI's: still there, as aliases.
 ALIASES = {"list_models": "list", "lineage_of": "lineage"}

@@ -10,6 +10,8 @@ deploy:                                # defaults for `manifest` and `ci release
   namespace: ml                        # str
   replicas: 2                          # int
   port: 8080                           # int
+  service_account: models-reader       # str: kserve's serviceAccountName (store credentials)
+  weights: churn@v1.2.3=0.8,churn@v1.3.0=0.2   # str: ab weights for `ci release`
 scan:
   allow: [mypkg.models.Churn, mypkg.*]  # list of str: globals a model pickle may import beyond
                                          # the built-in allow-list (MODULE.NAME or PACKAGE.*)
@@ -76,6 +78,8 @@ SCHEMA: dict[str, KeyType] = {
     "deploy.namespace": STR,
     "deploy.replicas": INT,
     "deploy.port": INT,
+    "deploy.service_account": STR,
+    "deploy.weights": STR,
     "scan": MAPPING,
     "scan.allow": STR_LIST,
     "policy": MAPPING,

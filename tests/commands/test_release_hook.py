@@ -117,7 +117,7 @@ def test_pushed_tags_are_released_by_the_workflow_steps(s3_registry, s3_server, 
 
 def test_the_fetch_step_restores_a_tag_checkout_made_lightweight(registry, tmp_path):
     modelgit.ci_init(registry, "github")
-    [(name, fetch)] = [s for s in release_steps(registry) if s[0].startswith("Keep")]
+    [(_, fetch)] = [s for s in release_steps(registry) if s[0].startswith("Keep")]
     bare_origin(registry, tmp_path)
     git(registry, "push", "--quiet", "origin", "main", "refs/tags/churn@v0.2.0")
     clone = tmp_path / "checkout"
