@@ -879,13 +879,12 @@ def release_summary(result: ReleaseResult) -> str:
 def _assignment_summary(result: ReleaseResult) -> str:
     version = result.version
     assert version is not None
-    lines = [
-        SUMMARY_MARKER,
-        f"### {result.tag}: {version.tag} to {result.stage}",
-        "",
-        f"- strategy: {result.strategy}"
-        + (f", from {result.stable.tag}" if result.stable is not None else ""),
-    ]
+    verdict = "" if result.ok else " ❌ refused"
+    lines = [SUMMARY_MARKER, f"### {result.tag}: {version.tag} to {result.stage}{verdict}", ""]
+    if result.strategy:
+        stable = f", from {result.stable.tag}" if result.stable is not None else ""
+        lines.append(f"- strategy: {result.strategy}{stable}")
+    lines += [f"- ❌ {problem}" for problem in result.problems]
     lines += [f"- {note}" for note in result.notes]
     if result.stable is not None:
         metrics = version.metadata.get("metrics") or {}

@@ -195,10 +195,12 @@ def ci_release(
     out: Path | str | None = None,
     *,
     weights: str | None = None,
+    policy_ref: str | None = None,
 ) -> ReleaseResult:
     """Release one pushed tag. A registration is verified, published to the DVC remote (when
     the project has one) and rendered with the configured strategy against production; a stage
-    assignment renders that stage's manifests, the stage's previous holder as the stable
+    assignment that keeps its stage's policy (read from `policy_ref`, e.g. the protected
+    default branch) renders that stage's manifests, the stage's previous holder as the stable
     version; any other tag has nothing to release. Manifests go into `<out>/manifests/`."""
     root = root_of(repo)
     name = tag.removeprefix("refs/tags/")
@@ -212,7 +214,7 @@ def ci_release(
         )  # fmt: skip
     state = model_state(root, parsed.model)
     if parsed.action is Action.ASSIGN:
-        return _release_assignment(root, state, name, out_dir, weights)
+        return _release_assignment(root, state, name, out_dir, weights, policy_ref)
     return _release_registration(root, state, name, out_dir, weights)
 
 
@@ -272,8 +274,15 @@ def _release_registration(
 
 
 def _release_assignment(
-    root: Path, state: ModelState, tag: str, out_dir: Path, weights: str | None
+    root: Path,
+    state: ModelState,
+    tag: str,
+    out_dir: Path,
+    weights: str | None,
+    policy_ref: str | None,
 ) -> ReleaseResult:
+    from modelgit.commands.policy import check_stage_policy
+
     event = next((e for e in state.events if e.tag == tag), None)
     if event is None or event.version is None:
         raise UnknownVersionError(f"{tag} assigns no registered version of {state.name}")
@@ -283,12 +292,20 @@ def _release_assignment(
         raise UnknownVersionError(f"{tag} assigns {event.version}, which is not an active version")
     held = previous_holder(state, stage, event.counter or 0)
     stable = state.version(held) if held is not None and held != event.version else None
+    version, before = _documents(root, [assigned, stable])
+    judged = check_stage_policy(root, tag, policy_ref=policy_ref)
+    if not judged.ok:  # nothing is rendered for a stage tag that breaks the policy
+        return ReleaseResult(
+            tag=tag, kind=ReleaseKind.ASSIGNMENT, verified=True,
+            problems=tuple(f"policy: {problem}" for problem in judged.problems), manifests=(),
+            out=str(out_dir), version=version, verification=None, stage=stage, stable=before,
+        )  # fmt: skip
     notes = []
     if state.stages.get(stage) != event.version:
         notes.append(f"{tag} is no longer {stage}'s current assignment; rendered as it was")
     strategy, manifests, note = _render(root, state, assigned, stable, out_dir, weights)
     notes += [note] if note else []
-    version, before = _documents(root, [assigned, stable])
+    notes += [f"policy: {judged.rules}, signed by {judged.signer}"] if judged.rules else []
     return ReleaseResult(
         tag=tag, kind=ReleaseKind.ASSIGNMENT, verified=True, problems=(), manifests=manifests,
         out=str(out_dir), version=version, verification=None, stage=stage, stable=before,
@@ -363,7 +380,12 @@ def _render(
 
 
 def ci_release_since(
-    repo: Path | str, since: str, out: Path | str | None = None, *, weights: str | None = None
+    repo: Path | str,
+    since: str,
+    out: Path | str | None = None,
+    *,
+    weights: str | None = None,
+    policy_ref: str | None = None,
 ) -> tuple[ReleaseResult, ...]:
     """Release every registration and stage tag created after `since` (a tag or a commit),
     oldest first, each into `<out>/<tag>/`: the catch-up for pushes CI did not see (GitHub
@@ -382,7 +404,10 @@ def ci_release_since(
         and _timestamp(e.created_at) >= start
     ]
     events.sort(key=lambda e: (_timestamp(e.created_at), e.model, e.counter or 0, e.tag))
-    return tuple(ci_release(root, e.tag, base / _slug(e.tag), weights=weights) for e in events)
+    return tuple(
+        ci_release(root, e.tag, base / _slug(e.tag), weights=weights, policy_ref=policy_ref)
+        for e in events
+    )
 
 
 def _timestamp(created_at: str) -> float:

@@ -100,6 +100,30 @@ def test_ab_takes_weights_from_the_option_or_the_config(registry):
     ).read_text()
 
 
+def test_a_stage_tag_that_breaks_the_policy_renders_nothing(registry):
+    (registry / ".modelgit.yaml").write_text(
+        "policy:\n  production: {signed_by: [release-team]}\n"
+    )
+    commit = git(registry, "rev-parse", "churn@v0.2.0^{commit}").strip()
+    # Pushed with plain git, past modelgit's own refusal: unsigned.
+    git(registry, "tag", "-a", "-m", "promote", "churn#production#3", commit)
+    (registry / ".modelgit").mkdir()
+    (registry / ".modelgit" / "allowed_signers").write_text(
+        "alice@example.com,release-team ssh-ed25519 "
+        "AAAAC3NzaC1lZDI1NTE5AAAAIHzrHl6uFPkMNEaxwhIAvIkaZp9HNDuZFZ2H0bBDfQ4b alice\n"
+    )
+    commit_all(registry, "Production needs the release team's signature")
+    result = modelgit.ci_release(registry, "churn#production#3", registry / "out",
+                                 policy_ref="main")  # fmt: skip
+    assert not result.ok and result.manifests == ()
+    assert "not signed" in result.problems[0]
+    printed = runner.invoke(app, ["ci", "release", "churn#production#3", "--out",
+                                  str(registry / "cli"), "-C", str(registry)])  # fmt: skip
+    assert printed.exit_code == 1
+    assert "error: churn#production#3 did not release: policy:" in printed.stderr
+    assert not (registry / "cli" / "manifests").exists()
+
+
 @pytest.mark.parametrize("tag", ["churn@v0.1.0!", "churn#production!#3", "churn@deprecated"])
 def test_cancel_forms_have_nothing_to_release(registry, tag):
     result = runner.invoke(app, ["ci", "release", tag, "--out", str(registry / "out"),

@@ -29,7 +29,8 @@ while read old new ref; do
     cd "$work/repo" && git checkout --quiet --detach "refs/tags/$tag" || exit 9
     # The versions predate the commit that configured the S3 remote: configure it locally.
     cp "$DVC_CONFIG_LOCAL" .dvc/config.local
-    export TAG="$tag" EVENT=push TOKEN=unused GITHUB_STEP_SUMMARY="$OUT/$name.summary.md"
+    export TAG="$tag" EVENT=push TOKEN=unused DEFAULT_BRANCH=main \
+      GITHUB_STEP_SUMMARY="$OUT/$name.summary.md"
     for step in "$STEPS"/*.sh; do sh -e "$step" || exit $?; done
   ) > "$OUT/$name.log" 2>&1
   echo $? > "$OUT/$name.rc"
