@@ -101,9 +101,7 @@ def test_ab_takes_weights_from_the_option_or_the_config(registry):
 
 
 def test_a_stage_tag_that_breaks_the_policy_renders_nothing(registry):
-    (registry / ".modelgit.yaml").write_text(
-        "policy:\n  production: {signed_by: [release-team]}\n"
-    )
+    (registry / ".modelgit.yaml").write_text("policy:\n  production: {signed_by: [release-team]}\n")
     commit = git(registry, "rev-parse", "churn@v0.2.0^{commit}").strip()
     # Pushed with plain git, past modelgit's own refusal: unsigned.
     git(registry, "tag", "-a", "-m", "promote", "churn#production#3", commit)
