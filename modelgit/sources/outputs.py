@@ -71,12 +71,16 @@ def write_file(path: Path | str, text: str, marker: str) -> Path:
 
 
 def write_generated(path: Path | str, text: str) -> Path:
-    """Write one generated Markdown or YAML file (the marker is the one its text starts with);
-    the public API's way to write a summary or report as the CLI does."""
+    """Write one generated file as the CLI does: Markdown or YAML that starts with its marker
+    replaces only a file with that marker; text without one (a document whose first line is
+    fixed, like HTML's doctype) replaces only a regular file. Never through a symlink."""
     for marker in (MARKDOWN_MARKER, YAML_MARKER):
         if text.startswith(marker):
             return write_file(path, text, marker)
-    raise ValueError(f"generated text must start with {MARKDOWN_MARKER!r} or {YAML_MARKER!r}")
+    target = Path(path)
+    check_writable(target.parent, target, "", replace_any=True)
+    _replace(target, text)
+    return target
 
 
 def _replace(target: Path, text: str) -> None:

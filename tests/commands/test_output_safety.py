@@ -82,3 +82,12 @@ def test_ci_init_force_still_refuses_a_symlinked_workflow(registry, tmp_path):
     assert result.exit_code == 2 and "is a symlink" in result.stderr
     assert outside.read_text() == "mine: true\n"
     assert not (workflows / "modelgit-report.yml").exists()  # a refusal writes nothing
+
+
+def test_card_out_is_not_written_through_a_symlink(registry, tmp_path):
+    outside = tmp_path / "outside.html"
+    outside.write_text("precious\n")
+    (registry / "card.html").symlink_to(outside)
+    result = run(registry, "card", "churn", "--html", "-o", str(registry / "card.html"))
+    assert result.exit_code == 2 and "is a symlink" in result.stderr
+    assert outside.read_text() == "precious\n"
