@@ -138,7 +138,7 @@ def ci_release(
         summary = render.release_summary(result)
     summary_path = write(base / "summary.md", summary)
     if as_json:
-        echo(render.release_json(list(results), summary_path))
+        echo(render.release_json(list(results), summary_path, since=since is not None))
     else:
         echo(summary)
         echo(f"summary: {summary_path}\n")

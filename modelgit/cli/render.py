@@ -762,24 +762,29 @@ def verification_json(results: list[Verification]) -> str:
     )  # fmt: skip
 
 
-def release_json(results: list[ReleaseResult], summary: Path) -> str:
-    """`ci release --json`: per tag its kind, verdict, problems, notes, files and verification
-    (`releases`, one per tag; `--since` may give several), and the summary's path."""
-    releases = []
-    for result in results:
-        verification = result.verification
-        releases.append({
-            "tag": result.tag, "kind": result.kind, "ok": result.ok,
-            "verified": result.verified, "problems": result.problems, "notes": result.notes,
-            "stage": result.stage, "strategy": result.strategy, "out": result.out,
-            "manifests": result.manifests,
-            "commit": result.version.commit if result.version is not None else None,
-            "stable": result.stable.tag if result.stable is not None else None,
-            "published": result.published.uri if result.published is not None else None,
-            "verification": None if verification is None
-            else {**asdict(verification), "ok": verification.ok},
-        })  # fmt: skip
-    return to_json({"summary": summary, "releases": releases})
+def release_json(results: list[ReleaseResult], summary: Path, *, since: bool = False) -> str:
+    """`ci release --json`: the tag's kind, verdict, problems, notes, files and verification
+    (and the summary's path); with `--since`, `{summary, releases: [...]}`."""
+    documents = [_release_document(r, summary if not since else Path(r.out) / "summary.md")
+                 for r in results]  # fmt: skip
+    if since:
+        return to_json({"summary": summary, "releases": documents})
+    return to_json(documents[0])
+
+
+def _release_document(result: ReleaseResult, summary: Path) -> dict[str, Any]:
+    verification = result.verification
+    return {
+        "tag": result.tag, "kind": result.kind, "ok": result.ok, "verified": result.verified,
+        "problems": result.problems, "notes": result.notes, "stage": result.stage,
+        "strategy": result.strategy, "out": result.out, "summary": summary,
+        "manifests": result.manifests,
+        "commit": result.version.commit if result.version is not None else None,
+        "stable": result.stable.tag if result.stable is not None else None,
+        "published": result.published.uri if result.published is not None else None,
+        "verification": None if verification is None
+        else {**asdict(verification), "ok": verification.ok},
+    }  # fmt: skip
 
 
 def changelog_json(entries: list[ChangelogEntry]) -> str:

@@ -4,10 +4,12 @@ and the same concepts have one shape everywhere (timestamps, numbers)."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import jsonschema
 import pytest
+from conftest import dvc
 from typer.testing import CliRunner
 
 from modelgit.cli.app import app
@@ -53,7 +55,12 @@ def produce(repo: Path, tmp_path: Path) -> dict[str, list[str]]:
         "policy": [["verify", "--policy", "--json"]],
         "scan": [["scan", "models/churn.pkl", "--json"]],
         "manifest": [["manifest", "churn@v0.2.0", "--strategy", "bluegreen", "--json"]],
-        "ci-release": [["ci", "release", "churn@v0.2.0", "--out", "release", "--json"]],
+        "ci-release": [
+            ["ci", "release", "churn@v0.2.0", "--out", "release", "--json"],
+            ["ci", "release", "churn@v0.1.0!", "--out", "nothing", "--json"],
+            ["ci", "release", "--since", "churn@v0.1.0", "--out", "since", "--json"],
+        ],
+        "publish": [["publish", "churn@v0.2.0", "--json"]],
         "ci-report": [["ci", "report", "--base", "churn@v0.1.0", "--json"]],
         "ci-init": [["ci", "init", "--json"]],
         "init": [["init", "--json"]],
@@ -69,6 +76,9 @@ def test_every_command_validates_against_its_schema(retrained, tmp_path, monkeyp
     for name, commands in produce(registry, tmp_path).items():
         schema = json.loads((SCHEMAS / f"{name}.schema.json").read_text())
         jsonschema.Draft202012Validator.check_schema(schema)
+        if name == "publish":  # a local DVC remote: the cache's layout is the remote's
+            shutil.copytree(registry / ".dvc" / "cache", tmp_path / "dvc-remote")
+            dvc(registry, "remote", "add", "--local", "-d", "storage", str(tmp_path / "dvc-remote"))
         if name == "policy":  # a policy for a stage no tag has used: nothing to refuse
             (registry / ".modelgit.yaml").write_text(
                 "stages: [staging, production, canary]\npolicy:\n  canary: {from: staging}\n"
