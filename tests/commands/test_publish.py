@@ -82,7 +82,7 @@ def test_a_directory_artifact_keeps_its_tree(project, s3_server, monkeypatch):
     for name, value in environ.items():
         monkeypatch.setenv(name, value)
     (project / "bundle" / "nested").mkdir(parents=True)
-    (project / "bundle" / "model.joblib").write_bytes(b"model bytes")
+    (project / "bundle" / "weights.bin").write_bytes(b"model bytes")
     (project / "bundle" / "nested" / "vocab.txt").write_text("a\nb\n")
     dvc(project, "add", "--quiet", "bundle")
     text = (project / "dvc.yaml").read_text()
@@ -94,8 +94,8 @@ def test_a_directory_artifact_keeps_its_tree(project, s3_server, monkeypatch):
     modelgit.bump(project, "minor", "bundle")
     result = modelgit.publish(project, "bundle@v0.1.0")
     assert sorted(f.path for f in result.files) == [
-        "bundle/model.joblib",
         "bundle/nested/vocab.txt",
+        "bundle/weights.bin",
     ]
     client = s3_client(s3_server)
     keys = sorted(
@@ -103,8 +103,8 @@ def test_a_directory_artifact_keeps_its_tree(project, s3_server, monkeypatch):
         for o in client.list_objects_v2(Bucket=bucket, Prefix="dvcstore/modelgit/")["Contents"]
     )
     assert keys == [
-        "dvcstore/modelgit/bundle/v0.1.0/bundle/model.joblib",
         "dvcstore/modelgit/bundle/v0.1.0/bundle/nested/vocab.txt",
+        "dvcstore/modelgit/bundle/v0.1.0/bundle/weights.bin",
         "dvcstore/modelgit/bundle/v0.1.0/modelgit.json",
     ]
 

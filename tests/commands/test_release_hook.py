@@ -109,8 +109,8 @@ def test_pushed_tags_are_released_by_the_workflow_steps(s3_registry, s3_server, 
     code, log = ran("churn-v0.1.0")
     assert code == "1"
     assert (
-        "error: churn@v0.1.0 did not verify: artifact bytes: models/churn.pkl from the DVC "
-        "remote hashes to" in log
+        "error: churn@v0.1.0 did not verify: artifact bytes: models/churn.pkl: the DVC remote "
+        "copy hashes to" in log
     )
     listed = client.list_objects_v2(Bucket=bucket, Prefix="dvcstore/modelgit/churn/v0.1.0/")
     assert listed.get("KeyCount", 0) == 0
