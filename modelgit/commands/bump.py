@@ -190,12 +190,15 @@ class _Plan:
         documents = self._registered_documents(state)
         previous_doc = documents.get(latest.tag, {}) if latest is not None else {}
         md5 = self.fields["artifact"]["md5"]
-        same = [e for e in reversed(state.versions) if _md5(documents[e.tag]) == md5]
+        # Every registration counts, deregistered ones included: a deprecated version's
+        # bytes registered again under a new number would bring it back unnoticed.
+        same = [e for e in reversed(state.registrations()) if _md5(documents[e.tag]) == md5]
         if same:
+            deprecated = " (deprecated)" if same[0].version in state.deregistered else ""
             raise AlreadyRegisteredError(
                 f"the artifact {self.fields['artifact']['path']} at HEAD is already "
-                f"registered as v{same[0].version} ({same[0].tag}); change the model before "
-                "cutting a new version"
+                f"registered as v{same[0].version}{deprecated} ({same[0].tag}); change the "
+                "model before cutting a new version"
             )
         part, reasons = self._decide(latest)
         new = self.explicit or Version(next_version(highest, part))
@@ -226,11 +229,13 @@ class _Plan:
         )
 
     def _registered_documents(self, state: registry.ModelState) -> dict[str, dict[str, Any]]:
-        """Every active version's metadata (derived from its commit where the tag has none)."""
-        read = read_metadata_many(self.root, list(state.versions))
+        """Every registration's metadata, deregistered ones included (derived from its commit
+        where the tag has none)."""
+        events = state.registrations()
+        read = read_metadata_many(self.root, events)
         return {
             event.tag: read[event.tag][0] or facts.derive_metadata(self.root, event)
-            for event in state.versions
+            for event in events
         }
 
     @staticmethod

@@ -67,6 +67,15 @@ class ModelState:
             (e for e in self.events if e.action is Action.REGISTER and e.version == version), None
         )
 
+    def registrations(self) -> list[Event]:
+        """Every registration ever made, deregistered (deprecated) ones included, lowest first."""
+        events = [e for e in self.events if e.action is Action.REGISTER and e.version is not None]
+        return sorted(events, key=lambda e: version_key(e.version or ""))
+
+    def is_deregistered(self, version: str | None) -> bool:
+        """True when `version` was deprecated with a deregistration tag."""
+        return version in self.deregistered
+
     def highest_ever(self) -> Version | None:
         """The highest version ever tagged: registered, deprecated or deregistered."""
         tagged = [

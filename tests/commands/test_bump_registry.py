@@ -80,6 +80,19 @@ def test_re_registering_old_bytes_names_the_version(registry):
     assert tags(registry) == {"churn@v0.1.0", "churn@v0.2.0"}
 
 
+def test_a_deprecated_versions_bytes_are_not_registered_again(registry):
+    modelgit.deprecate(registry, "churn", "0.2.0")
+    git(registry, "checkout", "--quiet", "churn@v0.2.0")
+    dvc(registry, "checkout", "--quiet")
+    before = tags(registry)
+    result = runner.invoke(app, ["bump", "patch", "-C", str(registry)])
+    assert result.exit_code == 2, result.output
+    assert "already registered as v0.2.0 (deprecated) (churn@v0.2.0)" in result.stderr, (
+        result.stderr
+    )
+    assert tags(registry) == before
+
+
 def test_next_version_follows_the_highest_ever_tagged(retrained):
     modelgit.deprecate(retrained, "churn", "0.2.0")
     assert modelgit.bump(retrained, "patch").tag == "churn@v0.2.1"  # not v0.1.1, below 0.2.0
