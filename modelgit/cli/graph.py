@@ -20,7 +20,8 @@ def label(data: dict[str, Any]) -> str:
         return f"param {data['file']}:{data['key']} = {json.dumps(data['value'])}"
     if kind == "model":
         version = f"@v{data['version']}" if data.get("version") else ""
-        return f"model {data['name']}{version} ({data['path']})"
+        marker = " DEPRECATED" if data.get("deprecated") else ""
+        return f"model {data['name']}{version}{marker} ({data['path']})"
     md5 = f"  md5 {data['md5'][:12]}" if data.get("md5") else ""
     size = f"  {data['size']} B" if data.get("size") is not None else ""
     return f"{data['path']}{md5}{size}"
@@ -97,6 +98,7 @@ def lineage_json(found: Lineage) -> str:
 
     return render.to_json({
         "model": found.model, "version": found.version, "commit": found.commit,
+        "deprecated": found.deprecated,
         "parents": list(found.parents), "problems": list(found.problems),
         "graph": to_json(found.graph),
     })  # fmt: skip

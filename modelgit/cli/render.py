@@ -286,10 +286,11 @@ def changelog(entries: list[ChangelogEntry], markdown: bool = False, look: Look 
     lines: list[str] = []
     for entry in entries:
         level = f"{entry.level} bump" if entry.level else "registered"
+        tag = f"{entry.tag} DEPRECATED" if entry.deprecated else entry.tag
         if markdown:
-            lines += ["", f"## {entry.tag} — {entry.date[:10]} ({level})", ""]
+            lines += ["", f"## {tag} — {entry.date[:10]} ({level})", ""]
         else:
-            lines += ["", f"{entry.tag}  {entry.date[:10]}  {level}"]
+            lines += ["", f"{tag}  {entry.date[:10]}  {level}"]
         bullet = "- " if markdown else "  "
         items: list[tuple[str, list[str]]] = [
             (reason, reason.split(" ")) for reason in entry.reasons
@@ -445,6 +446,11 @@ def _fitted(
 def version_label(version: str | None) -> str:
     """`v1.2.3`, or `-` for none."""
     return f"v{version}" if version else "-"
+
+
+def deprecated_label(version: str | None, deprecated: bool) -> str:
+    """`v1.2.3`, marked `v1.2.3 DEPRECATED` when the version was deregistered."""
+    return version_label(version) + (" DEPRECATED" if deprecated else "")
 
 
 def bump(result: BumpResult, *, explain: bool) -> str:
@@ -617,7 +623,8 @@ def history_table(entries: list[HistoryEntry], look: Look = PLAIN) -> str:
     the stage: the tag and version stay whole.
     """
     rows = [
-        [_when(e.created_at), e.event, version_label(e.version), e.stage or "", e.tag,
+        [_when(e.created_at), e.event, deprecated_label(e.version, e.deprecated), e.stage or "",
+         e.tag,
          e.author.split(" <")[0]]
         for e in entries
     ]  # fmt: skip
@@ -637,7 +644,8 @@ def metric_history_table(rows: list[VersionMetrics], look: Look = PLAIN) -> str:
             value = row.metrics.get(name)
             verdict = verdict_of(before.get(name), value, row.directions.get(name))
             values.append(marked(_value(value), verdict, look))
-        cells.append([version_label(row.version), row.created_at[:10], *values])
+        label = deprecated_label(row.version, row.deprecated)
+        cells.append([label, row.created_at[:10], *values])
     fit: list[FitStep] = ["date", *reversed(names[1:])]
     return table(["version", "date", *names], cells, look, fit=fit)
 
@@ -718,7 +726,8 @@ def verification(results: list[Verification]) -> str:
     mismatch and each bad file on a line of its own, and what no commit can confirm."""
     lines = []
     for result in results:
-        lines.append(f"{result.tag}: {_verdict(result)}")
+        marker = " DEPRECATED" if result.deprecated else ""
+        lines.append(f"{result.tag}{marker}: {_verdict(result)}")
         for check in result.checks:
             status = f"{check.status}".ljust(11)
             itemised = [*map(str, check.mismatches), *check.problems]
@@ -747,7 +756,7 @@ def verification_json(results: list[Verification]) -> str:
         [
             {
                 "model": r.model, "version": r.version, "tag": r.tag, "commit": r.commit,
-                "verdict": r.verdict, "ok": r.ok,
+                "deprecated": r.deprecated, "verdict": r.verdict, "ok": r.ok,
                 "checks": [
                     {"name": c.name, "status": c.status, "detail": c.detail,
                      "mismatches": [asdict(m) for m in c.mismatches],
@@ -800,7 +809,8 @@ def changelog_json(entries: list[ChangelogEntry]) -> str:
                             "direction": direction, "verdict": verdict})  # fmt: skip
         documents.append({
             "version": entry.version, "tag": entry.tag, "created_at": entry.date,
-            "level": entry.level, "reasons": entry.reasons, "metrics": metrics,
+            "deprecated": entry.deprecated, "level": entry.level, "reasons": entry.reasons,
+            "metrics": metrics,
             "params": [{"name": n, "old": old, "new": new} for n, old, new in entry.params],
             "migration": list(entry.migration),
         })  # fmt: skip

@@ -143,12 +143,16 @@ class VersionMetrics:
     created_at: str
     metrics: dict[str, Any]
     directions: dict[str, str] = field(default_factory=dict)  # metric -> higher | lower
+    deprecated: bool = False  # deregistered since; kept, marked, as history
 
 
-def _versions(root: Path, model: str | None) -> tuple[str, list[Event], dict[str, dict[str, Any]]]:
+def _versions(
+    root: Path, model: str | None
+) -> tuple[str, list[Event], dict[str, dict[str, Any]], frozenset[str]]:
+    """Every registration newest first, deprecated ones included, with their metadata."""
     state = model_state(root, model)
-    events = list(reversed(state.versions))  # newest first
-    return state.name, events, facts.read_documents(root, events)
+    events = list(reversed(state.registrations()))
+    return state.name, events, facts.read_documents(root, events), state.deregistered
 
 
 def _directions(root: Path, model: str, names: Any) -> dict[str, str]:
@@ -167,7 +171,7 @@ def metric_history(
     """Every version's metrics (from the tag metadata, read in one batch), newest first."""
     names = as_list(names)
     root = root_of(repo)
-    name, events, docs = _versions(root, model)
+    name, events, docs, deregistered = _versions(root, model)
     recorded = {k for e in events for k in (docs[e.tag].get("metrics") or {})}
     for wanted in names:
         if events and wanted not in recorded:
@@ -179,7 +183,12 @@ def metric_history(
         if names:
             metrics = {k: metrics.get(k) for k in names}
         ways = _directions(root, name, metrics)
-        rows.append(VersionMetrics(event.version or "", event.tag, event.created_at, metrics, ways))
+        rows.append(
+            VersionMetrics(
+                event.version or "", event.tag, event.created_at, metrics, ways,
+                deprecated=event.version in deregistered,
+            )
+        )  # fmt: skip
     return rows
 
 
@@ -197,12 +206,13 @@ class ChangelogEntry:
     directions: dict[str, str] = field(default_factory=dict)  # metric -> higher | lower
     # A major version's migration guide: what a consumer changes, then the breaking commits.
     migration: tuple[str, ...] = ()
+    deprecated: bool = False  # deregistered since; kept, marked, as history
 
 
 def changelog(repo: Path | str = ".", model: str | None = None) -> list[ChangelogEntry]:
     """Every version newest first: date, bump level and reasons, metric and param changes."""
     root = root_of(repo)
-    name, events, docs = _versions(root, model)
+    name, events, docs, deregistered = _versions(root, model)
     entries = []
     for index, event in enumerate(events):
         doc = docs[event.tag]
@@ -227,6 +237,7 @@ def changelog(repo: Path | str = ".", model: str | None = None) -> list[Changelo
                 migration=_migration(root, event, events[index + 1], doc, before)
                 if index + 1 < len(events)
                 else (),
+                deprecated=event.version in deregistered,
             )
         )
     return entries

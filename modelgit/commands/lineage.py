@@ -10,7 +10,7 @@ from modelgit.analysis import lineage
 from modelgit.errors import UnknownVersionError
 from modelgit.model.parents import parent_versions
 from modelgit.registry import state as registry
-from modelgit.registry.lookup import model_state, pick, root_of
+from modelgit.registry.lookup import is_deprecated, model_state, pick, root_of
 from modelgit.registry.state import Event
 from modelgit.registry.tags import split_reference
 from modelgit.sources import git
@@ -28,6 +28,7 @@ class Lineage:
     graph: Any  # networkx.DiGraph: the model's upstream subgraph
     parents: tuple[str, ...]  # `name@vX.Y.Z` (or the bare name when no version matches)
     problems: tuple[str, ...] = ()
+    deprecated: bool = False  # the version was deregistered (`modelgit deprecate MODEL VERSION`)
 
     @property
     def node(self) -> str:
@@ -88,7 +89,9 @@ def lineage_of(repo: Path | str = ".", reference: str | None = None) -> Lineage:
     artifact = read_artifacts(pipe.dvcfiles).get(state.name)
     sub = lineage.upstream(graph, state.name)
     node = lineage.model_node(state.name)
+    deprecated = event is not None and is_deprecated(state, event)
     sub.nodes[node]["version"] = event.version if event else None
+    sub.nodes[node]["deprecated"] = deprecated
     return Lineage(
         model=state.name,
         version=event.version if event else None,
@@ -96,6 +99,7 @@ def lineage_of(repo: Path | str = ".", reference: str | None = None) -> Lineage:
         graph=sub,
         parents=tuple(parent_versions(root, pipe, artifact) if artifact else ()),
         problems=problems_of(pipe, sub),
+        deprecated=deprecated,
     )
 
 

@@ -72,6 +72,7 @@ class HistoryEntry:
     commit: str
     created_at: str
     author: str
+    deprecated: bool = False  # a registration whose version was deregistered since
 
 
 def list_models(repo: Path | str = ".", *, metrics: bool = False) -> list[ModelSummary]:
@@ -233,6 +234,7 @@ def history(repo: Path | str = ".", model: str | None = None) -> list[HistoryEnt
             commit=e.commit,
             created_at=e.created_at,
             author=e.author,
+            deprecated=e.action is Action.REGISTER and e.version in state.deregistered,
         )
         for e in state.history()
     ]

@@ -8,7 +8,7 @@ hashed again; a signed tag's signature is checked. Each check ends ok, FAILED or
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ from modelgit.errors import ModelgitError
 from modelgit.model import facts
 from modelgit.model.rehash import Rehash, rehash
 from modelgit.registry import metadata
-from modelgit.registry.lookup import model_state, pick, read_metadata, root_of
+from modelgit.registry.lookup import is_deprecated, model_state, pick, read_metadata, root_of
 from modelgit.registry.state import Event
 from modelgit.registry.tags import split_reference
 from modelgit.sources import git
@@ -80,6 +80,7 @@ class Verification:
     checks: tuple[Check, ...]
     not_derivable: tuple[str, ...] = ()  # recorded, not derivable (created_by, environment, ...)
     notes: tuple[str, ...] = ()
+    deprecated: bool = False  # the version was deregistered since (`modelgit deprecate`)
 
     @property
     def verdict(self) -> Verdict:
@@ -121,15 +122,21 @@ def verify(
     model, version, stage = split_reference(reference) if reference else (None, None, None)
     _check_annotated(root, model, version)
     state = model_state(root, model)
+    # Deprecated versions are verified too (and marked): their tags are history, and a
+    # tampered one matters as much as an active one.
     events = (
-        list(state.versions) if all_versions else [pick(state, version, stage, deprecated_ok=True)]
+        state.registrations() if all_versions else [pick(state, version, stage, deprecated_ok=True)]
     )
     return [
-        verify_one(
-            root, event, require_signed=require_signed, check_bytes=check_bytes, progress=progress
+        replace(
+            verify_one(
+                root, event, require_signed=require_signed, check_bytes=check_bytes,
+                progress=progress,
+            ),
+            deprecated=is_deprecated(state, event),
         )
         for event in events
-    ]
+    ]  # fmt: skip
 
 
 def verify_one(
