@@ -52,10 +52,11 @@ class GitError(InputError):
 
     @property
     def first_line(self) -> str:
-        """git's first `fatal:`/`error:` line (its later lines only elaborate), else its last."""
+        """git's first `fatal:`/`error:` line, else its first line: later lines only elaborate
+        ("Please make sure you have the correct access rights / and the repository exists.")."""
         lines = [line.strip() for line in self.stderr.splitlines() if line.strip()]
         errors = [line for line in lines if line.startswith(("fatal:", "error:"))]
-        return (errors or lines or ["no message"])[0 if errors else -1]
+        return (errors or lines or ["no message"])[0]
 
 
 class InvalidNameError(InputError):
