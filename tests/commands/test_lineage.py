@@ -139,7 +139,10 @@ def test_output_formats(registry):
         dot.startswith("digraph lineage {") and '"stage:train" -> "file:models/churn.pkl";' in dot
     )
     document = json.loads(runner.invoke(app, [*args, "--format", "json"]).stdout)
-    assert set(document) == {"model", "version", "commit", "parents", "problems", "graph"}
+    assert set(document) == {
+        "model", "version", "commit", "deprecated", "parents", "problems", "graph",
+    }  # fmt: skip
+    assert document["deprecated"] is False
     types = {n["type"] for n in document["graph"]["nodes"]}
     assert types == {"stage", "file", "param", "model"}
     assert {"source": "file:data/train.csv", "target": "stage:train"} in document["graph"]["edges"]
