@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+import typer.main
 
 from modelgit.cli import checks, ci, deploy, pages, read, storage, write  # noqa: F401
 from modelgit.cli.base import app, funnel, output
@@ -72,13 +73,39 @@ def global_options(
             raise InputError(f"cannot change to {directory}: {exc.strerror}") from None
 
 
+# typer keeps its click private; its public BadParameter leads to click's usage error classes.
+_CLICK_ERRORS = {cls.__name__: cls for cls in typer.BadParameter.__mro__}
+_USAGE_ERROR: type[Exception] = _CLICK_ERRORS["UsageError"]
+_CLICK_EXCEPTION: type[Exception] = _CLICK_ERRORS["ClickException"]
+
+
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: click's usage errors leave as one `error:` line, exit 2."""
+    command = typer.main.get_command(app)
     try:
-        app(prog_name="modelgit")
+        code = command.main(prog_name="modelgit", standalone_mode=False)
     except BrokenPipeError:  # a closed pipe while click wrote usage or help
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(0)
+    except _CLICK_EXCEPTION as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # a bare `modelgit`: the help, as before
+            exc.show()  # type: ignore[attr-defined]
+        else:
+            print(f"error: {usage_line(exc)}", file=sys.stderr)
+        sys.exit(exc.exit_code)  # type: ignore[attr-defined]
+    except typer.Abort:
+        print("error: aborted", file=sys.stderr)
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def usage_line(exc: Exception) -> str:
+    """Click's message as one line, lower-cased as ours are, naming the help to read."""
+    said = " ".join(exc.format_message().split()).rstrip(".")  # type: ignore[attr-defined]
+    if said[:1].isupper() and said[1:2].islower():
+        said = said[0].lower() + said[1:]
+    context = getattr(exc, "ctx", None) if isinstance(exc, _USAGE_ERROR) else None
+    return f"{said} (see {context.command_path} --help)" if context is not None else said
 
 
 if __name__ == "__main__":
