@@ -171,6 +171,10 @@ class PublishConflictError(InputError):
     """The published location already holds different bytes for the version; it is write-once."""
 
 
+class SigningSetupError(InputError):
+    """git is not set up to sign as a stage policy demands (gpg.format, user.signingkey)."""
+
+
 class VerificationError(CheckFailedError):
     """A version does not verify."""
 

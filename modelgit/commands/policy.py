@@ -17,7 +17,13 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from modelgit.errors import ConfigError, InvalidNameError, PolicyError, UnknownVersionError
+from modelgit.errors import (
+    ConfigError,
+    InvalidNameError,
+    PolicyError,
+    SigningSetupError,
+    UnknownVersionError,
+)
 from modelgit.registry import state as registry
 from modelgit.registry.lookup import model_state, read_metadata, root_of
 from modelgit.registry.policy import (
@@ -336,19 +342,19 @@ def _require_signing_key(root: Path, rules: _Rules, stage_rules: StagePolicy) ->
     stage, names = stage_rules.stage, " or ".join(stage_rules.signed_by)
     path = rules.policy.allowed_signers
     if git.config_value(root, "gpg.format") != "ssh":
-        raise PolicyError(
+        raise SigningSetupError(
             f"{stage} tags must carry an SSH signature by {names} (listed in {path}); run "
             "`git config gpg.format ssh` and `git config user.signingkey <your key>.pub`"
         )
     key = git.config_value(root, "user.signingkey")
     if key is None:
-        raise PolicyError(
+        raise SigningSetupError(
             f"{stage} tags must be signed by {names}; set `git config user.signingkey` to your "
             f"SSH public key (one {path} lists)"
         )
     fingerprint = signing_key_fingerprint(root, key)
     if fingerprint is None:
-        raise PolicyError(
+        raise SigningSetupError(
             f"cannot read the public key of user.signingkey {key!r}; point it at the .pub "
             "file, or keep the .pub next to the private key"
         )

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 import modelgit
 from modelgit.cli.app import app
-from modelgit.errors import ConfigError, InvalidNameError, PolicyError
+from modelgit.errors import ConfigError, InvalidNameError, PolicyError, SigningSetupError
 from modelgit.sources import dvc as dvc_source
 
 runner = CliRunner()
@@ -131,13 +131,26 @@ def test_a_key_the_policy_does_not_admit_is_refused_before_any_tag(guarded, keys
         ".modelgit/allowed_signers, so it may not sign production tags, which must be signed "
         "by release-team\n"
     )
+    assert tags(guarded) == before
+
+
+def test_signing_set_up_problems_are_input_errors(guarded, keys):
+    """git not set up to sign (gpg.format, user.signingkey unset or unreadable) is bad input
+    (exit 2), not a policy check that failed (exit 1): nothing was judged yet."""
+    modelgit.promote(guarded, "churn", "0.2.0", "staging")
+    before = tags(guarded)
     git(guarded, "config", "--unset", "gpg.format")
-    with pytest.raises(PolicyError, match=r"run `git config gpg.format ssh`"):
+    with pytest.raises(SigningSetupError, match=r"run `git config gpg.format ssh`"):
         modelgit.promote(guarded, "churn", "0.2.0", "production")
+    result = runner.invoke(app, ["promote", "churn", "0.2.0", "production", "-C", str(guarded)])
+    assert result.exit_code == 2 and "`git config gpg.format ssh`" in result.stderr
     git(guarded, "config", "gpg.format", "ssh")
     git(guarded, "config", "--unset", "user.signingkey")
-    with pytest.raises(PolicyError, match=r"set `git config user.signingkey`"):
+    with pytest.raises(SigningSetupError, match=r"set `git config user.signingkey`"):
         modelgit.rollback(guarded, "churn", "production", to="0.2.0")
+    git(guarded, "config", "user.signingkey", str(guarded / "no-such-key"))
+    result = runner.invoke(app, ["promote", "churn", "0.2.0", "production", "-C", str(guarded)])
+    assert result.exit_code == 2 and "cannot read the public key" in result.stderr
     assert tags(guarded) == before
 
 
