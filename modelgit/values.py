@@ -9,6 +9,10 @@ import os
 from collections.abc import Callable, Iterable
 from typing import Any, TypeGuard
 
+# The name grammar GTO reads for models and stages. registry/tags.py builds the tag grammar from
+# it; sources/config.py checks configured stage names with it (it sits below the registry).
+GTO_NAME = r"[a-zA-Z0-9](?:[a-zA-Z0-9\-/_]*[a-zA-Z0-9])?"
+
 
 def is_number(value: Any) -> TypeGuard[int | float]:
     """True for an int or float that is not a bool (YAML and JSON give both).

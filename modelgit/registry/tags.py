@@ -14,9 +14,10 @@ from typing import NamedTuple
 
 from modelgit.errors import InvalidNameError
 from modelgit.registry.versions import SEMVER_PATTERN, Version
+from modelgit.values import GTO_NAME
 
 # The grammar GTO reads, so that tags either tool wrote are understood by both.
-_NAME = r"[a-zA-Z0-9](?:[a-zA-Z0-9\-/_]*[a-zA-Z0-9])?"
+_NAME = GTO_NAME
 _DIRNAME = r"[a-zA-Z0-9\-_./]+"
 _TAG_RE = re.compile(
     rf"^(?P<artifact>(?:{_DIRNAME}=)?{_NAME})"

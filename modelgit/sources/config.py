@@ -43,12 +43,14 @@ from typing import Any, NamedTuple
 import yaml
 
 from modelgit.errors import ConfigError
+from modelgit.values import GTO_NAME
 
 FILE = ".modelgit.yaml"
 DEFAULT_STAGES = ("staging", "production")
 DEFAULT_ALLOWED_SIGNERS = ".modelgit/allowed_signers"
 _IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
 ALLOW_ENTRY = re.compile(rf"{_IDENT}(\.{_IDENT})*(\.\*)?")  # a scan.allow entry
+_STAGE_RE = re.compile(rf"^{GTO_NAME}$")
 
 
 class KeyType(NamedTuple):
@@ -136,6 +138,7 @@ def parse(text: str) -> Config:
         raise ConfigError(f"{FILE} must be a YAML mapping")
     check(document)
     stages = tuple(document.get("stages") or DEFAULT_STAGES)
+    check_stage_names(stages)
     order = tuple(document.get("promotion_order") or ())
     unknown = [s for s in order if s not in stages]
     if unknown:
@@ -160,6 +163,19 @@ def _scan_allow(document: dict[str, Any]) -> tuple[str, ...]:
             f"{FILE}: `scan.allow` entries must be MODULE.NAME or PACKAGE.*, not: {', '.join(bad)}"
         )
     return tuple(entries)
+
+
+def check_stage_names(stages: tuple[str, ...]) -> None:
+    """Refuse a stage name a stage tag cannot carry (GTO's grammar), or one listed twice."""
+    for stage in stages:
+        if not _STAGE_RE.match(stage):
+            raise ConfigError(
+                f"{FILE}: {stage!r} in 'stages' is not a valid stage name; use letters, digits, "
+                "'-', '_' or '/', starting and ending with a letter or digit (GTO's grammar)"
+            )
+    twice = sorted({stage for stage in stages if stages.count(stage) > 1})
+    if twice:
+        raise ConfigError(f"{FILE}: 'stages' lists {', '.join(map(repr, twice))} more than once")
 
 
 def check(document: dict[str, Any], prefix: str = "", pattern: str = "") -> None:

@@ -68,3 +68,26 @@ def test_the_cli_exits_2_and_list_follows_the_promotion_order(registry):
     table = runner.invoke(app, ["list", "-C", str(registry)]).stdout
     header = table.splitlines()[0].split()
     assert header == ["model", "latest", "canary", "staging", "production"]
+
+
+@pytest.mark.parametrize(
+    ("stages", "message"),
+    [
+        ('["a#b"]', "'a#b' in 'stages' is not a valid stage name"),
+        ('["Prod Stage"]', "'Prod Stage' in 'stages' is not a valid stage name"),
+        ('[""]', "'' in 'stages' is not a valid stage name"),
+        ('["x!"]', "'x!' in 'stages' is not a valid stage name"),
+        ("[staging, production, staging]", "'stages' lists 'staging' more than once"),
+    ],
+)
+def test_stage_names_a_tag_cannot_carry_are_refused_at_load(tmp_path, stages, message):
+    (tmp_path / config.FILE).write_text(f"stages: {stages}\n")
+    with pytest.raises(ConfigError) as raised:
+        config.load(tmp_path)
+    assert str(raised.value).startswith(f"{config.FILE}: {message}")
+    assert "\n" not in str(raised.value)
+
+
+def test_stage_names_gto_reads_are_accepted(tmp_path):
+    (tmp_path / config.FILE).write_text("stages: [dev, Prod_Stage, team/qa, production]\n")
+    assert config.load(tmp_path).stages == ("dev", "Prod_Stage", "team/qa", "production")
