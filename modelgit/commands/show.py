@@ -76,7 +76,8 @@ class HistoryEntry:
 
 
 def list_models(repo: Path | str = ".", *, metrics: bool = False) -> list[ModelSummary]:
-    """Every declared or registered model with its latest version and current stages.
+    """Every declared or registered model with its latest version and the version in each
+    stage: every stage in effect (configured or built-in), None where no version holds it.
 
     With `metrics`, each summary also carries the key metric of its latest version and of each
     stage's version (all their tags read in one batch).
@@ -84,7 +85,8 @@ def list_models(repo: Path | str = ".", *, metrics: bool = False) -> list[ModelS
     root = root_of(repo)
     states = registry.read(root)
     known = declared(root)
-    order = {stage: i for i, stage in enumerate(config.load(root).stage_order())}
+    configured = config.load(root).stage_order()
+    order = {stage: i for i, stage in enumerate(configured)}
     keyed = _key_metrics(root, states, known) if metrics else {}
     summaries = []
     for name in sorted(set(states) | set(known)):
@@ -94,7 +96,11 @@ def list_models(repo: Path | str = ".", *, metrics: bool = False) -> list[ModelS
             ModelSummary(
                 name=name,
                 latest=latest.version if latest else None,
-                stages=_in_order(state.stages, order) if state else {},
+                # Every stage in effect has its column, held or not (None), then any other
+                # stage the tags name (GTO's, or one dropped from the configuration since).
+                stages=_in_order(
+                    {**dict.fromkeys(configured), **(state.stages if state else {})}, order
+                ),
                 deprecated=state.deprecated if state else False,
                 declared=name in known,
                 metrics=keyed.get(name, {}) if metrics else None,
@@ -141,7 +147,9 @@ def _key_metrics(
 def show(repo: Path | str = ".", reference: str | None = None) -> VersionInfo:
     """One version (`model`, `model@v1.2.3` or `model#stage`; latest by default) with metadata."""
     root = root_of(repo)
-    model, version, stage = split_reference(reference) if reference else (None, None, None)
+    model, version, stage = (
+        split_reference(reference) if reference is not None else (None, None, None)
+    )
     state = model_state(root, model)
     if not state.versions and version is None and stage is None:
         check_complete_clone(root)  # "no versions yet" is wrong where tags were not fetched

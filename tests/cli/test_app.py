@@ -29,7 +29,13 @@ def invoke(*args: str):
 def test_list_show_history_json(registry):
     listed = json.loads(invoke("list", "--json", "-C", str(registry)).stdout)
     assert listed == [
-        {"name": "churn", "latest": "0.2.0", "stages": {}, "deprecated": False, "declared": True}
+        {
+            "name": "churn",
+            "latest": "0.2.0",
+            "stages": {"staging": None, "production": None},
+            "deprecated": False,
+            "declared": True,
+        }
     ]
     shown = json.loads(invoke("show", "churn@v0.1.0", "--json", "-C", str(registry)).stdout)
     assert shown["tag"] == "churn@v0.1.0" and shown["version"] == "0.1.0"
@@ -63,7 +69,9 @@ def test_terminal_output(registry):
 def test_piped_tables_are_plain_columns(registry):
     # CliRunner's stdout is not a terminal, as in `modelgit list | grep churn`.
     listed = invoke("list", "-C", str(registry)).stdout
-    assert listed.splitlines() == ["model  latest", "churn  v0.2.0"]
+    assert listed.splitlines() == [
+        "model  latest  staging  production", "churn  v0.2.0  -        -",
+    ]  # fmt: skip
     history = invoke("history", "-C", str(registry)).stdout.splitlines()
     assert history[0].split() == ["when", "event", "version", "stage", "tag", "by"]
     assert history[1].split()[2:5] == ["registration", "v0.2.0", "churn@v0.2.0"]

@@ -44,13 +44,15 @@ def test_promote_rollback_agree_with_gto_and_delete_nothing(registry, monkeypatc
     tag_date(20)
     modelgit.promote(registry, "churn", "v0.2.0", "production", message="better recall")
     [model] = modelgit.list_models(registry)
-    assert model.stages == {"production": "0.2.0"} == gto_stages(registry)
+    assert model.stages == {"staging": None, "production": "0.2.0"}
+    assert gto_stages(registry) == {"production": "0.2.0"}
     tag_date(30)
     back = modelgit.rollback(registry, "churn", message="latency regression")
     assert (back.tag, back.version, back.previous) == ("churn#production#3", "0.1.0", "0.2.0")
-    assert (
-        modelgit.list_models(registry)[0].stages == {"production": "0.1.0"} == gto_stages(registry)
-    )
+    assert modelgit.list_models(registry)[0].stages == {
+        "staging": None,
+        "production": "0.1.0",
+    } and gto_stages(registry) == {"production": "0.1.0"}
     assert before < tags(registry)  # only additions
     message = tag_message(registry, "churn#production#3")
     assert "reason: latency regression" in message and "action: rollback" in message
