@@ -21,8 +21,8 @@ __all__ = ["app", "funnel", "main"]
 # `--help` lists commands in the order a user meets them; one not named here goes last.
 ORDER = (
     "init", "bump", "list", "show", "history", "diff", "changelog", "lineage", "impact",
-    "promote", "rollback", "deprecate", "manifest", "rollout", "publish", "get", "verify",
-    "scan", "gc", "card", "site", "config",
+    "promote", "rollback", "unassign", "deprecate", "manifest", "rollout", "publish", "get",
+    "verify", "scan", "gc", "card", "site", "config",
 )  # fmt: skip
 app.registered_commands.sort(key=lambda c: ORDER.index(c.name) if c.name in ORDER else len(ORDER))
 

@@ -670,12 +670,15 @@ def impact_text(target: str, result: ImpactResult) -> str:
 
 
 def stage_change(change: StageChange) -> str:
-    """`promote`, `rollback`, `deprecate`: the tag written (or why none was), and where it is."""
+    """`promote`, `rollback`, `deprecate`, `unassign`: the tag written (or why none was), and
+    where it is."""
     if change.tag is None:
         return change.note + "\n"
     before = f" (was {version_label(change.previous)})" if change.stage else ""
     target = f" -> {change.stage} {version_label(change.version)}" if change.stage else ""
     lines = [f"created {change.tag}{target}{before}"]
+    if change.action == "unassign":
+        lines = [f"created {change.tag}: v{change.previous} leaves {change.stage}; {change.note}"]
     pushed_to = getattr(change, "pushed_to", None)
     if pushed_to:
         lines.append(f"pushed {change.tag} to {pushed_to}")

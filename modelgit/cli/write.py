@@ -240,3 +240,26 @@ def deprecate(
     """Deprecate a version (<model>@vX.Y.Z!) or the whole model (<model>@deprecated)."""
     change = modelgit.deprecate(repo, reference, version, message, force=force, push=push)
     echo(render.to_json(change) if as_json else render.stage_change(change))
+
+
+@app.command(
+    epilog=examples(
+        "modelgit unassign churn#staging", "modelgit unassign churn#production -m 'pulled' --push"
+    )
+)
+@funnel
+def unassign(
+    reference: Annotated[
+        str,
+        _reference_argument(
+            "MODEL#STAGE", "churn#production takes the version production holds out of it."
+        ),
+    ],
+    message: MessageOption = None,
+    push: PushOption = False,
+    as_json: JsonOption = False,
+    repo: RepoOption = Path(),
+) -> None:
+    """Take a stage's version out of it (GTO's <model>#<stage>!#<N>; nothing is deleted)."""
+    change = modelgit.unassign(repo, reference, None, message, push=push)
+    echo(render.to_json(change) if as_json else render.stage_change(change))

@@ -79,7 +79,9 @@ def lineage_of(repo: Path | str = ".", reference: str | None = None) -> Lineage:
     A bare model name means its latest version, or the work tree when it has none yet.
     """
     root = root_of(repo)
-    model, version, stage = split_reference(reference) if reference else (None, None, None)
+    model, version, stage = (
+        split_reference(reference) if reference is not None else (None, None, None)
+    )
     state = model_state(root, model)
     event: Event | None = None
     if version or stage or state.latest is not None:

@@ -291,13 +291,27 @@ def deprecate(
 
 
 def unassign(
-    repo: Path | str, model: str | None, stage: str, message: str | None = None
+    repo: Path | str,
+    model: str | None,
+    stage: str | None = None,
+    message: str | None = None,
+    *,
+    push: bool = False,
 ) -> StageChange:
     """Take the version `stage` holds out of it with GTO's unassignment `<name>#<stage>!#<N>`.
 
-    As in GTO, the stage then holds the version assigned to it before, if that one is still
-    assigned and registered; `StageChange.note` says which.
+    `model` may name the stage itself (`churn#production`). As in GTO, the stage then holds
+    the version assigned to it before, if that one is still assigned and registered;
+    `StageChange.note` says which. `push` pushes just the new tag.
     """
+    model, version, named = _referenced(model)
+    if version is not None:
+        raise InvalidNameError(f"unassign takes MODEL#STAGE, not a version (got v{version})")
+    if named and stage and named != stage:
+        raise InvalidNameError(f"{model}#{named} and stage {stage!r} name different stages")
+    stage = named or stage
+    if not stage:
+        raise InvalidNameError("unassign needs a stage: MODEL#STAGE, e.g. churn#production")
     root = root_of(repo)
     state = model_state(root, model)
     current = state.stages.get(stage)
@@ -313,4 +327,5 @@ def unassign(
     tag = _assign(root, state, event, stage, subject, fields, Action.UNASSIGN)
     now = model_state(root, state.name).stages.get(stage)
     note = f"{stage} now holds v{now}" if now else f"{stage} now holds nothing"
-    return StageChange(state.name, StageAction.UNASSIGN, tag, now, stage, current, note)
+    change = StageChange(state.name, StageAction.UNASSIGN, tag, now, stage, current, note)
+    return _pushed(root, change, push)

@@ -119,7 +119,9 @@ def verify(
     """Verify one version (latest by default), or with `all_versions` every version of the model;
     `check_bytes=False` leaves the artifact's bytes unhashed (reported as not checked)."""
     root = root_of(repo)
-    model, version, stage = split_reference(reference) if reference else (None, None, None)
+    model, version, stage = (
+        split_reference(reference) if reference is not None else (None, None, None)
+    )
     _check_annotated(root, model, version)
     state = model_state(root, model)
     # Deprecated versions are verified too (and marked): their tags are history, and a

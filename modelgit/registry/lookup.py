@@ -96,13 +96,18 @@ def pick(
             if deprecated_ok and registered is not None:
                 return registered
             raise UnknownVersionError(f"{state.name} v{version} is deprecated")
-        latest = state.latest.version if state.latest else "none"
-        recent = ", ".join(e.version or "" for e in state.versions[-5:])
-        versions = f"; versions: {recent}" if len(state.versions) > 1 else ""
-        raise UnknownVersionError(
-            f"{state.name} has no version {version} (latest: {latest}{versions})"
-        )
+        raise UnknownVersionError(f"{state.name} has no version {version} ({_versions(state)})")
     return event
+
+
+def _versions(state: ModelState) -> str:
+    """`versions: 0.1.0, 0.2.0`, the newest five of a long list, or `no versions yet`."""
+    names = [e.version or "" for e in state.versions]
+    if not names:
+        return "no versions yet"
+    if len(names) <= 5:
+        return f"versions: {', '.join(names)}"
+    return f"latest: {names[-1]}; newest versions: {', '.join(names[-5:])}"
 
 
 def is_deprecated(state: ModelState, event: Event) -> bool:

@@ -135,6 +135,10 @@ def split_reference(ref: str) -> tuple[str, str | None, str | None]:
     >>> split_reference("m@v2.0.3#4"), split_reference("m#prod")
     (('m', Version('2.0.3'), None), ('m', None, 'prod'))
     """
+    if not ref.strip():
+        raise InvalidNameError(
+            "an empty reference names nothing; give MODEL, MODEL@vX.Y.Z or MODEL#STAGE"
+        )
     parsed = parse_tag(ref)
     if parsed is not None and parsed.action is Action.REGISTER:
         return parsed.model, parsed.version, None

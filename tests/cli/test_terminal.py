@@ -137,7 +137,7 @@ def test_one_reference_syntax_for_stage_commands(registry):
          "auto (did you mean minor?)"),
         (["manifest", "--strategy", "canry"], "error: unknown strategy 'canry'; use bluegreen, "
          "canary, ab, kserve (did you mean canary?)"),
-        (["show", "churn@v0.9.0"], "error: churn has no version 0.9.0 (latest: 0.2.0; "
+        (["show", "churn@v0.9.0"], "error: churn has no version 0.9.0 ("
          "versions: 0.1.0, 0.2.0)"),
     ],
 )  # fmt: skip
