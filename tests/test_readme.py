@@ -38,6 +38,6 @@ def test_the_registry_example_runs_as_written(registry, capsys):
     example = next(block for block in blocks if "list_models(repo" in block)
     exec(compile(example, "README.md", "exec"), {"repo": str(registry)})
     printed = capsys.readouterr().out
-    assert "churn 0.2.0 {} accuracy" in printed
+    assert "churn 0.2.0 {'staging': None, 'production': None} accuracy" in printed
     tags = {event.tag for event in modelgit.history(registry, "churn")}
     assert {"churn#staging#1", "churn#staging#2", "churn#staging#3", "churn@v0.1.0!"} <= tags

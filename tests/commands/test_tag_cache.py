@@ -23,7 +23,7 @@ def test_warm_cold_and_corrupt_caches_read_the_same_registry(registry):
     assert _state(registry) == cold
     (registry / CACHE).write_bytes(b"\xff\xfe not a cache\n\0\0\n")
     assert _state(registry) == cold
-    assert cold[0] == [("churn", "0.2.0", {"staging": "0.1.0"})]
+    assert cold[0] == [("churn", "0.2.0", {"staging": "0.1.0", "production": None})]
 
 
 def test_a_recreated_tag_is_a_new_object_and_is_read_afresh(registry):
