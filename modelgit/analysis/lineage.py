@@ -60,9 +60,10 @@ def build(pipe: Pipeline, artifacts: dict[str, Artifact]) -> nx.DiGraph:
             produced_by=None, cached=True,
         )  # fmt: skip
     outs = {n[5:] for n, d in graph.nodes(data=True) if d["type"] == "file"}
+    folders = {parent for out in outs for parent in _parents(out)}
     for stage in pipe.stages.values():
         for dep in stage.deps:
-            for source in _sources(dep.path, outs):
+            for source in _sources(dep.path, outs, folders):
                 if source not in graph:
                     graph.add_node(
                         source, type="file", path=source[5:], md5=dep.md5, size=dep.size,
@@ -92,12 +93,28 @@ def _producing_node(path: str, outs: set[str]) -> str | None:
     return None
 
 
-def _sources(dep: str, outs: set[str]) -> list[str]:
+def _parents(path: str) -> list[str]:
+    """The folders above a path (`a/b` and `a` for `a/b/c.csv`)."""
+    parents = []
+    current = posixpath.dirname(posixpath.normpath(path))
+    while current and current != ".":
+        parents.append(current)
+        current = posixpath.dirname(current)
+    return parents
+
+
+def _sources(dep: str, outs: set[str], folders: set[str]) -> list[str]:
     """The nodes a dependency reads: the output (or output directory) holding it, the outputs
-    inside a dependency directory, or the dependency itself (raw data, code)."""
+    inside a dependency directory, or the dependency itself (raw data, code).
+
+    `folders` (every folder holding an output) spares scanning every output for the code and
+    raw-data dependencies of each stage, which made building a 1,000-stage graph quadratic.
+    """
     holder = _producing_node(dep, outs)
     if holder is not None:
         return [holder]
+    if posixpath.normpath(dep) not in folders:
+        return [file_node(dep)]
     inside = sorted(file_node(o) for o in outs if o.startswith(dep.rstrip("/") + "/"))
     return inside or [file_node(dep)]
 

@@ -6,7 +6,7 @@ import posixpath
 from pathlib import Path
 
 from modelgit.errors import DirtyWorkspaceError, StalePipelineError
-from modelgit.model.facts import dependency_paths, locate, meta_files
+from modelgit.model.facts import ArtifactStages, dependency_paths, locate, meta_files
 from modelgit.sources import dvc, git
 from modelgit.sources.pipeline import DVCFILE, LOCKFILE, Artifact, Pipeline
 
@@ -32,19 +32,37 @@ def check_clean(root: Path, pipe: Pipeline, artifact: Artifact) -> None:
         raise DirtyWorkspaceError(
             f"uncommitted changes to {listed}; commit or stash them before cutting a version"
         )
-    # DVC resolves targets against the process's cwd, so they are made absolute here.
-    if lineage.evaluating:
-        stages = [pipe.stages[sid] for sid in lineage.evaluating]
-        targets = [f"{root / stage.dvcfile}:{stage.name}" for stage in stages]
-    else:  # tracked by a .dvc file rather than produced by a stage
-        targets = [str(root / f"{artifact.path}.dvc")]
-    stale = dvc.stale(root, targets)
+    stale = dvc.stale(root, stages_to_check(pipe, lineage, artifact))
     if stale:
         detail = "; ".join(f"{stage}: {', '.join(changes)}" for stage, changes in stale.items())
         raise StalePipelineError(
             f"the pipeline is not up to date with dvc.lock ({detail}); run `dvc repro` "
             "(or `dvc pull` for missing outputs) and commit dvc.lock"
         )
+
+
+def stages_to_check(
+    pipe: Pipeline, lineage: ArtifactStages, artifact: Artifact
+) -> dict[str, set[str] | None]:
+    """What `dvc status --with-deps` of the stages evaluating the model would check: those
+    stages and every stage upstream of them (by dvc.yaml), and the .dvc files of their data."""
+    names: dict[str, set[str]] = {}  # dvc.yaml -> stage names
+    trackers: set[str] = set()  # .dvc files
+    pending = list(lineage.evaluating)
+    seen: set[str] = set()
+    while pending:
+        stage_id = pending.pop()
+        if stage_id in seen:
+            continue
+        seen.add(stage_id)
+        stage = pipe.stages[stage_id]
+        names.setdefault(stage.dvcfile, set()).add(stage.name)
+        for dep in stage.deps:
+            pending.extend(pipe.dependency_producers(dep.path))
+            trackers.update(filter(None, [pipe.dvc_file_of(dep.path)]))
+    if not lineage.evaluating:  # tracked by a .dvc file rather than produced by a stage
+        trackers.add(pipe.dvc_file_of(artifact.path) or f"{artifact.path}.dvc")
+    return {**names, **dict.fromkeys(sorted(trackers))}
 
 
 def _describe(code: str) -> str:

@@ -153,6 +153,7 @@ class Pipeline:
     # Folders that hold outputs (`data` for `data/train.csv`): a dependency on one of them
     # reads those outputs, as DVC's own graph says.
     output_folders: set[str] = field(default_factory=set)
+    tracked_by: dict[str, str] = field(default_factory=dict)  # tracked path -> its .dvc file
 
     def __post_init__(self) -> None:
         for stage in self.stages.values():
@@ -222,6 +223,12 @@ class Pipeline:
                         consumers.setdefault(parent, set()).add(stage.id)
         found = [producer, *_reach(sorted(readers), lambda s: sorted(consumers.get(s, ())))]
         return list(dict.fromkeys(found))
+
+    def dvc_file_of(self, path: str) -> str | None:
+        """The .dvc file that tracks `path` (or a folder holding it), if one does."""
+        return next(
+            (self.tracked_by[c] for c in _self_and_parents(path) if c in self.tracked_by), None
+        )
 
     def in_dvc_cache(self, path: str) -> bool:
         """True when DVC keeps `path` in its cache (an output without `cache: false`)."""
@@ -409,13 +416,17 @@ def load(tree: Tree) -> Pipeline:
         definitions = _definitions(tree, dvcfile, documents[dvcfile], blobs[dvcfile])
         stages.update(_build_stages(dvcfile, definitions, documents[dvcfile], lock))
     tracked: dict[str, FileEntry] = {}
+    tracked_by: dict[str, str] = {}
     for path in dotdvc:
         document = _load_yaml(blobs[path], path) or {}
         for out in document.get("outs") or []:
             entry = _entry(posixpath.dirname(path), out, path)
             tracked[entry.path] = entry
+            tracked_by[entry.path] = path
     declaring = _with_gto_index(documents, blobs.get(GTO_INDEX) if index else None)
-    return Pipeline(tree=tree, dvcfiles=declaring, stages=stages, tracked=tracked)
+    return Pipeline(
+        tree=tree, dvcfiles=declaring, stages=stages, tracked=tracked, tracked_by=tracked_by
+    )
 
 
 def _entry(directory: str, raw: Any, where: str) -> FileEntry:
