@@ -139,6 +139,10 @@ class MetadataError(InputError):
     """A tag message is not a valid metadata document."""
 
 
+class MetadataTooLargeError(MetadataError):
+    """A metadata document would exceed the size modelgit reads back; nothing is tagged."""
+
+
 class IncompleteCloneError(InputError):
     """A shallow or tagless clone lacks version tags that a new version must follow."""
 

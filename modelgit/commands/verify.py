@@ -26,12 +26,13 @@ from modelgit.sources.tree import Tree
 from modelgit.values import Progress, TextEnum
 
 # The fields a commit determines, in the order DESIGN 3.3 gives them. Environment and training
-# count only when the pipeline writes them to files the artifact's meta names.
+# count only when the pipeline writes them to files the artifact's meta names; `intermediate`
+# only past the outputs `data` lists in full (model/inputs.py).
 DERIVABLE = (
-    "artifact", "fingerprint", "data", "stages", "params", "metrics", "features",
-    "schema_signature", "parents", "environment", "training",
+    "artifact", "fingerprint", "data", "intermediate", "stages", "params", "metrics",
+    "features", "schema_signature", "parents", "environment", "training",
 )  # fmt: skip
-_WHEN_DECLARED = ("environment", "training")
+_WHEN_DECLARED = ("intermediate", "environment", "training")
 _IDENTITY = ("schema", "model", "version", "commit")  # checked against the tag itself
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from modelgit.errors import ModelgitError, PipelineError
+from modelgit.model import inputs as upstream_inputs
 from modelgit.model.metrics import directions_of, key_metric, merged_metrics
 from modelgit.model.parents import parent_versions
 from modelgit.registry.metadata import fingerprint
@@ -266,7 +267,7 @@ def metadata_fields(
     """
     lineage = locate(pipe, artifact)
     facts, read = _read(pipe, artifact, lineage, pipe.tree.label, workspace)
-    data = [{"path": d.path, "md5": d.md5, "size": d.size} for d in facts.data.values()]
+    data, intermediate = upstream_inputs.recorded(pipe, facts.data)
     params = params_of(pipe, lineage.upstream)
     declared = meta_files(artifact)
     requirements = posixpath.join(artifact.directory, REQUIREMENTS)
@@ -281,6 +282,7 @@ def metadata_fields(
         },
         "fingerprint": fingerprint(lineage.artifact.md5 or "", params, data),
         "data": data,
+        **({"intermediate": intermediate} if intermediate else {}),
         "stages": [pipe.stages[sid].name for sid in lineage.upstream],
         "params": params,
         "metrics": facts.flat_metrics,

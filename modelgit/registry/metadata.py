@@ -8,16 +8,18 @@ from typing import Any
 
 import yaml
 
-from modelgit.errors import MetadataError
+from modelgit.errors import MetadataError, MetadataTooLargeError
 
 SCHEMA = 1
+# One limit for the writer (`dump` refuses past it) and the reader (`parse` refuses past it), so
+# that bump never writes a tag that show and verify then refuse to read.
 MAX_MESSAGE_BYTES = 256 * 1024
 MAX_DEPTH = 32
 REQUIRED = ("schema", "model", "version")
 # Field order of DESIGN 3.3, so that every tag reads the same way.
 FIELD_ORDER = (
     "schema", "model", "version", "previous", "bump", "created_at", "created_by", "commit",
-    "artifact", "fingerprint", "data", "stages", "params", "metrics", "features",
+    "artifact", "fingerprint", "data", "intermediate", "stages", "params", "metrics", "features",
     "schema_signature", "parents", "environment", "training",
 )  # fmt: skip
 
@@ -71,7 +73,19 @@ def dump(subject: str, document: dict[str, Any]) -> str:
     """The full tag message: a one-line subject, a blank line, one YAML document."""
     ordered = {key: document[key] for key in FIELD_ORDER if key in document}
     ordered.update({k: v for k, v in document.items() if k not in ordered})
-    return f"{subject.splitlines()[0] if subject else ''}\n\n{dump_yaml(ordered)}"
+    message = f"{subject.splitlines()[0] if subject else ''}\n\n{dump_yaml(ordered)}"
+    size = len(message.encode("utf-8", "replace"))
+    if size > MAX_MESSAGE_BYTES:
+        field, field_size = max(
+            ((key, len(dump_yaml({key: value}).encode())) for key, value in ordered.items()),
+            key=lambda pair: pair[1],
+        )
+        raise MetadataTooLargeError(
+            f"the metadata would be {size:,} bytes, over the {MAX_MESSAGE_BYTES // 1024} KiB "
+            f"a version tag may carry (`{field}` alone is {field_size:,} bytes); nothing was "
+            "tagged: split the model's pipeline or declare fewer params and inputs upstream of it"
+        )
+    return message
 
 
 # libyaml parses ~8x faster; it cannot refuse aliases as it composes, so it only reads text in

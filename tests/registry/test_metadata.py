@@ -84,3 +84,30 @@ def test_fingerprint_depends_on_artifact_params_and_data():
     assert base != metadata.fingerprint("b" * 32, {"train.C": 1.0}, [{"path": "d", "md5": "1"}])
     assert base != metadata.fingerprint("a" * 32, {"train.C": 0.5}, [{"path": "d", "md5": "1"}])
     assert base != metadata.fingerprint("a" * 32, {"train.C": 1.0}, [{"path": "d", "md5": "2"}])
+
+
+def _document(params: dict) -> dict:
+    return {"schema": 1, "model": "m", "version": "1.0.0", "params": params}
+
+
+def test_the_writer_refuses_what_the_reader_would_refuse_naming_the_largest_field():
+    huge = {f"stage{i}.rate": 0.5 for i in range(20_000)}
+    with pytest.raises(MetadataError) as caught:
+        metadata.dump("m v1.0.0: minor bump", _document(huge))
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "over the 256 KiB a version tag may carry (`params` alone is" in message
+    assert "nothing was tagged" in message
+
+
+def test_a_message_just_under_the_shared_limit_is_written_and_read_back():
+    def message_of(count: int) -> str:
+        return metadata.dump("m v1.0.0", _document({f"k{i:05d}": "x" * 200 for i in range(count)}))
+
+    entry = len(message_of(2).encode()) - len(message_of(1).encode())
+    count = (metadata.MAX_MESSAGE_BYTES - len(message_of(0).encode())) // entry
+    message = message_of(count)
+    assert metadata.MAX_MESSAGE_BYTES - entry < len(message.encode()) <= metadata.MAX_MESSAGE_BYTES
+    assert len(metadata.parse(message)["params"]) == count
+    with pytest.raises(MetadataError):
+        message_of(count + 1)
