@@ -110,3 +110,37 @@ def test_remote_benchmark_runs_beside_clone_and_list():
         "| show MODEL@v --remote, first (fetches one tag)",
         "| show MODEL@v --remote, cached",
     ]
+
+
+@pytest.mark.slow
+def test_scale_benchmark_runs_every_row_at_its_smallest_size():
+    proc = subprocess.run(
+        [sys.executable, str(BENCH / "scale_bench.py"), "--smallest", "--repeat", "1"],
+        capture_output=True, text=True, check=False, timeout=900,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    rows = [line.split(" | ") for line in proc.stdout.splitlines() if line.startswith("| ")][2:]
+    assert [(row[0], row[1]) for row in rows] == [
+        ("| bump, joblib artifact", "10 MB"),
+        ("| scan, joblib artifact", "10 MB"),
+        ("| bump, stage chain", "10 stages"),
+        ("| bump, `foreach`", "10 items"),
+        ("| lineage, `foreach`", "10 items"),
+        ("| impact, `foreach`", "10 items"),
+        ("| diff, `foreach`", "10 items"),
+        ("| bump, directory artifact", "1,000 files"),
+    ]
+    assert all(row[-1].endswith("x |") and float(row[2]) > 0 for row in rows)
+
+
+def test_generated_pipelines_are_up_to_date_as_dvc_sees_them(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCH))
+    from scale_projects import chain, foreach
+
+    for make, root in ((chain, tmp_path / "chain"), (foreach, tmp_path / "foreach")):
+        make(root, 4)
+        status = subprocess.run(
+            [str(Path(sys.executable).parent / "dvc"), "status", "--json"],
+            cwd=root, capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        assert status.stdout.strip() == "{}", status.stdout
