@@ -2,15 +2,17 @@
 
 Random sequences of register / assign / unassign / deregister / deprecate, each step written by
 modelgit or by GTO's own Python API (in-process, so hundreds of steps stay fast), are checked
-after every step: `modelgit list --json` against `gto show --json`. GTO dates its tags with
-the wall clock (dulwich's `time.time()`), a second after the latest tag here: as two people
-acting one after the other would. modelgit dates its own tags itself (max(now, latest + 1 s)).
+after every step: `modelgit list --json` against `gto show --json`. GTO's tags are dated a
+second after the latest tag here (see `gto_clock`), as two people acting one after the other
+would. modelgit dates its own tags itself
+(max(now, latest + 1 s)).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 import random
 import tempfile
 import time
@@ -70,12 +72,22 @@ def latest_tag_time(repo: Path) -> int:
 def gto_clock(repo: Path) -> Iterator[None]:
     """GTO writes a second after the latest tag (or now, if later), as a person would."""
     at = max(int(time.time()), latest_tag_time(repo) + 1)
+    # GTO writes through scmrepo, which tries pygit2 first: pygit2 dates a tag with the wall
+    # clock and steps aside only when GIT_COMMITTER_DATE is set; dulwich, next, reads its own
+    # clock (patched here) and git itself reads the variable. Patching dulwich alone, as this
+    # test once did, left pygit2 writing the wall clock: agreement then held only by luck.
     original = dulwich_tag.time
     dulwich_tag.time = types.SimpleNamespace(time=lambda: at)  # type: ignore[assignment]
+    saved = os.environ.get("GIT_COMMITTER_DATE")
+    os.environ["GIT_COMMITTER_DATE"] = f"{at} +0000"
     try:
         yield
     finally:
         dulwich_tag.time = original  # type: ignore[assignment]
+        if saved is None:
+            os.environ.pop("GIT_COMMITTER_DATE", None)
+        else:
+            os.environ["GIT_COMMITTER_DATE"] = saved
 
 
 def apply(repo: Path, step: Step) -> None:
