@@ -83,7 +83,9 @@ def manifest(
     steps: Annotated[
         str | None,
         typer.Option(
-            "--steps", metavar="W1,W2,...", help="canary (Argo): setWeight steps, e.g. 10,30,60."
+            "--steps",
+            metavar="W:PAUSE,...",
+            help="canary (Argo): weight:pause steps (default: 10:5m,30:10m,60:10m).",
         ),
     ] = None,
     router: Annotated[
@@ -95,7 +97,7 @@ def manifest(
         ),
     ] = CanaryRouter.ARGO,
     switch: Annotated[
-        bool, typer.Option("--switch", help="bluegreen: render only the Service, cutting over.")
+        bool, typer.Option("--switch", help="bluegreen (plain): render only the Services.")
     ] = False,
     weights: Annotated[
         str | None,
@@ -133,6 +135,44 @@ def manifest(
             help="With --validate: CRD JSON schemas replacing the packaged ones (a directory).",
         ),
     ] = None,
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            "--engine",
+            metavar="ENGINE",
+            help="bluegreen: argo (Rollout) or plain (two Deployments) (default: deploy.engine, "
+            "else argo).",
+        ),
+    ] = None,
+    traffic: Annotated[
+        str | None,
+        typer.Option(
+            "--traffic",
+            metavar="ROUTER",
+            help="canary (Argo): istio or nginx traffic routing (default: deploy.traffic, else "
+            "istio).",
+        ),
+    ] = None,
+    analysis: Annotated[
+        bool | None,
+        typer.Option(
+            "--analysis/--no-analysis",
+            help="Prometheus AnalysisTemplate (default: on for canaries, off for blue-green).",
+        ),
+    ] = None,
+    auto_promote: Annotated[
+        bool,
+        typer.Option("--auto-promote", help="bluegreen (Argo): promote once the preview is ready."),
+    ] = False,
+    storage_initializer: Annotated[
+        str | None,
+        typer.Option(
+            "--storage-initializer",
+            metavar="IMAGE",
+            help="Image that downloads the model (default: deploy.storage_initializer, else "
+            "KServe's).",
+        ),
+    ] = None,
     as_json: JsonOption = False,
     repo: RepoOption = Path(),
 ) -> None:
@@ -142,6 +182,8 @@ def manifest(
         replicas=replicas, weight=weight, steps=steps or (), router=router, switch=switch,
         weights=weights, stable=stable, validate=check, crd_schemas=crd_schemas,
         service_account=service_account,
+        engine=engine, traffic=traffic, analysis=analysis, auto_promote=auto_promote,
+        storage_initializer=storage_initializer,
     )  # fmt: skip
     result = modelgit.manifest(repo, request)
     if as_json:

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from modelgit.errors import InvalidNameError, ManifestError, WeightsError
-from modelgit.registry.tags import is_dns_label, model_from_tag
+from modelgit.deploy.canary import Analysis, Step
+from modelgit.deploy.weights import percentages
+from modelgit.errors import InvalidNameError, ManifestError
+from modelgit.registry.tags import is_dns_label
 from modelgit.sources import outputs
 from modelgit.values import TextEnum
 
@@ -51,16 +52,31 @@ def packaged_templates() -> Path:
     raise ManifestError("the Kubernetes and CI templates are missing from this installation")
 
 
+class BlueGreenEngine(TextEnum):
+    """What runs a blue-green: an Argo Rollout, or two plain Deployments in fixed slots."""
+
+    ARGO = "argo"
+    PLAIN = "plain"
+
+
+DEFAULT_STORAGE_INITIALIZER = "kserve/storage-initializer:v0.20.0"
+MODEL_DIR = "/mnt/models"  # where KServe's storage initializer puts a model, and we too
+
+
 @dataclass(frozen=True)
 class Variant:
     """One model version to serve."""
 
     version: str
     fingerprint: str
-    model_path: str
-    storage_uri: str = ""
+    model_path: str  # the artifact's path in the repository
+    storage_uri: str = ""  # kserve: the published location of the bytes
     weight: float = 1.0
     runtime_version: str = ""  # kserve: the model format's version, from the environment
+    model_uri: str = ""  # what the storage initializer downloads: the published artifact
+    is_directory: bool = False
+    image: str = ""  # filled in by `plan` from Options.image
+    percent: int = 100  # ab: this arm's integer share (largest remainder)
 
     @property
     def version_label(self) -> str:
@@ -73,9 +89,14 @@ class Variant:
         return ("v" + re.sub(r"[^a-z0-9]+", "-", self.version.lower())).strip("-")[:40]
 
     @property
-    def percent(self) -> int:
-        """The weight as an integer percentage (Istio route weights are integers)."""
-        return round(self.weight * 100)
+    def file_name(self) -> str:
+        """The artifact's file name, as the storage initializer writes it under /mnt/models."""
+        return Path(self.model_path).name
+
+    @property
+    def serving_path(self) -> str:
+        """Where the serving container finds the model: `MODEL_PATH`."""
+        return MODEL_DIR if self.is_directory else f"{MODEL_DIR}/{self.file_name}"
 
 
 @dataclass(frozen=True)
@@ -88,14 +109,27 @@ class Options:
     replicas: int = 1
     port: int = 8080
     health_path: str = "/healthz"
-    weight: int | None = None  # canary / kserve: percent of traffic to the new version
-    steps: tuple[int, ...] = ()  # canary (Argo): setWeight steps
-    router: str = "argo"  # canary: argo | istio
-    switch: bool = False  # bluegreen: only the Service, cutting over to this version
+    weight: int | None = None  # istio canary / kserve: percent of traffic to the new version
+    steps: tuple[Step, ...] = ()  # canary (Argo): setWeight + timed pause per step
+    router: str = "argo"  # canary: argo (Rollout) | istio (VirtualService weights only)
+    traffic: str = "istio"  # canary (Argo): istio | nginx
+    engine: str = "argo"  # bluegreen: argo | plain
+    switch: bool = False  # bluegreen (plain): only the Services
+    active_slot: str = ""  # bluegreen (plain): the slot production traffic reaches
+    preview_slot: str = ""  # bluegreen (plain): the slot the rendered version runs in
+    auto_promote: bool = False  # bluegreen (Argo): promote once the preview is ready
+    analysis: Analysis | None = None  # canary: background; bluegreen: pre-promotion
     header: str = "x-model-version"  # ab: the header carrying the router's assignment
     salt: str = ""  # ab: the router's salt
     model_format: str = "sklearn"  # kserve
-    service_account: str = ""  # kserve: the pods' serviceAccountName (storage credentials)
+    storage_initializer: str = DEFAULT_STORAGE_INITIALIZER
+    storage_secret: str | None = None  # a Secret with the remote's credentials (env vars)
+    service_account: str | None = None  # pods' service account (workload identity)
+
+    @property
+    def baked(self) -> bool:
+        """True when the image names the version itself, so no init container downloads it."""
+        return "{version}" in self.image
 
 
 @dataclass(frozen=True)
@@ -105,6 +139,11 @@ class Plan:
     model: str
     strategy: str
     files: dict[str, str] = field(default_factory=dict)
+
+
+def image_for(image: str, model: str, version: str) -> str:
+    """`ghcr.io/acme/{model}:{version}` for one version (only those two placeholders)."""
+    return image.replace("{model}", model).replace("{version}", version)
 
 
 def kubernetes_name(model: str) -> str:
@@ -125,22 +164,31 @@ def _environment(project: Path | None) -> Any:
     if project is not None and (project / "templates" / "k8s").is_dir():
         paths.append(str(project / "templates" / "k8s"))
     paths.append(str(packaged_templates() / "k8s"))
-    return jinja2.Environment(
+    environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(paths),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,  # YAML, not HTML; values go through `tojson`
     )
+    # A JSON string is a YAML double-quoted scalar; Jinja's own filter escapes < > & for HTML.
+    environment.filters["tojson"] = json.dumps
+    return environment
 
 
-def _template_names(strategy: str, options: Options) -> list[str]:
-    directory = {"canary": "canary-istio" if options.router == "istio" else "canary"}.get(
-        strategy, strategy
-    )
+def _directory(options: Options) -> str:
+    if options.strategy == "canary" and options.router == "istio":
+        return "canary-istio"
+    if options.strategy == "bluegreen" and options.engine == "plain":
+        return "bluegreen-plain"
+    return options.strategy
+
+
+def _template_names(options: Options) -> list[str]:
+    directory = _directory(options)
     root = packaged_templates() / "k8s" / directory
     names = sorted(p.name for p in root.glob("*.yaml.j2"))
-    if strategy == "bluegreen" and options.switch:
-        names = ["service.yaml.j2"]
+    if options.strategy == "bluegreen" and options.switch:
+        names = ["services.yaml.j2"]
     return [f"{directory}/{name}" for name in names]
 
 
@@ -151,23 +199,30 @@ def plan(
     project: Path | None = None,
 ) -> Plan:
     """Render the manifests of a strategy. `variants` holds the roles the strategy needs:
-    bluegreen `active` (+ `other`), canary `stable` + `canary`, ab one entry per version,
-    kserve `primary`."""
+    bluegreen (Argo) `new` (+ `live`), bluegreen (plain) `blue`/`green`, canary `stable` +
+    `canary`, ab one entry per version, kserve `primary`. A template that renders to nothing
+    (an optional part left out) writes no file."""
     import jinja2
 
     if options.strategy not in STRATEGIES:
         raise ManifestError(f"unknown strategy {options.strategy!r}; use {', '.join(STRATEGIES)}")
     name = kubernetes_name(model)
+    variants = {
+        role: replace(v, image=image_for(options.image, name, v.version_label))
+        for role, v in variants.items()
+    }
     context = _context(model, name, variants, options)
     environment = _environment(project)
     files = {}
-    for template_name in _template_names(options.strategy, options):
+    for template_name in _template_names(options):
         try:
             text = environment.get_template(template_name).render(**context)
         except jinja2.UndefinedError as exc:
             raise ManifestError(f"template {template_name}: {exc.message}") from exc
         except jinja2.TemplateError as exc:
             raise ManifestError(f"template {template_name} does not render: {exc}") from exc
+        if not text.replace("---", "").strip():
+            continue
         target = template_name.split("/", 1)[1].removesuffix(".j2")
         header = f"{MARKER} for {model} ({options.strategy}); edits are overwritten.\n"
         files[target] = header + text.lstrip("\n")
@@ -181,32 +236,40 @@ def _context(
         "model": name,
         "model_name": model,
         "namespace": options.namespace,
-        "image": options.image,
         "replicas": options.replicas,
         "port": options.port,
         "health_path": options.health_path,
         "host": f"{name}.{options.namespace}.svc.cluster.local",
+        "baked": options.baked,
+        "model_dir": MODEL_DIR,
+        "storage_initializer": options.storage_initializer,
+        "storage_secret": options.storage_secret,
+        "service_account": options.service_account,
+        "analysis": options.analysis,
+        "traffic": options.traffic,
     }
+    if options.strategy == "bluegreen" and options.engine == "plain":
+        return {**base, "slots": variants, "active_slot": options.active_slot,
+                "preview_slot": options.preview_slot}  # fmt: skip
     if options.strategy == "bluegreen":
-        active = variants["active"]
-        other = variants.get("other", active)
-        colours = _colours(active, other)
-        chosen = next(c for c in colours if c["variant"] == active)
-        return {**base, "colours": colours, "active": chosen}
+        new = variants["new"]
+        return {**base, "new": new, "live": variants.get("live"),
+                "auto_promote": options.auto_promote}  # fmt: skip
     if options.strategy == "canary":
-        weight = options.weight if options.weight is not None else (options.steps or (10,))[0]
+        steps = list(options.steps)
+        weight = options.weight if options.weight is not None else steps[0].weight if steps else 10
         _check_percent(weight)
-        steps = options.steps or (weight,)
-        for step in steps:
-            _check_percent(step)
-        return {**base, "stable": variants["stable"], "canary": variants["canary"],
-                "weight": weight, "steps": list(steps)}  # fmt: skip
+        stable, canary = variants["stable"], variants["canary"]
+        return {**base, "stable": stable, "canary": canary, "weight": weight, "steps": steps,
+                "steady": stable.version == canary.version}  # fmt: skip
     if options.strategy == "ab":
         listed = list(variants.values())
-        weights = {v.version: v.weight for v in listed}
+        shares = percentages({v.version: v.weight for v in listed})
+        listed = [replace(v, percent=shares[v.version]) for v in listed]
         salt = options.salt or f"{name}-ab"
+        config = {v.version: v.percent / 100 for v in listed}
         return {**base, "variants": listed, "primary": listed[0], "header": options.header,
-                "salt": salt, "weights_json": json.dumps(weights)}  # fmt: skip
+                "salt": salt, "weights_json": json.dumps(config)}  # fmt: skip
     if options.weight is not None:
         _check_percent(options.weight)
     return {**base, "primary": variants["primary"], "weight": options.weight,
@@ -233,56 +296,9 @@ def runtime_version(environment: Any, model_format: str = "sklearn") -> str:
     return major if major.isdigit() else ""
 
 
-def _colours(active: Variant, other: Variant) -> list[dict[str, Any]]:
-    """Blue and green: each version keeps its colour from one rendering to the next.
-
-    A version's colour is fixed by its version string (even/odd of a stable hash), so that
-    `--switch` and later renderings agree; two versions that collide take both colours, the
-    active one keeping its own.
-    """
-    import hashlib
-
-    def colour_of(variant: Variant) -> str:
-        digest = hashlib.sha256(variant.version.encode()).digest()
-        return "blue" if digest[0] % 2 == 0 else "green"
-
-    if active == other:
-        return [{"name": colour_of(active), "variant": active}]
-    first = colour_of(active)
-    second = "green" if first == "blue" else "blue"
-    return sorted(
-        [{"name": first, "variant": active}, {"name": second, "variant": other}],
-        key=lambda c: c["name"],
-    )
-
-
 def _check_percent(value: int) -> None:
     if not 0 <= value <= 100:
         raise ManifestError(f"traffic percentage {value} is not between 0 and 100")
-
-
-def parse_weights(text: str | Mapping[str, float], model: str) -> dict[str, float]:
-    """`churn@v1.2.3=0.8,churn@v1.3.0=0.2` (or `v1.2.3=0.8,...`, or such a mapping) as
-    {version: weight}."""
-    from modelgit.deploy.routing import check_weights
-    from modelgit.registry.tags import check_version
-
-    if isinstance(text, Mapping):
-        text = ",".join(f"{reference}={weight}" for reference, weight in text.items())
-    weights: dict[str, float] = {}
-    for item in filter(None, (part.strip() for part in text.split(","))):
-        reference, sep, value = item.rpartition("=")
-        if not sep:
-            raise WeightsError(f"weight {item!r} needs the form VERSION=WEIGHT")
-        named, at, version = reference.rpartition("@")
-        if at and model_from_tag(named) != model:
-            raise WeightsError(f"weight {item!r} names {named}, not {model}")
-        try:
-            weights[check_version(version)] = float(value)
-        except ValueError as exc:
-            raise WeightsError(f"weight {item!r}: {value!r} is not a number") from exc
-    check_weights(weights)
-    return weights
 
 
 def write(plan: Plan, out: Path, project: Path) -> list[Path]:

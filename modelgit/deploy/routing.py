@@ -11,9 +11,11 @@ process and is never used. Changing the salt reshuffles every assignment.
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 from bisect import bisect_right
 from collections.abc import Mapping
+from pathlib import Path
 
 from modelgit.errors import WeightsError
 from modelgit.values import is_number
@@ -43,10 +45,13 @@ def bucket(user_id: str, salt: str = "") -> int:
 class Router:
     """Deterministic weighted assignment of users to versions."""
 
-    def __init__(self, weights: Mapping[str, float], salt: str = "") -> None:
+    def __init__(
+        self, weights: Mapping[str, float], salt: str = "", header: str = "x-model-version"
+    ) -> None:
         check_weights(weights)
         self.weights = dict(weights)
         self.salt = salt
+        self.header = header
         self._names: list[str] = []
         self._edges: list[int] = []
         cumulative = 0.0
@@ -61,3 +66,23 @@ class Router:
     def route(self, user_id: str) -> str:
         """The version this user is served."""
         return self._names[bisect_right(self._edges, bucket(user_id, self.salt))]
+
+    @classmethod
+    def from_config(cls, source: Path | str | Mapping[str, str]) -> Router:
+        """The router the `ab` strategy's ConfigMap describes: the directory it is mounted at
+        (files `weights.json`, `salt`, `header`) or its `data` mapping."""
+        if isinstance(source, Mapping):
+            data = dict(source)
+        else:
+            folder = Path(source)
+            try:
+                data = {name: (folder / name).read_text() for name in ("weights.json", "salt",
+                        "header")}  # fmt: skip
+            except OSError as exc:
+                message = f"router configuration in {folder} is unreadable: {exc}"
+                raise WeightsError(message) from exc
+        try:
+            weights = json.loads(data["weights.json"])
+            return cls(weights, salt=data["salt"], header=data["header"])
+        except (KeyError, ValueError, TypeError) as exc:
+            raise WeightsError(f"router configuration is incomplete or not JSON: {exc}") from exc

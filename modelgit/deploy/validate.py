@@ -111,9 +111,8 @@ def validate(files: dict[str, str], crd_schemas: Path | None = None) -> list[Che
                 continue
             kind = str(document.get("kind", "?"))
             meta_name = str((document.get("metadata") or {}).get("name", "?"))
-            is_core = "." not in str(document.get("apiVersion", "")).split("/")[0] or str(
-                document.get("apiVersion", "")
-            ).startswith("apps/")
+            group = str(document.get("apiVersion", "")).rpartition("/")[0]
+            is_core = "." not in group or group.endswith(".k8s.io")  # apps, networking.k8s.io
             schema, errors = _core(document) if is_core else _custom(document, schemas, loaded)
             results.append(Checked(name, kind, meta_name, schema, tuple(errors)))
     return results
