@@ -266,15 +266,74 @@ def rollout(
     force: Annotated[
         bool, typer.Option("--force", help="Promote past the promotion order.")
     ] = False,
+    push: Annotated[
+        bool,
+        typer.Option("--push", help="Push the stage tag (and a rollback tag) so CI deploys it."),
+    ] = False,
+    remote: Annotated[
+        str,
+        typer.Option("--remote", metavar="NAME", help="Git remote to push to (default: origin)."),
+    ] = "origin",
+    ready_cmd: Annotated[
+        str | None,
+        typer.Option(
+            "--ready-cmd",
+            metavar="CMD",
+            help="Exits 0 once the new version serves; health checks start after it.",
+        ),
+    ] = None,
+    expect_version: Annotated[
+        bool,
+        typer.Option(
+            "--expect-version",
+            help="Wait until --health-url names the version (X-Model-Version or JSON version).",
+        ),
+    ] = False,
+    ready_timeout: Annotated[
+        float,
+        typer.Option(
+            "--ready-timeout",
+            metavar="SECONDS",
+            help="Seconds to wait for the new version to serve (default: 600, built-in).",
+        ),
+    ] = 600,
+    on_interrupt: Annotated[
+        str,
+        typer.Option("--on-interrupt", metavar="WHAT", help="Ctrl-C: rollback (default) or keep."),
+    ] = "rollback",
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine",
+            metavar="ENGINE",
+            help="argo: `kubectl argo rollouts status` is a health check too (default: plain).",
+        ),
+    ] = "plain",
+    namespace: Annotated[
+        str | None,
+        typer.Option(
+            "--namespace",
+            metavar="NS",
+            help="argo: the Rollout's namespace (default: deploy.namespace, else default).",
+        ),
+    ] = None,
+    notify: Annotated[
+        str | None,
+        typer.Option(
+            "--notify", metavar="URL", help="POST a JSON event (Slack-compatible) to this URL."
+        ),
+    ] = None,
     as_json: JsonOption = False,
     repo: RepoOption = Path(),
 ) -> None:
-    """Promote, watch a health check for a window, and roll back (exit 1) if it fails."""
+    """Promote, wait until it serves, watch health for a window, roll back (exit 1) on failure."""
     model, version = _model_and_version(repo, reference, version)
     request = modelgit.RolloutRequest(
         model=model, version=version, health_url=health_url, health_cmd=health_cmd, stage=stage,
         window=window, interval=interval, max_failures=max_failures, on_failure=on_failure,
-        force=force,
+        force=force, push=push, remote=remote, ready_cmd=ready_cmd,
+        expect_version=expect_version, ready_timeout=ready_timeout, on_interrupt=on_interrupt,
+        engine=engine, namespace=namespace, notify=notify,
     )  # fmt: skip
     seen: list[modelgit.RolloutEvent] = []
 
@@ -288,10 +347,16 @@ def rollout(
         result = modelgit.rollout(repo, request, show)
     except KeyboardInterrupt:
         promoted = next((str(e.detail) for e in seen if str(e.kind) == "promoted"), None)
-        echo(render.rollout_interrupted(request, promoted) + "\n", err=True)
+        restored = next((str(e.detail) for e in seen if str(e.kind) == "rolled-back"), None)
+        echo(render.rollout_interrupted(request, promoted, restored) + "\n", err=True)
         raise
     if as_json:
         echo(render.to_json(result))
+    if not result.succeeded and result.promoted is None:
+        raise RolloutFailedError(
+            f"{result.model} v{result.version} in {result.stage} is unhealthy; it already held "
+            "the stage, so nothing was rolled back"
+        )
     if not result.succeeded:
         raise RolloutFailedError(
             f"rollout of {result.model} v{result.version} to {result.stage} failed and was "

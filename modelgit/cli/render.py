@@ -701,11 +701,15 @@ def rollout_event(event: RolloutEvent, request: RolloutRequest, checks: int) -> 
     return f"[{event.at:7.1f}s] {kind}: {event.detail} ({where})\n"
 
 
-def rollout_interrupted(request: RolloutRequest, promoted: str | None) -> str:
+def rollout_interrupted(
+    request: RolloutRequest, promoted: str | None, restored: str | None = None
+) -> str:
     """What Ctrl-C left behind in a rollout, and the command that undoes it."""
     model = request.model or "MODEL"
     if promoted is None:
         return f"interrupted before promoting: {request.stage} is unchanged"
+    if restored is not None:
+        return f"interrupted: rolled back, {restored}"
     return (
         f"interrupted: {promoted} put v{request.version} in {request.stage} and its health was "
         f"not confirmed; to restore the version before it, run "

@@ -198,13 +198,21 @@ def rollback(
     ] = None,
     message: MessageOption = None,
     push: PushOption = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Go --to a version past the promotion order, or one that failed there."
+        ),
+    ] = False,
     as_json: JsonOption = False,
     repo: RepoOption = Path(),
 ) -> None:
     """Give a stage back to the version that held it before (a new tag; nothing is deleted)."""
     if stage and "#" in reference and not reference.endswith(f"#{stage}"):
         raise InputError(f"{reference} and --stage {stage} name different stages")
-    change = modelgit.rollback(repo, reference, stage or "production", to, message, push=push)
+    change = modelgit.rollback(
+        repo, reference, stage or "production", to, message, push=push, force=force
+    )
     echo(render.to_json(change) if as_json else render.stage_change(change))
 
 

@@ -9,12 +9,14 @@ from typing import Any
 from modelgit.commands import policy
 from modelgit.errors import (
     InvalidNameError,
+    MetadataError,
     PromotionError,
     UnknownStageError,
 )
 from modelgit.registry import record
 from modelgit.registry.lookup import model_state, pick, root_of
 from modelgit.registry.metadata import dump_yaml, utc_now
+from modelgit.registry.metadata import parse as parse_message
 from modelgit.registry.state import Event, ModelState
 from modelgit.registry.tags import (
     Action,
@@ -175,9 +177,11 @@ def _pushed(root: Path, change: StageChange, wanted: bool) -> StageChange:
     return publish_tag(root, change) if wanted else change
 
 
-def rollback_target(state: ModelState, stage: str) -> Version:
-    """The version that held `stage` before the current one (by counter, skipping the current)."""
+def rollback_target(state: ModelState, stage: str, failed: dict[str, str] | None = None) -> Version:
+    """The version that held `stage` before the current one (by counter, skipping the current
+    and any version a rollout marked failed in that stage)."""
     current = state.stages.get(stage)
+    failed = failed or {}
     assignments = sorted(
         (e for e in state.events if e.stage == stage and e.action is Action.ASSIGN),
         key=lambda e: e.counter or 0,
@@ -185,12 +189,47 @@ def rollback_target(state: ModelState, stage: str) -> Version:
     )
     active = {e.version for e in state.versions}
     for event in assignments:
-        if event.version != current and event.version in active:
+        if event.version != current and event.version in active and event.version not in failed:
             return Version(event.version or "")
     raise PromotionError(
         f"{state.name} has no earlier version in {stage} to roll back to"
         + (f" (it holds v{current})" if current else "")
+        + (f"; failed there: {', '.join(f'v{v}' for v in failed)}" if failed else "")
     )
+
+
+def failed_versions(root: Path, state: ModelState, stage: str) -> dict[str, str]:
+    """Versions a rollout marked failed in `stage` (a rollback or unassignment tag's `failed`),
+    with the reason, unless a later assignment gave the version the stage again."""
+    moves = sorted(
+        (e for e in state.events if e.stage == stage and e.action in (Action.ASSIGN,
+         Action.UNASSIGN)),
+        key=lambda e: e.counter or 0,
+    )  # fmt: skip
+    documents = read_stage_documents(root, moves)
+    failed: dict[str, str] = {}
+    for event in moves:
+        if event.action is Action.ASSIGN:
+            failed.pop(str(event.version), None)  # given the stage again: no longer failed
+        marked = (documents.get(event.tag) or {}).get("failed")
+        if isinstance(marked, dict) and marked.get("version"):
+            failed[str(marked["version"])] = str(marked.get("reason") or "")
+    return failed
+
+
+def read_stage_documents(root: Path, events: list[Event]) -> dict[str, dict[str, Any]]:
+    """The YAML of stage tags' messages, by tag (GTO's tags, with none, are left out)."""
+    raws = git.cat_objects(root, [event.object_id for event in events])
+    found = {}
+    for event, raw in zip(events, raws, strict=True):
+        if raw is None:
+            continue
+        try:
+            document = parse_message(git.tag_message(raw)[0], required=("schema", "model"))
+        except MetadataError:
+            continue
+        found[event.tag] = document
+    return found
 
 
 def rollback(
@@ -201,10 +240,15 @@ def rollback(
     message: str | None = None,
     *,
     push: bool = False,
+    force: bool = False,
+    failed: str | None = None,
 ) -> StageChange:
     """Assign the version that held `stage` before (or `to`) with a new tag; nothing is deleted.
 
     `model` may carry the stage (`churn#production`) or the target (`churn@v1.2.0`).
+    Without `to`, a version marked failed in the stage is never chosen. `to` must have passed
+    the stage before in the promotion order, and must not be marked failed, unless `force`.
+    `failed` marks the version being rolled back from as failed, `message` saying why.
     """
     root = root_of(repo)
     model, named, referenced_stage = _referenced(model)
@@ -217,15 +261,22 @@ def rollback(
             f"unknown stage {stage!r}; stages: {', '.join(known)}" + did_you_mean(stage, known)
         )
     current = state.stages.get(stage)
-    target = check_version(to) if to else rollback_target(state, stage)
+    marked = failed_versions(root, state, stage)
+    target = check_version(to) if to else rollback_target(state, stage, marked)
     if target == current:
         raise PromotionError(f"v{target} is already in {stage}")
     event = pick(state, target, None)
+    if to and not force:
+        _check_rollback_to(root, state, target, stage, marked)
     fields = _fields(
         root, StageAction.ROLLBACK, model=state.name, version=target, stage=stage, previous=current
     )
     if message:
         fields["reason"] = message
+    if failed:
+        fields["failed"] = {"version": check_version(failed), "reason": message or "unhealthy"}
+    if to and force:
+        fields["forced"] = True
     subject = f"Roll back {state.name} in {stage} to v{target}" + (
         f": {message}" if message else ""
     )
@@ -297,12 +348,14 @@ def unassign(
     message: str | None = None,
     *,
     push: bool = False,
+    failed: str | None = None,
 ) -> StageChange:
     """Take the version `stage` holds out of it with GTO's unassignment `<name>#<stage>!#<N>`.
 
     `model` may name the stage itself (`churn#production`). As in GTO, the stage then holds
     the version assigned to it before, if that one is still assigned and registered;
-    `StageChange.note` says which. `push` pushes just the new tag.
+    `StageChange.note` says which. `push` pushes just the new tag. `failed` marks the version
+    taken out as failed there (a rollout's verdict), `message` saying why.
     """
     model, version, named = _referenced(model)
     if version is not None:
@@ -323,9 +376,30 @@ def unassign(
     fields = _fields(root, StageAction.UNASSIGN, model=state.name, stage=stage, previous=current)
     if message:
         fields["reason"] = message
+    if failed:
+        fields["failed"] = {"version": check_version(failed), "reason": message or "unhealthy"}
     subject = f"Unassign {stage} of {state.name}"
     tag = _assign(root, state, event, stage, subject, fields, Action.UNASSIGN)
     now = model_state(root, state.name).stages.get(stage)
     note = f"{stage} now holds v{now}" if now else f"{stage} now holds nothing"
     change = StageChange(state.name, StageAction.UNASSIGN, tag, now, stage, current, note)
     return _pushed(root, change, push)
+
+def _check_rollback_to(
+    root: Path, state: ModelState, target: Version, stage: str, failed: dict[str, str]
+) -> None:
+    """`rollback --to` goes only to a version that may hold the stage: one that passed the
+    stage before it in the promotion order, and that no rollout marked failed there."""
+    if target in failed:
+        raise PromotionError(
+            f"v{target} failed in {stage} ({failed[target] or 'no reason recorded'}); pass "
+            "--force to restore it anyway"
+        )
+    order = config.load(root).promotion_order
+    if stage in order and order.index(stage) > 0:
+        before = order[order.index(stage) - 1]
+        if not was_in(state, target, before):
+            raise PromotionError(
+                f"v{target} has not been in {before}; the promotion order is "
+                f"{' -> '.join(order)} (pass --force with a reason to roll back to it anyway)"
+            )

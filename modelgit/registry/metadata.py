@@ -99,8 +99,9 @@ def _loader_for(body: str) -> Any:
     return _NoAliasLoader
 
 
-def parse(message: str) -> dict[str, Any]:
-    """The metadata document in a tag message; MetadataError when there is none or it is unsafe."""
+def parse(message: str, required: tuple[str, ...] = REQUIRED) -> dict[str, Any]:
+    """The metadata document in a tag message; MetadataError when there is none or it is unsafe.
+    Stage tags pass `required=("schema", "model")`: an unassignment names no version."""
     if len(message.encode("utf-8", "replace")) > MAX_MESSAGE_BYTES:
         raise MetadataError(f"tag message is larger than {MAX_MESSAGE_BYTES // 1024} KiB")
     _, sep, body = message.partition("\n\n")
@@ -114,14 +115,15 @@ def parse(message: str) -> dict[str, Any]:
         raise MetadataError(f"metadata YAML does not parse: {str(exc).splitlines()[0]}") from exc
     if not isinstance(document, dict):
         raise MetadataError("metadata is not a YAML mapping")
-    missing = [key for key in REQUIRED if key not in document]
+    missing = [key for key in required if key not in document]
     if missing:
         raise MetadataError(f"metadata lacks {', '.join(missing)}")
     if document["schema"] != SCHEMA:
         raise MetadataError(f"metadata schema {document['schema']!r} is not supported")
     if _depth(document) > MAX_DEPTH:
         raise MetadataError(f"metadata nests deeper than {MAX_DEPTH} levels")
-    document["version"] = str(document["version"])
+    if "version" in document:
+        document["version"] = str(document["version"])
     return document
 
 

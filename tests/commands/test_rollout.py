@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import http.server
+import json
+import os
+import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from conftest import git
+from conftest import git, tag_message
 from typer.testing import CliRunner
 
 import modelgit
 from modelgit.cli.app import app
-from modelgit.errors import InputError
+from modelgit.errors import InputError, PromotionError
 
 runner = CliRunner()
 
@@ -118,3 +122,298 @@ def test_health_check_input_is_checked(registry):
     result = modelgit.rollout(registry, unreachable)
     [seen] = [e.detail for e in result.events if e.kind == "unhealthy"]
     assert not result.succeeded and seen.startswith("unreachable")
+
+
+class Recorder:
+    """A local JSON endpoint (a stand-in for Slack's incoming webhook): keeps what it got."""
+
+    def __init__(self) -> None:
+        self.posts: list[dict] = []
+
+
+@pytest.fixture
+def webhook() -> Iterator[tuple[str, Recorder]]:
+    got = Recorder()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers["Content-Length"])
+            assert self.headers["Content-Type"] == "application/json"
+            got.posts.append(json.loads(self.rfile.read(length)))
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args) -> None:
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/hook", got
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.fixture
+def serving() -> Iterator[tuple[str, dict]]:
+    """A /healthz that answers JSON naming the version it serves; the test switches it."""
+    state = {"version": "0.1.0", "status": 200, "requests": 0}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            state["requests"] += 1
+            self.send_response(state["status"])
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(json.dumps({"status": "ok", "version": state["version"]}).encode())
+
+        def log_message(self, *args) -> None:
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/healthz", state
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def kinds(result) -> list[str]:
+    return [str(e.kind) for e in result.events]
+
+
+def test_push_sends_the_stage_tag_and_the_rollback_tag_to_the_remote(registry, tmp_path):
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "init", "--quiet", "--bare", str(origin))
+    git(registry, "remote", "add", "origin", str(origin))
+    modelgit.promote(registry, "churn", "0.1.0", "production")
+    request = modelgit.RolloutRequest(
+        "churn", "0.2.0", health_cmd="exit 1", window=1, interval=0.1, push=True
+    )
+    result = modelgit.rollout(registry, request)
+    assert not result.succeeded
+    remote_tags = {line.split("refs/tags/")[1] for line in git(registry, "ls-remote", "--tags",
+                   str(origin)).splitlines()}  # fmt: skip
+    assert {t.removesuffix("^{}") for t in remote_tags} == {
+        "churn#production#2",
+        "churn#production#3",
+    }
+    assert kinds(result)[:2] == ["promoted", "pushed"]
+    assert "pushed" in kinds(result)[kinds(result).index("rolled-back") :]
+
+
+def test_checks_start_only_once_the_new_version_answers(registry, serving):
+    url, state = serving
+    modelgit.promote(registry, "churn", "0.1.0", "production")
+    # CI "deploys" v0.2.0 a moment after the tag: until then the old version answers.
+    timer = threading.Timer(0.6, lambda: state.update(version="0.2.0"))
+    timer.start()
+    request = modelgit.RolloutRequest("churn", "0.2.0", health_url=url, expect_version=True,
+                                      window=0.5, interval=0.1, ready_timeout=10)  # fmt: skip
+    result = modelgit.rollout(registry, request)
+    timer.join()
+    assert result.succeeded, result.events
+    steps = kinds(result)
+    assert steps[:2] == ["promoted", "waiting"] and "ready" in steps
+    assert "healthy" not in steps[: steps.index("ready")]
+    ready = result.events[steps.index("ready")]
+    assert ready.at >= 0.5 and "serving v0.2.0" in ready.detail
+
+
+def test_a_version_that_never_serves_is_rolled_back_after_the_ready_timeout(registry, serving):
+    url, _ = serving  # keeps answering 0.1.0
+    modelgit.promote(registry, "churn", "0.1.0", "production")
+    started = time.monotonic()
+    request = modelgit.RolloutRequest("churn", "0.2.0", health_url=url, expect_version=True,
+                                      window=60, interval=0.1, ready_timeout=0.5)  # fmt: skip
+    result = modelgit.rollout(registry, request)
+    assert time.monotonic() - started < 5
+    assert not result.succeeded and production(registry) == "0.1.0"
+    message = tag_message(registry, result.rolled_back)
+    assert "failed:" in message and "was not serving after 0.5 s" in message
+    assert "healthy" not in kinds(result)
+
+
+def test_ready_cmd_gates_the_checks(registry, tmp_path):
+    flag = tmp_path / "deployed"
+    timer = threading.Timer(0.4, flag.touch)
+    timer.start()
+    request = modelgit.RolloutRequest("churn", "0.2.0", health_cmd="true", window=0.3,
+                                      interval=0.1, ready_cmd=f"test -f {flag}")  # fmt: skip
+    result = modelgit.rollout(registry, request)
+    timer.join()
+    assert result.succeeded
+    steps = kinds(result)
+    assert steps.index("ready") < steps.index("healthy")
+
+
+@pytest.mark.parametrize(("choice", "stays"), [("rollback", "0.1.0"), ("keep", "0.2.0")])
+def test_ctrl_c_rolls_back_unless_told_to_keep(registry, choice, stays):
+    modelgit.promote(registry, "churn", "0.1.0", "production")
+    seen = []
+
+    def interrupt(event):
+        seen.append(event)
+        if event.kind == "healthy":
+            raise KeyboardInterrupt
+
+    request = modelgit.RolloutRequest("churn", "0.2.0", health_cmd="true", window=30,
+                                      interval=0.1, on_interrupt=choice)  # fmt: skip
+    with pytest.raises(KeyboardInterrupt):
+        modelgit.rollout(registry, request, progress=interrupt)
+    assert production(registry) == stays
+    assert ("rolled-back" in [str(e.kind) for e in seen]) is (choice == "rollback")
+
+
+def test_the_version_already_in_the_stage_gets_a_health_check_only(registry):
+    modelgit.promote(registry, "churn", "0.2.0", "production")
+    before = git(registry, "tag", "--list")
+    result = runner.invoke(
+        app,
+        [
+            "rollout",
+            "churn",
+            "0.2.0",
+            "--health-cmd",
+            "exit 1",
+            "--window",
+            "1",
+            "--interval",
+            "0.1",
+            "-C",
+            str(registry),
+        ],
+    )
+    assert result.exit_code == 1
+    assert "already held the stage, so nothing was rolled back" in result.stderr
+    assert git(registry, "tag", "--list") == before  # never unassigned, nothing tagged
+    assert production(registry) == "0.2.0"
+
+
+FAKE_KUBECTL = """\
+#!{python}
+# A stand-in for a cluster (none exists here): answers the two kubectl calls rollout makes
+# from files the test writes, the way kubectl and the Argo Rollouts plugin answer them.
+import pathlib, sys
+state = pathlib.Path({state!r})
+args = sys.argv[1:]
+with open(state / "calls", "a") as log:
+    log.write(" ".join(args) + "\\n")
+if args[:2] == ["get", "rollout"]:
+    print((state / "applied").read_text(), end="")
+elif args[:3] == ["argo", "rollouts", "status"]:
+    statuses = (state / "statuses").read_text().split("\\n")
+    done = (state / "done").read_text().count("x") if (state / "done").exists() else 0
+    status = statuses[min(done, len(statuses) - 1)]
+    (state / "done").write_text("x" * (done + 1))
+    print(status)
+    if status == "Degraded":
+        sys.exit(1)
+else:
+    sys.exit(f"unexpected kubectl call: {{args}}")
+"""
+
+
+@pytest.fixture
+def kubectl(tmp_path, monkeypatch) -> Path:
+    state = tmp_path / "cluster"
+    state.mkdir()
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    script = bin_dir / "kubectl"
+    script.write_text(FAKE_KUBECTL.format(python=sys.executable, state=str(state)))
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    return state
+
+
+def test_argo_rollouts_status_is_the_health_signal(registry, kubectl):
+    modelgit.promote(registry, "churn", "0.1.0", "production")
+    (kubectl / "applied").write_text("0.2.0")
+    (kubectl / "statuses").write_text("Progressing - more replicas need to be updated\nDegraded")
+    request = modelgit.RolloutRequest("churn", "0.2.0", engine="argo", namespace="ml",
+                                      window=10, interval=0.1)  # fmt: skip
+    result = modelgit.rollout(registry, request)
+    assert not result.succeeded and production(registry) == "0.1.0"
+    calls = (kubectl / "calls").read_text().splitlines()
+    assert calls[0].startswith("get rollout churn -n ml -o=jsonpath=")
+    assert calls[1:] == ["argo rollouts status churn -n ml --watch=false"] * 2
+    assert [e.detail for e in result.events if e.kind == "unhealthy"] == ["exit 1: Degraded"]
+
+
+def test_argo_waits_for_the_rollout_to_hold_the_new_template(registry, kubectl):
+    (kubectl / "applied").write_text("0.1.0")  # CI has not applied the new version yet
+    (kubectl / "statuses").write_text("Healthy")
+    threading.Timer(0.4, lambda: (kubectl / "applied").write_text("0.2.0")).start()
+    request = modelgit.RolloutRequest("churn", "0.2.0", engine="argo", window=0.3,
+                                      interval=0.1, ready_timeout=10)  # fmt: skip
+    result = modelgit.rollout(registry, request)
+    assert result.succeeded
+    calls = (kubectl / "calls").read_text().splitlines()
+    first_status = next(i for i, c in enumerate(calls) if c.startswith("argo"))
+    assert all(c.startswith("get rollout") for c in calls[:first_status]) and first_status >= 2
+
+
+def test_notify_posts_slack_compatible_events(registry, webhook):
+    url, got = webhook
+    modelgit.promote(registry, "churn", "0.1.0", "production")
+    healthy = modelgit.RolloutRequest("churn", "0.2.0", health_cmd="true", window=0.2,
+                                      interval=0.1, notify=url)  # fmt: skip
+    assert modelgit.rollout(registry, healthy).succeeded
+    assert [p["event"] for p in got.posts] == ["promoted", "succeeded"]
+    assert got.posts[0]["text"] == "churn v0.2.0 promoted to production (churn#production#2)"
+    modelgit.promote(registry, "churn", "0.1.0", "staging")
+    failing = modelgit.RolloutRequest("churn", "0.1.0", stage="staging", health_cmd="false",
+                                      window=1, interval=0.1, notify=url)  # fmt: skip
+    modelgit.rollout(registry, failing)  # already in staging: a health check, no events
+    assert len(got.posts) == 2
+    modelgit.rollout(
+        registry,
+        modelgit.RolloutRequest(
+            "churn", "0.1.0", health_cmd="false", window=1, interval=0.1, notify=url
+        ),
+    )
+    assert [p["event"] for p in got.posts[2:]] == ["promoted", "rolled-back"]
+    assert got.posts[-1]["text"].startswith("churn v0.1.0 rolled back in production: health")
+    assert got.posts[-1]["restored"] == "0.2.0"
+
+
+def test_rollback_never_restores_a_version_that_failed(registry):
+    modelgit.promote(registry, "churn", "0.2.0", "production")
+    failing = modelgit.RolloutRequest("churn", "0.1.0", health_cmd="exit 7", window=1,
+                                      interval=0.1)  # fmt: skip
+    result = modelgit.rollout(registry, failing)
+    assert production(registry) == "0.2.0"
+    message = tag_message(registry, result.rolled_back)
+    assert "version: 0.1.0" in message.split("failed:")[1]
+    assert "health check failed (exit 7)" in message
+    refused = runner.invoke(app, ["rollback", "churn", "-C", str(registry)])
+    assert refused.exit_code == 2
+    assert "no earlier version in production" in refused.stderr
+    assert "failed there: v0.1.0" in refused.stderr
+    by_name = runner.invoke(app, ["rollback", "churn", "--to", "0.1.0", "-C", str(registry)])
+    assert by_name.exit_code == 2 and "v0.1.0 failed in production (health" in by_name.stderr
+    forced = runner.invoke(app, ["rollback", "churn", "--to", "0.1.0", "--force",
+                                 "-C", str(registry)])  # fmt: skip
+    assert forced.exit_code == 0 and production(registry) == "0.1.0"
+
+
+def test_rollback_to_obeys_the_promotion_order(registry):
+    (registry / ".modelgit.yaml").write_text(
+        "stages: [staging, production]\npromotion_order: [staging, production]\n"
+    )
+    modelgit.promote(registry, "churn", "0.2.0", "staging")
+    modelgit.promote(registry, "churn", "0.2.0", "production")
+    modelgit.promote(registry, "churn", "0.1.0", "production", force=True)
+    with pytest.raises(PromotionError, match=r"v0\.1\.0 is already in production"):
+        modelgit.rollback(registry, "churn", "production", to="0.1.0")
+    modelgit.rollback(registry, "churn", "production", to="0.2.0")  # it passed staging
+    with pytest.raises(PromotionError, match=r"v0\.1\.0 has not been in staging"):
+        modelgit.rollback(registry, "churn", "production", to="0.1.0")
+    forced = modelgit.rollback(registry, "churn", "production", to="0.1.0", force=True)
+    assert "forced: true" in tag_message(registry, forced.tag)
