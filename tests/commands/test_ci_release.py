@@ -14,8 +14,12 @@ from modelgit.cli.app import app
 runner = CliRunner()
 
 
+# With no DVC remote for pods to download from, these projects bake the model into the image.
+BAKED = "  image: acme/{model}:{version}\n"
+
+
 def deploy(repo, text: str) -> None:
-    (repo / ".modelgit.yaml").write_text(f"deploy:\n{text}")
+    (repo / ".modelgit.yaml").write_text(f"deploy:\n{BAKED}{text}")
 
 
 def names(result) -> list[str]:
@@ -23,10 +27,11 @@ def names(result) -> list[str]:
 
 
 def test_release_verifies_renders_and_summarises(registry):
+    deploy(registry, "")
     modelgit.promote(registry, "churn", "0.1.0", "production")
     result = modelgit.ci_release(registry, "churn@v0.2.0", registry / "checked")
     assert result.kind == "registration" and result.verified and result.problems == ()
-    assert names(result) == ["deployments.yaml", "service.yaml"]
+    assert names(result) == ["rollout.yaml", "services.yaml"]
     assert (result.previous.tag, result.production.tag) == ("churn@v0.1.0", "churn@v0.1.0")
     assert result.published is None
     assert result.notes == ("not published: the project has no default DVC remote",)
@@ -59,10 +64,10 @@ def test_canary_with_an_empty_production_deploys_the_first_release_plainly(regis
     deploy(registry, "  strategy: canary\n")
     result = modelgit.ci_release(registry, "churn@v0.2.0", registry / "out")
     assert result.ok and result.strategy == "bluegreen"
-    assert names(result) == ["deployments.yaml", "service.yaml"]
+    assert names(result) == ["rollout.yaml", "services.yaml"]
     assert "first release of churn: deployed plainly" in result.notes[-1]
-    text = (registry / "out" / "manifests" / "deployments.yaml").read_text()
-    assert text.count("kind: Deployment") == 1 and '"0.2.0"' in text
+    text = (registry / "out" / "manifests" / "rollout.yaml").read_text()
+    assert text.count("kind: Rollout") == 1 and '"0.2.0"' in text
 
 
 def test_a_stage_assignment_renders_from_the_stage_previous_holder(registry):
@@ -76,7 +81,7 @@ def test_a_stage_assignment_renders_from_the_stage_previous_holder(registry):
     assert "no longer production's current assignment" in plain.notes[0]
     rolled = modelgit.ci_release(registry, second.tag, registry / "second")
     assert rolled.strategy == "canary" and rolled.stable.tag == "churn@v0.1.0"
-    assert names(rolled) == ["rollout.yaml", "services.yaml"]
+    assert names(rolled) == ["analysis.yaml", "rollout.yaml", "routing.yaml", "services.yaml"]
     rollout = (registry / "second" / "manifests" / "rollout.yaml").read_text()
     assert '"0.2.0"' in rollout and '"0.1.0"' in rollout
     printed = runner.invoke(app, ["ci", "release", second.tag, "-C", str(registry)])
@@ -132,6 +137,8 @@ def test_cancel_forms_have_nothing_to_release(registry, tag):
 
 
 def test_since_releases_every_tag_created_after_a_ref(registry):
+    deploy(registry, "")
+    commit_all(registry, "Bake the model into the image")
     staged = modelgit.promote(registry, "churn", "0.2.0", "staging")
     result = runner.invoke(app, ["ci", "release", "--since", "churn@v0.1.0", "--out",
                                  str(registry / "caught-up"), "-C", str(registry)])  # fmt: skip
@@ -141,7 +148,7 @@ def test_since_releases_every_tag_created_after_a_ref(registry):
     summary = (registry / "caught-up" / "summary.md").read_text()
     assert "### churn@v0.2.0 ✅ verified" in summary and f"### {staged.tag}: " in summary
     slug = staged.tag.replace("#", "-")
-    assert (registry / "caught-up" / slug / "manifests" / "service.yaml").is_file()
+    assert (registry / "caught-up" / slug / "manifests" / "services.yaml").is_file()
     nothing = runner.invoke(app, ["ci", "release", "--since", staged.tag, "--out",
                                   str(registry / "none"), "-C", str(registry)])  # fmt: skip
     assert nothing.exit_code == 0 and "Nothing to release since" in nothing.stdout

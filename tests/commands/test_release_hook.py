@@ -97,14 +97,14 @@ def test_pushed_tags_are_released_by_the_workflow_steps(s3_registry, s3_server, 
     body = client.get_object(Bucket=bucket, Key="dvcstore/modelgit/churn/v0.2.0/churn.pkl")
     assert hashlib.md5(body["Body"].read()).hexdigest() == md5
     assert sorted(p.name for p in (out / "churn-v0.2.0" / "manifests").iterdir()) == [
-        "deployments.yaml", "service.yaml",
+        "rollout.yaml", "services.yaml",
     ]  # fmt: skip
     # Stage assignment: the stage's manifests (production's first version: deployed plainly).
     slug = stage.replace("#", "-")
     code, log = ran(slug)
     assert code == "0", log
     assert f"### {stage}: churn@v0.2.0 to production" in (out / f"{slug}.summary.md").read_text()
-    assert (out / slug / "manifests" / "service.yaml").is_file()
+    assert (out / slug / "manifests" / "services.yaml").is_file()
     # A tampered remote object: the release fails, and nothing is published for it.
     code, log = ran("churn-v0.1.0")
     assert code == "1"
