@@ -10,8 +10,19 @@ deploy:                                # defaults for `manifest` and `ci release
   namespace: ml                        # str
   replicas: 2                          # int
   port: 8080                           # int
-  service_account: models-reader       # str: kserve's serviceAccountName (store credentials)
+  service_account: models-reader       # str: the pods' serviceAccountName (store credentials)
   weights: churn@v1.2.3=0.8,churn@v1.3.0=0.2   # str: ab weights for `ci release`
+  engine: argo                         # str: bluegreen's engine, argo or plain
+  traffic: istio                       # str: an Argo canary's traffic router, istio or nginx
+  steps: 10:5m,30:10m,60:10m           # str: an Argo canary's weight:pause steps
+  storage_initializer: kserve/storage-initializer:v0.20.0   # str: the image fetching models
+  storage_secret: remote-credentials   # str: a Secret with the remote's credentials (env vars)
+  analysis:                            # the Prometheus checks of a canary (defaults shown)
+    prometheus: http://prometheus.istio-system.svc:9090   # str
+    interval: 1m                       # str: a duration
+    failure_limit: 1                   # int
+    max_error_rate: 0.01               # number: share of 5xx answers
+    max_p95_latency_ms: 500            # number
 scan:
   allow: [mypkg.models.Churn, mypkg.*]  # list of str: globals a model pickle may import beyond
                                          # the built-in allow-list (MODULE.NAME or PACKAGE.*)
@@ -69,6 +80,7 @@ INT = KeyType("int", lambda v: isinstance(v, int) and not isinstance(v, bool))
 BOOL = KeyType("bool", lambda v: isinstance(v, bool))
 STR_LIST = KeyType("list of str", _is_str_list)
 MAPPING = KeyType("mapping", lambda v: isinstance(v, dict))
+NUMBER = KeyType("number", lambda v: isinstance(v, int | float) and not isinstance(v, bool))
 
 # Dotted key -> its type. A mapping's children are the rows that extend its key.
 SCHEMA: dict[str, KeyType] = {
@@ -82,6 +94,17 @@ SCHEMA: dict[str, KeyType] = {
     "deploy.port": INT,
     "deploy.service_account": STR,
     "deploy.weights": STR,
+    "deploy.engine": STR,
+    "deploy.traffic": STR,
+    "deploy.steps": STR,
+    "deploy.storage_initializer": STR,
+    "deploy.storage_secret": STR,
+    "deploy.analysis": MAPPING,
+    "deploy.analysis.prometheus": STR,
+    "deploy.analysis.interval": STR,
+    "deploy.analysis.failure_limit": INT,
+    "deploy.analysis.max_error_rate": NUMBER,
+    "deploy.analysis.max_p95_latency_ms": NUMBER,
     "scan": MAPPING,
     "scan.allow": STR_LIST,
     "policy": MAPPING,
