@@ -79,6 +79,8 @@ def release_time(root: Path, repeat: int) -> float:
     project = root / "example"
     sh(str(BIN / "modelgit"), "init", "--example", str(project), cwd=root)
     sh(str(BIN / "dvc"), "repro", "--quiet", cwd=project)
+    # The manifests' pods download the model from the default remote, so a release needs one.
+    sh(str(BIN / "dvc"), "remote", "add", "-d", "storage", str(root / "dvc-remote"), cwd=project)
     sh("git", "add", "--all", cwd=project)
     sh("git", "commit", "--quiet", "-m", "train", cwd=project)
     sh(str(BIN / "modelgit"), "bump", "minor", cwd=project)

@@ -51,7 +51,8 @@ def test_manifests_render_and_validate_from_the_installed_wheel(wheel, registry,
         "print(m.packaged_templates()); print(p.example_source()); print(v.PACKAGED_SCHEMAS)\n"
         "print(callable(cli.main))\n"
         f"modelgit.promote({str(registry)!r}, 'churn', '0.1.0', 'production')\n"
-        "request = modelgit.ManifestRequest('churn@v0.2.0', 'canary', validate=True)\n"
+        "request = modelgit.ManifestRequest('churn@v0.2.0', 'canary', validate=True,\n"
+        "                                   image='acme/{model}:{version}')\n"
         f"r = modelgit.manifest({str(registry)!r}, request)\n"
         "print(sorted(r.files)); print(sorted({c.schema for c in r.checks}))\n"
         "print([c.errors for c in r.checks if c.errors])\n"
@@ -66,6 +67,10 @@ def test_manifests_render_and_validate_from_the_installed_wheel(wheel, registry,
     assert example == str(site / "modelgit" / "_example")
     assert schemas == str(site / "modelgit" / "deploy" / "schemas")
     assert main == "True"
-    assert files == "['rollout.yaml', 'services.yaml']"
-    assert checked == "['argoproj.io_rollout_v1alpha1.json', 'kubernetes 1.30 (strict)']"
+    assert files == "['analysis.yaml', 'rollout.yaml', 'routing.yaml', 'services.yaml']"
+    assert checked == (
+        "['argoproj.io_analysistemplate_v1alpha1.json', 'argoproj.io_rollout_v1alpha1.json', "
+        "'kubernetes 1.30 (strict)', 'networking.istio.io_destinationrule_v1.json', "
+        "'networking.istio.io_virtualservice_v1.json']"
+    )
     assert errors == "[]"
