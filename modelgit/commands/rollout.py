@@ -205,7 +205,8 @@ class RolloutRequest:
             raise InputError("--expect-version reads the version from --health-url; give one")
         numbers = (self.window, self.interval, self.max_failures, self.ready_timeout)
         if not all(is_number(n) for n in numbers):
-            raise InputError("--window, --interval, --max-failures and --ready-timeout are numbers")
+            names = "--window, --interval, --max-failures and --ready-timeout"
+            raise InputError(f"{names} must be numbers")
         if self.interval <= 0 or self.window <= 0 or self.max_failures < 1:
             raise InputError("--window and --interval must be positive, --max-failures at least 1")
         if self.ready_timeout <= 0:

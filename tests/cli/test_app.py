@@ -196,14 +196,17 @@ def test_ctrl_c_exits_130(registry):
             os.killpg(proc.pid, signal.SIGKILL)
     assert "promoted: churn#production#" in first, stderr
     assert proc.returncode == 130
-    # It says what Ctrl-C left behind (the stage holds the unconfirmed version) and the way back.
+    # Ctrl-C rolls the promotion back (production held nothing before: it is emptied again)
+    # and says so; `--on-interrupt keep` would leave it and name the way back.
     told, error = stderr.splitlines()
-    assert told.startswith("interrupted: churn#production#")
-    assert "put v0.2.0 in production" in told
-    assert "run `modelgit rollback churn#production`" in told
+    assert told == "interrupted: rolled back, production held nothing before; unassigned " \
+        "(churn#production!#2)"  # fmt: skip
     assert error == "error: interrupted"
-    # The health checks in flight were counted against the window.
-    assert stdout == "" or "(check 1/31, " in stdout
+    assert [line.split("] ", 1)[1] for line in stdout.splitlines()][-2:] == [
+        "interrupted: rolling back",
+        "rolled-back: production held nothing before; unassigned (churn#production!#2)",
+    ]
+    assert modelgit.list_models(registry)[0].stages.get("production") is None
 
 
 def test_not_a_repo(tmp_path):

@@ -43,11 +43,16 @@ def test_requests_refuse_bad_choices_when_made():
 
 
 def test_ab_weights_may_be_a_mapping(registry):
+    image = "acme/{model}:{version}"  # the registry has no DVC remote for pods to download from
     as_text = modelgit.manifest(
-        registry, modelgit.ManifestRequest(strategy="ab", weights="v0.1.0=0.8,v0.2.0=0.2")
+        registry,
+        modelgit.ManifestRequest(strategy="ab", weights="v0.1.0=0.8,v0.2.0=0.2", image=image),
     )
     as_mapping = modelgit.manifest(
-        registry, modelgit.ManifestRequest(strategy="ab", weights={"v0.1.0": 0.8, "v0.2.0": 0.2})
+        registry,
+        modelgit.ManifestRequest(
+            strategy="ab", weights={"v0.1.0": 0.8, "v0.2.0": 0.2}, image=image
+        ),
     )
     assert as_mapping.files == as_text.files and as_mapping.versions == ("0.1.0", "0.2.0")
 
