@@ -299,7 +299,11 @@ def rollout(
     ] = 600,
     on_interrupt: Annotated[
         str,
-        typer.Option("--on-interrupt", metavar="WHAT", help="Ctrl-C: rollback (default) or keep."),
+        typer.Option(
+            "--on-interrupt",
+            metavar="WHAT",
+            help="What Ctrl-C does: rollback or keep (default: rollback).",
+        ),
     ] = "rollback",
     engine: Annotated[
         str,

@@ -19,22 +19,20 @@ def test_a_rollback_to_the_version_still_in_the_other_slot_switches_back():
     assert live_slots(["1", "2", "1"]) == ("blue", {"blue": "1", "green": "2"})
 
 
-def test_an_unassigned_stage_serves_nothing_and_the_next_version_takes_a_slot():
-    assert live_slots(["1", None]) == (None, {"blue": "1"})
-    assert live_slots(["1", None, "2"]) == ("green", {"blue": "1", "green": "2"})
-
-
 def test_rendering_a_new_version_previews_it_in_the_slot_live_does_not_hold():
-    held, active, preview = place(["1", "2"], "3")
+    held, active, preview = place(["1", "2"], "2", "3")
     assert (held, active, preview) == ({"blue": "3", "green": "2"}, "green", "blue")
-    assert place(["1", "2"], "2") == ({"blue": "1", "green": "2"}, "green", "green")
-    assert place([], "1") == ({"blue": "1"}, "blue", "blue")
+    assert place(["1", "2"], "2", "2") == ({"blue": "1", "green": "2"}, "green", "green")
+    assert place([], None, "1") == ({"blue": "1"}, "blue", "blue")
+    # The registry says the stage holds v1 again (v2 was unassigned): v1's slot is live.
+    assert place(["1", "2"], "1", "3") == ({"blue": "1", "green": "3"}, "blue", "green")
 
 
-@given(st.lists(st.sampled_from(["1", "2", "3", "4", None]), max_size=12), st.sampled_from("5678"))
+@given(st.lists(st.sampled_from(["1", "2", "3", "4"]), max_size=12), st.sampled_from("5678"))
 def test_rendering_never_moves_the_live_version_and_promotion_keeps_its_preview_slot(history, new):
     live, holders = live_slots(history)
-    held, active, preview = place(history, new)
+    holding = holders[live] if live else None
+    held, active, preview = place(history, holding, new)
     if live is not None:
         assert active == live and held[live] == holders[live]
     promoted_live, promoted = live_slots([*history, new])
