@@ -71,6 +71,8 @@ def produce(repo: Path, tmp_path: Path) -> dict[str, list[str]]:
 def test_every_command_validates_against_its_schema(retrained, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # `modelgit -C DIR` changes directory, as git does
     registry = retrained  # two versions, and a new model at HEAD for bump --dry-run
+    # Where manifests' pods download the model (git-ignored, so bump still sees a clean tree).
+    dvc(registry, "remote", "add", "--local", "-d", "storage", str(tmp_path / "dvc-remote"))
     outputs: list[str] = []
     floats: list[float] = []
     for name, commands in produce(registry, tmp_path).items():
