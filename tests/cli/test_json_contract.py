@@ -72,7 +72,7 @@ def test_every_command_validates_against_its_schema(retrained, tmp_path, monkeyp
     monkeypatch.chdir(tmp_path)  # `modelgit -C DIR` changes directory, as git does
     registry = retrained  # two versions, and a new model at HEAD for bump --dry-run
     # Where manifests' pods download the model (git-ignored, so bump still sees a clean tree).
-    dvc(registry, "remote", "add", "--local", "-d", "storage", str(tmp_path / "dvc-remote"))
+    dvc(registry, "remote", "add", "--local", "-d", "pods", str(tmp_path / "pods-remote"))
     outputs: list[str] = []
     floats: list[float] = []
     for name, commands in produce(registry, tmp_path).items():

@@ -15,7 +15,13 @@ def run(repo, *args: str):
     return runner.invoke(app, [*args, "-C", str(repo)])
 
 
+def baked(repo) -> None:
+    """No DVC remote for pods to download from: the model is baked into a per-version image."""
+    (repo / ".modelgit.yaml").write_text("deploy: {image: 'acme/{model}:{version}'}\n")
+
+
 def test_release_out_keeps_a_hand_written_summary(registry):
+    baked(registry)
     out = registry / "release"
     out.mkdir()
     (out / "summary.md").write_text("my own notes\n")
@@ -38,6 +44,7 @@ def test_report_out_never_overwrites_another_file(retrained):
 
 
 def test_nothing_is_written_through_a_symlink(registry, tmp_path):
+    baked(registry)
     outside = tmp_path / "outside.md"
     outside.write_text("precious\n")
     out = registry / "release"

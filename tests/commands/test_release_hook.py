@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 import yaml
-from conftest import git, s3_client
+from conftest import commit_all, git, s3_client
 
 import modelgit
 
@@ -118,6 +118,9 @@ def test_pushed_tags_are_released_by_the_workflow_steps(s3_registry, s3_server, 
 
 def test_the_fetch_step_restores_a_tag_checkout_made_lightweight(registry, tmp_path):
     modelgit.ci_init(registry, "github")
+    # No DVC remote for pods to download from: the model is baked into a per-version image.
+    (registry / ".modelgit.yaml").write_text("deploy: {image: 'acme/{model}:{version}'}\n")
+    commit_all(registry, "Serve per-version images")
     [(_, fetch)] = [s for s in release_steps(registry) if s[0].startswith("Keep")]
     bare_origin(registry, tmp_path)
     git(registry, "push", "--quiet", "origin", "main", "refs/tags/churn@v0.2.0")
