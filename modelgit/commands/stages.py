@@ -385,6 +385,7 @@ def unassign(
     change = StageChange(state.name, StageAction.UNASSIGN, tag, now, stage, current, note)
     return _pushed(root, change, push)
 
+
 def _check_rollback_to(
     root: Path, state: ModelState, target: Version, stage: str, failed: dict[str, str]
 ) -> None:
