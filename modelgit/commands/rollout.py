@@ -281,11 +281,11 @@ def rollout(
     promoted = stages.promote(
         root, state.name, version, stage, f"Roll out v{version} to {stage}", force=request.force
     )
-    run.record(RolloutStep.PROMOTED, promoted.tag or promoted.note)
-    run.push(root, promoted.tag)
-    run.notify("promoted", f"{state.name} v{version} promoted to {stage} ({promoted.tag})",
-               model=state.name, version=version, stage=stage, tag=promoted.tag)  # fmt: skip
     try:
+        run.record(RolloutStep.PROMOTED, promoted.tag or promoted.note)
+        run.push(root, promoted.tag)
+        run.notify("promoted", f"{state.name} v{version} promoted to {stage} ({promoted.tag})",
+                   model=state.name, version=version, stage=stage, tag=promoted.tag)  # fmt: skip
         failure = _wait_ready(root, request, run, state.name)
         if failure is None:
             healthy, seen = _watch(root, request, run, state.name)
