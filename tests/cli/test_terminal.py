@@ -244,8 +244,11 @@ def test_completion_completes_references(registry):
     proc = subprocess.run([MODELGIT], cwd=registry, env={**os.environ, **env},
                           capture_output=True, text=True)  # fmt: skip
     assert set(proc.stdout.split()) >= {"churn@v0.1.0", "churn@v0.2.0"}, proc.stderr
+    # Without typer's own switch, `--show-completion` ignores "bash" and asks shellingham which
+    # shell is the parent process, which fails under a pytest-xdist worker ("Shell not supported").
+    shell_named = {"SHELL": "/bin/bash", "_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"}
     script = subprocess.run([MODELGIT, "--show-completion", "bash"], capture_output=True,
-                            text=True, env={**os.environ, "SHELL": "/bin/bash"})  # fmt: skip
+                            text=True, env={**os.environ, **shell_named})  # fmt: skip
     assert "_MODELGIT_COMPLETE=complete_bash" in script.stdout
 
 
