@@ -39,9 +39,9 @@ def run(models: int, versions: int, stage_tags: int, repeat: int) -> list[str]:
         clone_dir = workdir / "clone"
 
         def clone_and_list() -> list[str]:
-            shutil.rmtree(clone_dir, ignore_errors=True)
-            return ["sh", "-c", f"git clone -q {url} {clone_dir} && cd {clone_dir} && "
-                    f"{modelgit[0]} list --json >/dev/null"]  # fmt: skip
+            # Each repeat clones afresh (the removal is part of the peer's timed command).
+            return ["sh", "-c", f"rm -rf {clone_dir} && git clone -q {url} {clone_dir} && "
+                    f"cd {clone_dir} && {modelgit[0]} list --json >/dev/null"]  # fmt: skip
 
         rows = [
             f"{tags} tags ({models} models x {versions} versions + {models * stage_tags} stage "
