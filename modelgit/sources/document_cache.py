@@ -8,34 +8,20 @@ Any problem reading or writing the cache only means the messages are parsed agai
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-_FILE = Path("modelgit") / "documents-v1.json"
+from modelgit.sources import cache_file
 
-
-def _path(repo: Path) -> Path | None:
-    git_dir = repo / ".git"
-    return git_dir / _FILE if git_dir.is_dir() else None
+_FILE = "documents-v1.json"
 
 
 def load(repo: Path) -> dict[str, list[Any]]:
     """Cached documents by tag object id, each `[document, signed]`."""
-    path = _path(repo)
-    if path is None:
-        return {}
-    try:
-        cached = json.loads(path.read_bytes())
-    except (OSError, ValueError):
-        return {}
-    if not isinstance(cached, dict):
-        return {}
     return {
         oid: entry
-        for oid, entry in cached.items()
+        for oid, entry in cache_file.read(repo, _FILE).items()
         if isinstance(entry, list)
         and len(entry) == 2
         and isinstance(entry[0], dict)
@@ -45,9 +31,6 @@ def load(repo: Path) -> dict[str, list[Any]]:
 
 def save(repo: Path, entries: Mapping[str, list[Any]]) -> None:
     """Write the cache atomically; documents JSON cannot hold exactly are left out."""
-    path = _path(repo)
-    if path is None:
-        return
     kept = {}
     for oid, entry in entries.items():
         try:
@@ -55,11 +38,4 @@ def save(repo: Path, entries: Mapping[str, list[Any]]) -> None:
                 kept[oid] = entry
         except (TypeError, ValueError):
             continue
-    try:
-        path.parent.mkdir(exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".documents-")
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            json.dump(kept, out)
-        os.replace(temporary, path)
-    except OSError:
-        return
+    cache_file.write(repo, _FILE, kept)

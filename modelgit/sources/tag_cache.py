@@ -8,14 +8,13 @@ any problem reading or writing it only means the tags are read from git again.
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-_FILE = Path("modelgit") / "tag-objects-v1.json"
+from modelgit.sources import cache_file
+
+_FILE = "tag-objects-v1.json"
 
 
 class TagObject(NamedTuple):
@@ -26,39 +25,15 @@ class TagObject(NamedTuple):
     tagger: str
 
 
-def _path(repo: Path) -> Path | None:
-    git_dir = repo / ".git"
-    return git_dir / _FILE if git_dir.is_dir() else None  # worktrees and bare repos: no cache
-
-
 def load(repo: Path) -> dict[str, list[str]]:
     """The cached tag objects of `repo` by object id, each `[commit, created_at, tagger]`."""
-    path = _path(repo)
-    if path is None:
-        return {}
-    try:
-        cached = json.loads(path.read_bytes())
-    except (OSError, ValueError):
-        return {}
-    if not isinstance(cached, dict):
-        return {}
     return {
         oid: facts
-        for oid, facts in cached.items()
+        for oid, facts in cache_file.read(repo, _FILE).items()
         if isinstance(facts, list) and len(facts) == 3 and all(isinstance(f, str) for f in facts)
     }
 
 
 def save(repo: Path, entries: Mapping[str, Sequence[str]]) -> None:
     """Write the cache atomically (a concurrent reader sees the old file or the new one)."""
-    path = _path(repo)
-    if path is None:
-        return
-    try:
-        path.parent.mkdir(exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tag-objects-")
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            json.dump({oid: list(facts) for oid, facts in entries.items()}, out)
-        os.replace(temporary, path)
-    except OSError:
-        return  # a read-only repository: the registry is still read, only not cached
+    cache_file.write(repo, _FILE, {oid: list(facts) for oid, facts in entries.items()})

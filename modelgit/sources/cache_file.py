@@ -1,0 +1,47 @@
+"""A JSON cache file inside the repository's `.git/modelgit/`: read forgivingly, written atomically.
+
+Every cache modelgit keeps (tag objects, metadata documents, pickle verdicts) is keyed by
+something immutable, so an entry never goes stale; a missing, unreadable or unwritable file only
+means the work is done again. Worktrees and bare repositories get no cache.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+
+def _path(repo: Path, name: str) -> Path | None:
+    git_dir = repo / ".git"
+    return git_dir / "modelgit" / name if git_dir.is_dir() else None
+
+
+def read(repo: Path, name: str) -> dict[str, Any]:
+    """The mapping stored in the cache file `name`, or an empty one."""
+    path = _path(repo, name)
+    if path is None:
+        return {}
+    try:
+        cached = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return {}
+    return cached if isinstance(cached, dict) else {}
+
+
+def write(repo: Path, name: str, entries: Mapping[str, Any]) -> None:
+    """Replace the cache file `name` atomically (a concurrent reader sees the old or the new)."""
+    path = _path(repo, name)
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-")
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            json.dump(dict(entries), out)
+        os.replace(temporary, path)
+    except OSError:
+        return  # a read-only repository: the answer is still right, only not remembered
