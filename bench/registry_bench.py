@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from generate_registry import generate
-from timing import BIN, timed
+from timing import BIN, ratio_row, timed
 
 
 def run(models: int, versions: int, stage_tags: int, repeat: int, gto: bool) -> list[str]:
@@ -49,20 +49,14 @@ def run(models: int, versions: int, stage_tags: int, repeat: int, gto: bool) -> 
         for label, ours, theirs in cases:
             mine = timed(modelgit + ours, repo, repeat)
             other = timed(peer + theirs, repo, repeat) if gto and theirs else None
-            rows.append(_row(label, mine, other, floor))
+            rows.append(ratio_row(label, mine, other, floor))
         # A real registration happens once: a second would be refused (or be another version).
         mine = timed([*modelgit, "bump", "minor", "m0"], repo, 1)
         other = timed([*peer, "register", "m1", "--bump-minor"], repo, 1) if gto else None
-        rows.append(_row("bump (register) once", mine, other, floor))
+        rows.append(ratio_row("bump (register) once", mine, other, floor))
         return rows
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-
-
-def _row(label: str, mine: float, other: float | None, floor: float) -> str:
-    peer = f"{other:.3f}" if other is not None else "-"
-    ratio = f"{other / mine:.1f}x" if other is not None else "-"
-    return f"| {label} | {mine:.3f} | {peer} | {ratio} | {mine / floor:.1f}x |"
 
 
 def main() -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from generate_registry import generate
-from timing import BIN, timed
+from timing import BIN, ratio_row, timed
 
 
 def run(models: int, versions: int, stage_tags: int, repeat: int) -> list[str]:
@@ -53,24 +53,18 @@ def run(models: int, versions: int, stage_tags: int, repeat: int) -> list[str]:
         ]
         mine = timed([*modelgit, "list", "--remote", url, "--json"], workdir, repeat, env)
         peer = timed(clone_and_list(), workdir, repeat, env)
-        rows.append(_row("list --remote (peer: clone + list)", mine, peer, floor))
+        rows.append(ratio_row("list --remote (peer: clone + list)", mine, peer, floor))
         mine = timed([*modelgit, "history", "m1", "--remote", url, "--json"], workdir, repeat, env)
-        rows.append(_row("history MODEL --remote", mine, None, floor))
+        rows.append(ratio_row("history MODEL --remote", mine, None, floor))
         first = timed([*modelgit, "show", "m1@v0.1.0", "--remote", url, "--json"], workdir, 1, env)
         again = timed(
             [*modelgit, "show", "m1@v0.1.0", "--remote", url, "--json"], workdir, repeat, env
         )
-        rows.append(_row("show MODEL@v --remote, first (fetches one tag)", first, None, floor))
-        rows.append(_row("show MODEL@v --remote, cached", again, None, floor))
+        rows.append(ratio_row("show MODEL@v --remote, first (fetches one tag)", first, None, floor))
+        rows.append(ratio_row("show MODEL@v --remote, cached", again, None, floor))
         return rows
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-
-
-def _row(label: str, mine: float, other: float | None, floor: float) -> str:
-    peer = f"{other:.3f}" if other is not None else "-"
-    ratio = f"{other / mine:.1f}x" if other is not None else "-"
-    return f"| {label} | {mine:.3f} | {peer} | {ratio} | {mine / floor:.1f}x |"
 
 
 def main() -> None:

@@ -31,3 +31,10 @@ def timed_output(
 def timed(command: list[str], cwd: Path, repeat: int, env: dict[str, str] | None = None) -> float:
     """Median wall time of `command`."""
     return timed_output(command, cwd, repeat, env)[0]
+
+
+def ratio_row(label: str, mine: float, other: float | None, floor: float) -> str:
+    """A Markdown row: modelgit's time, the peer's, peer / modelgit, and modelgit / floor."""
+    peer = f"{other:.3f}" if other is not None else "-"
+    ratio = f"{other / mine:.1f}x" if other is not None else "-"
+    return f"| {label} | {mine:.3f} | {peer} | {ratio} | {mine / floor:.1f}x |"
