@@ -149,7 +149,7 @@ def ci_release(
         )
 
 
-def _goal(result: modelgit.ReleaseResult) -> str:
+def _goal(result: "modelgit.ReleaseResult") -> str:
     return "release" if result.stage is not None else "verify"
 
 

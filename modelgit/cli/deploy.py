@@ -6,7 +6,6 @@ from typing import Annotated
 import typer
 
 import modelgit
-from modelgit import CanaryRouter
 from modelgit.cli import render
 from modelgit.cli.base import (
     JsonOption,
@@ -89,13 +88,13 @@ def manifest(
         ),
     ] = None,
     router: Annotated[
-        CanaryRouter,
+        str,
         typer.Option(
             "--router",
             metavar="ROUTER",
             help="canary: argo (Rollout) or istio (VirtualService) (default: argo, built-in).",
         ),
-    ] = CanaryRouter.ARGO,
+    ] = "argo",
     switch: Annotated[
         bool, typer.Option("--switch", help="bluegreen (plain): render only the Services.")
     ] = False,
