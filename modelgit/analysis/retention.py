@@ -4,11 +4,17 @@ A version is kept when any rule keeps it; everything else that is still register
 Rules: the latest N versions; versions newer than D days; the version each stage holds now
 (always); with `keep_stages`, versions a stage held at any time within the last D days; and the
 parents of any kept version (so lineage never points at a retired one).
+
+With an archive stage (`retention.archive_stage`), kept versions that left a stage and are held
+by no other stage are archived: assigned to that stage, as MLflow archives the versions a
+promotion replaces. The archive stage keeps nothing itself (archiving must never block
+retirement), and a version is archived once: one that was ever in the archive stage is not
+planned again, so a plan is idempotent and an archive someone undid stays undone.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
@@ -26,16 +32,19 @@ class Retention:
     keep_last: int = 5
     keep_days: int | None = 90
     keep_stages: bool = True
+    archive_stage: str | None = None  # where versions that left their stage go; keeps nothing
 
 
 @dataclass(frozen=True)
 class RetentionPlan:
-    """One model's plan: kept versions with their reasons, and the versions to retire."""
+    """One model's plan: kept versions with their reasons, the versions to retire, and the kept
+    versions to assign to the archive stage."""
 
     model: str
     kept: dict[str, tuple[str, ...]]
     retired: tuple[str, ...]
     already_retired: tuple[str, ...] = field(default=())
+    archive: tuple[str, ...] = field(default=())
 
 
 def _when(text: str) -> datetime:
@@ -88,12 +97,28 @@ def _rule_reasons(state: ModelState, policy: Retention, now: datetime) -> dict[s
             if _when(event.created_at) >= window:
                 keep(event.version, f"newer than {policy.keep_days} days")
     for stage, holder in state.stages.items():
-        keep(holder, f"held by {stage} now")
+        if stage != policy.archive_stage:
+            keep(holder, f"held by {stage} now")
     if policy.keep_stages and window is not None:
         for stage, held, until in _stage_spans(state, now):
-            if window <= until < now:  # a current holder is already kept "now"
+            if stage != policy.archive_stage and window <= until < now:  # a holder is kept "now"
                 keep(held, f"held by {stage} within {policy.keep_days} days")
     return reasons
+
+
+def _to_archive(
+    state: ModelState, policy: Retention, kept: Collection[str], now: datetime
+) -> tuple[str, ...]:
+    """Kept versions that left a stage, are held by no other stage now and were never in the
+    archive stage, lowest first; none for a deprecated model (a new tag would revive it)."""
+    archive = policy.archive_stage
+    if archive is None or state.deprecated:
+        return ()
+    held = {version for stage, version in state.stages.items() if stage != archive}
+    left = {version for stage, version, _ in _stage_spans(state, now) if stage != archive}
+    archived = {e.version for e in state.events if e.action is Action.ASSIGN and e.stage == archive}
+    chosen = (left & set(kept)) - held - archived
+    return tuple(sorted(chosen, key=version_key))
 
 
 def plan(
@@ -122,12 +147,14 @@ def plan(
     for state in states:
         mine = reasons[state.name]
         gone = {e.version or "" for e in state.events if e.action is Action.DEREGISTER}
+        kept = {v: tuple(why) for v, why in mine.items() if why}
         plans.append(
             RetentionPlan(
                 model=state.name,
-                kept={v: tuple(why) for v, why in mine.items() if why},
+                kept=kept,
                 retired=tuple(v for v, why in mine.items() if not why),
                 already_retired=tuple(sorted(gone, key=version_key)),
+                archive=_to_archive(state, policy, kept, now),
             )
         )
     return plans

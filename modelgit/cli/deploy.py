@@ -366,7 +366,10 @@ def rollout(
             f"rolled back ({result.rolled_back})"
         )
     if not as_json:
-        echo(f"{result.model} v{result.version} is in {result.stage}\n")
+        done = f"{result.model} v{result.version} is in {result.stage}"
+        if result.archived:
+            done += f"; the version it replaced is archived ({result.archived})"
+        echo(done + "\n")
 
 
 def _model_and_version(repo: Path, reference: str, version: str | None) -> tuple[str, str]:

@@ -1041,24 +1041,33 @@ def retention_text(result: Any) -> str:
         f"policy: keep the latest {policy.keep_last}, versions newer than {days}, "
         f"{'versions a stage held within that window, ' if policy.keep_stages else ''}"
         "every stage's current version and the parents of kept versions"
+        + (f"; archive to {policy.archive_stage}" if policy.archive_stage else "")
     ]
     for plan in result.plans:
         lines.append("")
-        lines.append(f"{plan.model}: keep {len(plan.kept)}, retire {len(plan.retired)}")
+        archiving = f", archive {len(plan.archive)}" if policy.archive_stage else ""
+        lines.append(f"{plan.model}: keep {len(plan.kept)}, retire {len(plan.retired)}{archiving}")
         for version, reasons in plan.kept.items():
             lines.append(f"  keep    v{version}  ({'; '.join(reasons)})")
         for version in plan.retired:
             lines.append(f"  retire  v{version}")
+        for version in plan.archive:
+            lines.append(f"  archive v{version}  (left its stage; to {policy.archive_stage})")
     if result.applied:
         lines.append("")
+        archived = (
+            f"archived {len(result.archived_tags)} ({', '.join(result.archived_tags)}); "
+            if result.archived_tags
+            else ""
+        )
         lines.append(
             f"retired {len(result.retired_tags)} version(s) with deregistration tags "
-            f"({', '.join(result.retired_tags) or 'none'}); removed "
+            f"({', '.join(result.retired_tags) or 'none'}); {archived}removed "
             f"{result.removed_cache_objects} cache object(s), "
             f"{result.removed_remote_objects} remote object(s), "
             f"{len(result.removed_published)} published copy(ies)"
         )
-    elif any(plan.retired for plan in result.plans):
+    elif any(plan.retired or plan.archive for plan in result.plans):
         lines.append("")
         lines.append("nothing changed: this is the plan; `modelgit gc --apply` carries it out")
     return "\n".join(lines) + "\n"

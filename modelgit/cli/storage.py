@@ -116,10 +116,21 @@ def gc(
             "else yes).",
         ),
     ] = None,
+    archive_stage: Annotated[
+        str | None,
+        typer.Option(
+            "--archive-stage",
+            metavar="NAME",
+            help="Assign kept versions that left their stage to this stage (default: "
+            "retention.archive_stage, else none).",
+        ),
+    ] = None,
     apply: Annotated[
         bool,
         typer.Option(
-            "--apply", help="Retire the planned versions and free storage only they used."
+            "--apply",
+            help="Retire the planned versions, archive the planned ones and free storage only "
+            "retired versions used.",
         ),
     ] = False,
     cloud: Annotated[
@@ -149,6 +160,7 @@ def gc(
         keep_last=keep_last,
         keep_days=keep_days,
         keep_stages=keep_stages,
+        archive_stage=archive_stage,
         apply=apply,
         cloud=cloud,
         remote=remote,

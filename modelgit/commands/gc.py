@@ -1,5 +1,6 @@
 """`gc`: retire old versions by policy (GTO's deregistration tags, never a deletion) and, with
-`--apply`, free the storage only they used."""
+`--apply`, free the storage only they used; with an archive stage, assign the kept versions
+that left their stage to it."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from modelgit.errors import ConfigError
 from modelgit.registry import state as registry
 from modelgit.registry.lookup import read_metadata_many, root_of
 from modelgit.registry.published import PUBLISHED_ROOT
-from modelgit.registry.tags import model_from_tag, model_to_tag
+from modelgit.registry.tags import is_dns_label, model_from_tag, model_to_tag
 from modelgit.sources import config
 
 
@@ -25,6 +26,7 @@ class GcResult:
     plans: tuple[RetentionPlan, ...]
     applied: bool = False
     retired_tags: tuple[str, ...] = ()
+    archived_tags: tuple[str, ...] = ()
     removed_cache_objects: int = 0
     removed_remote_objects: int = 0
     removed_published: tuple[str, ...] = ()
@@ -38,10 +40,14 @@ def policy_of(root: Path, **overrides: Any) -> Retention:
         raise ConfigError(
             f"{config.FILE}: retention has unknown keys: {', '.join(sorted(unknown))}"
         )
-    settings.pop("archive_stage", None)
     policy = Retention(**settings)
     chosen = {key: value for key, value in overrides.items() if value is not None}
     policy = replace(policy, **chosen)
+    if policy.archive_stage is not None and not is_dns_label(str(policy.archive_stage)):
+        raise ConfigError(
+            f"archive stage {policy.archive_stage!r} must be a stage name: lowercase letters, "
+            "digits and '-'"
+        )
     if policy.keep_last < 1:
         raise ConfigError("keep_last must be at least 1: the latest version is always kept")
     if policy.keep_days is not None and policy.keep_days < 0:
@@ -56,15 +62,23 @@ def gc(
     keep_last: int | None = None,
     keep_days: int | None = None,
     keep_stages: bool | None = None,
+    archive_stage: str | None = None,
     apply: bool = False,
     cloud: bool = False,
     remote: str | None = None,
     now: datetime | None = None,
 ) -> GcResult:
-    """Plan retention (default) or apply it: deregistration tags, then `dvc gc` of what only
-    retired versions used, and (with `cloud`) their remote objects and published copies."""
+    """Plan retention (default) or apply it: deregistration tags, archive-stage tags (with an
+    archive stage), then `dvc gc` of what only retired versions used, and (with `cloud`) their
+    remote objects and published copies."""
     root = root_of(repo)
-    policy = policy_of(root, keep_last=keep_last, keep_days=keep_days, keep_stages=keep_stages)
+    policy = policy_of(
+        root,
+        keep_last=keep_last,
+        keep_days=keep_days,
+        keep_stages=keep_stages,
+        archive_stage=archive_stage,
+    )
     states = registry.read(root)
     if model is not None:
         name = model_from_tag(model)
@@ -83,7 +97,7 @@ def gc(
         plans = [p for p in plans if p.model == model_from_tag(model)]
     if not apply:
         return GcResult(policy, tuple(plans))
-    from modelgit.commands.stages import deprecate
+    from modelgit.commands.stages import archive, deprecate
     from modelgit.sources import dvc
 
     if cloud:
@@ -94,6 +108,12 @@ def gc(
         for version in item.retired:
             why = "retired by `modelgit gc`: outside the retention policy"
             retired.append(deprecate(root, item.model, version, why).tag or "")
+    archived: list[str] = []
+    for item in plans:
+        for version in item.archive:
+            why = f"archived by `modelgit gc`: v{version} left its stage"
+            change = archive(root, item.model, version, str(policy.archive_stage), why)
+            archived.append(change.tag or "")
     kept_commits = sorted(
         {
             event.commit
@@ -124,6 +144,7 @@ def gc(
         tuple(plans),
         applied=True,
         retired_tags=tuple(retired),
+        archived_tags=tuple(archived),
         removed_cache_objects=removed_local,
         removed_remote_objects=removed_remote,
         removed_published=tuple(published),

@@ -14,9 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from modelgit.commands import policy, stages
-from modelgit.errors import InputError
+from modelgit.commands.gc import policy_of
+from modelgit.errors import ConfigError, InputError, ModelgitError
 from modelgit.registry.lookup import model_state, root_of
-from modelgit.registry.tags import check_version
+from modelgit.registry.state import ModelState
+from modelgit.registry.tags import Action, check_version
 from modelgit.registry.versions import Version
 from modelgit.sources import config, git
 from modelgit.values import TextEnum, is_number
@@ -144,6 +146,8 @@ class RolloutStep(TextEnum):
     NOTIFIED = "notified"
     INTERRUPTED = "interrupted"
     COMPLETED = "completed"
+    ARCHIVED = "archived"
+    NOT_ARCHIVED = "not-archived"
 
 
 @dataclass(frozen=True)
@@ -166,6 +170,7 @@ class RolloutResult:
     promoted: str | None  # the promotion tag (None when the version already held the stage)
     rolled_back: str | None  # the rollback tag, when there was one
     events: tuple[RolloutEvent, ...] = field(default_factory=tuple)
+    archived: str | None = None  # the archive-stage tag of the replaced version, if written
 
 
 @dataclass(frozen=True)
@@ -265,11 +270,18 @@ def rollout(
     until it is observably serving, then check health every `interval` seconds for `window`
     seconds; at `max_failures` failed checks (or Ctrl-C, unless `on_interrupt` is keep), give
     the stage back to the version it held, marking this one failed, run `on_failure` and
-    report failure. Rolling out the version the stage already holds only checks its health."""
+    report failure. Rolling out the version the stage already holds only checks its health.
+    After a successful window, with `retention.archive_stage` set, the version the stage held
+    before goes to the archive stage unless another stage still holds it."""
     root = root_of(repo)
     run = _Run(request, progress)
     version = check_version(request.version)
     stage = request.stage
+    archive_stage = policy_of(root).archive_stage  # a broken retention setting fails now
+    if archive_stage == stage:
+        raise ConfigError(
+            f"retention.archive_stage is {stage!r}, the stage rolled out to; name another stage"
+        )
     state = model_state(root, request.model)
     if state.stages.get(stage) == version:
         run.record(RolloutStep.READY, f"v{version} already holds {stage}; checking health only")
@@ -304,7 +316,55 @@ def rollout(
     run.record(RolloutStep.COMPLETED, done)
     run.notify("succeeded", f"{state.name} v{version} is healthy in {stage}",
                model=state.name, version=version, stage=stage, tag=promoted.tag)  # fmt: skip
-    return RolloutResult(state.name, version, stage, True, promoted.tag, None, tuple(run.events))
+    archived = _archive_replaced(root, run, promoted, archive_stage) if archive_stage else None
+    return RolloutResult(
+        state.name, version, stage, True, promoted.tag, None, tuple(run.events), archived
+    )
+
+
+def _archive_replaced(
+    root: Path, run: _Run, promoted: stages.StageChange, archive_stage: str
+) -> str | None:
+    """Assign the version the rollout replaced to the archive stage, as MLflow archives the
+    versions a promotion replaces; not when another stage still holds it (it is in use) or it
+    is in the archive stage already. A refusal (a stage policy) is reported, not raised: the
+    rollout itself succeeded."""
+    replaced = promoted.previous
+    if replaced is None or replaced == promoted.version:
+        return None
+    state = model_state(root, promoted.model)
+    holders = sorted(s for s, v in state.stages.items() if v == replaced and s != archive_stage)
+    if holders:
+        run.record(RolloutStep.NOT_ARCHIVED, f"v{replaced}: {', '.join(holders)} still holds it")
+        return None
+    if _in_stage(state, replaced, archive_stage):
+        run.record(RolloutStep.NOT_ARCHIVED, f"v{replaced} is in {archive_stage} already")
+        return None
+    why = f"replaced by v{promoted.version} in {promoted.stage} (rollout succeeded)"
+    try:
+        change = stages.archive(
+            root, promoted.model, replaced, archive_stage, why, replaced_by=promoted.version
+        )
+    except ModelgitError as exc:
+        run.record(RolloutStep.NOT_ARCHIVED, f"v{replaced}: {exc}")
+        return None
+    run.record(RolloutStep.ARCHIVED, f"v{replaced} to {archive_stage} ({change.tag})")
+    run.push(root, change.tag)
+    return change.tag
+
+
+def _in_stage(state: ModelState, version: str, stage: str) -> bool:
+    """True while `version` is assigned to `stage` (its latest move there is an assignment),
+    as GTO counts a stage holding several versions; the newest of them is the one shown."""
+    moves = [
+        e
+        for e in state.events
+        if e.stage == stage
+        and e.version == version
+        and e.action in (Action.ASSIGN, Action.UNASSIGN)
+    ]
+    latest = max(moves, key=lambda e: e.counter or 0, default=None)
+    return latest is not None and latest.action is Action.ASSIGN
 
 
 def _kubectl(

@@ -39,6 +39,7 @@ class StageAction(TextEnum):
     ROLLBACK = "rollback"
     DEPRECATE = "deprecate"
     UNASSIGN = "unassign"
+    ARCHIVE = "archive"
 
 
 @dataclass(frozen=True)
@@ -404,3 +405,32 @@ def _check_rollback_to(
                 f"v{target} has not been in {before}; the promotion order is "
                 f"{' -> '.join(order)} (pass --force with a reason to roll back to it anyway)"
             )
+
+
+def archive(
+    repo: Path | str,
+    model: str,
+    version: str,
+    stage: str,
+    message: str | None = None,
+    *,
+    replaced_by: str | None = None,
+) -> StageChange:
+    """Assign `version` to the archive `stage` (`retention.archive_stage`) with the same
+    `<name>#<stage>#<N>` tag promote writes; the stage needs no `stages:` entry and no promotion
+    order. `rollout` and `gc` call it for the versions a stage no longer holds."""
+    if not is_dns_label(stage):
+        raise InvalidNameError(f"archive stage {stage!r} must be lowercase letters, digits and '-'")
+    root = root_of(repo)
+    state = model_state(root, model)
+    event = pick(state, check_version(version), None)
+    version = Version(event.version or "")
+    current = state.stages.get(stage)
+    fields = _fields(
+        root, StageAction.ARCHIVE, model=state.name, version=version, stage=stage, previous=current
+    )
+    if replaced_by is not None:
+        fields["replaced_by"] = check_version(replaced_by)
+    subject = message or f"Archive {state.name} v{version} in {stage}"
+    tag = _assign(root, state, event, stage, subject, fields)
+    return StageChange(state.name, StageAction.ARCHIVE, tag, version, stage, current)

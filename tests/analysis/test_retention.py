@@ -74,7 +74,7 @@ def histories(draw):
         events.append(
             move(
                 "m",
-                draw(st.sampled_from(["staging", "production"])),
+                draw(st.sampled_from(["staging", "production", "archived"])),
                 draw(st.integers(1, count)),
                 counter,
                 draw(st.floats(0, 400)),
@@ -95,6 +95,7 @@ policies = st.builds(
     keep_last=st.integers(0, 6),
     keep_days=st.one_of(st.none(), st.integers(0, 365)),
     keep_stages=st.booleans(),
+    archive_stage=st.sampled_from([None, "archived"]),
 )
 
 
@@ -104,7 +105,7 @@ def test_never_retires_a_stage_holder_or_the_latest_and_is_idempotent(history, p
     events, parents = history
     state = build_state("m", events)
     (result,) = plan([state], policy, NOW, parents)
-    held = {v for v in state.stages.values() if v is not None}
+    held = {v for s, v in state.stages.items() if v is not None and s != policy.archive_stage}
     assert not held & set(result.retired)
     if state.latest is not None:
         assert state.latest.version not in result.retired
@@ -113,8 +114,56 @@ def test_never_retires_a_stage_holder_or_the_latest_and_is_idempotent(history, p
         if child.partition("@v")[2] in result.kept:
             for ref in refs:
                 assert ref.partition("@v")[2] not in result.retired
-    # Applying the plan (a deregistration tag per retired version) leaves nothing to retire.
-    applied = build_state("m", events + [deregister("m", v) for v in result.retired])
+    # Only kept versions that left a stage, and that no other stage holds, are archived.
+    assert set(result.archive) <= set(result.kept) - held
+    left = {e.version for e in events if e.action is Action.ASSIGN and e.stage != "archived"}
+    assert set(result.archive) <= left
+    if policy.archive_stage is None:
+        assert result.archive == ()
+    else:
+        # The archive stage keeps nothing: without its tags the plan retires the same versions.
+        others = [e for e in events if e.stage != policy.archive_stage]
+        (bare,) = plan([build_state("m", others)], policy, NOW, parents)
+        assert bare.retired == result.retired
+    # Applying the plan (a deregistration tag per retired version, an archive-stage tag per
+    # archived one) leaves nothing to retire and nothing to archive.
+    counter = max((e.counter or 0 for e in events), default=0)
+    archived = [
+        move("m", "archived", int(v.split(".")[1]), counter + n, 0)
+        for n, v in enumerate(result.archive, 1)
+    ]
+    retired = [deregister("m", v) for v in result.retired]
+    applied = build_state("m", events + retired + archived)
     (again,) = plan([applied], policy, NOW, parents)
     assert again.retired == ()
+    assert again.archive == ()
     assert again.kept == result.kept
+
+
+def test_archiving_plans_the_versions_that_left_a_stage():
+    events = [register("churn", minor, days_ago=50 - minor) for minor in range(1, 6)]
+    events += [
+        move("churn", "production", 1, 1, days_ago=40),
+        move("churn", "staging", 2, 2, days_ago=30),
+        move("churn", "production", 2, 3, days_ago=20),  # v0.2.0 replaces v0.1.0
+        move("churn", "staging", 3, 4, days_ago=10),  # v0.3.0 replaces v0.2.0 in staging
+        move("churn", "production", 3, 5, days_ago=5),  # and v0.2.0 in production
+        move("churn", "staging", 4, 6, days_ago=4),
+        move("churn", "staging", 4, 7, days_ago=3, off=True),  # v0.4.0 taken out of staging
+    ]
+    policy = Retention(keep_last=5, keep_days=90, archive_stage="archived")
+    (result,) = plan([build_state("churn", events)], policy, NOW)
+    assert result.archive == ("0.1.0", "0.2.0", "0.4.0")  # v0.3.0 is in production
+    assert result.retired == ()
+    # Archived once, never again; and an archived version is retired like any other.
+    events += [move("churn", "archived", 1, 8, days_ago=2), move("churn", "archived", 2, 9, 1)]
+    state = build_state("churn", events)
+    assert state.stages["archived"] == "0.2.0"  # GTO's view: the latest assignment
+    (result,) = plan([state], policy, NOW)
+    assert result.archive == ("0.4.0",)
+    (result,) = plan([state], Retention(keep_last=1, keep_days=None, archive_stage="archived"), NOW)
+    assert result.retired == ("0.1.0", "0.2.0", "0.4.0")
+    assert result.archive == ()  # a version to retire is not archived
+    # Without an archive stage the same tags are an ordinary stage, which keeps its version.
+    (result,) = plan([state], Retention(keep_last=1, keep_days=None), NOW)
+    assert "0.2.0" in result.kept and result.archive == ()

@@ -64,6 +64,10 @@ def produce(repo: Path, tmp_path: Path) -> dict[str, list[str]]:
         "ci-report": [["ci", "report", "--base", "churn@v0.1.0", "--json"]],
         "ci-init": [["ci", "init", "--json"]],
         "init": [["init", "--json"]],
+        "gc": [
+            ["gc", "--json"],
+            ["gc", "--keep-last", "1", "--archive-stage", "archived", "--json"],
+        ],
     }
 
 

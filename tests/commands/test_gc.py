@@ -3,10 +3,16 @@ what retired versions alone used, in the cache and (with --cloud) on the DVC rem
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+
 import pytest
-from conftest import dvc, git, tag_message
+from conftest import BIN, dvc, git, tag_message
+from typer.testing import CliRunner
 
 import modelgit
+from modelgit.cli.app import app
 from modelgit.commands.gc import gc
 from modelgit.registry import metadata
 
@@ -96,3 +102,66 @@ def test_an_unknown_dvc_remote_is_refused_before_any_tag(three_versions):
     with pytest.raises(modelgit.InputError, match="no DVC remote named 'nosuch'"):
         gc(repo, keep_last=1, keep_days=0, apply=True, cloud=True, remote="nosuch")
     assert git(repo, "tag") == before
+
+
+def gto_stages(repo) -> dict:
+    """The stages `gto show --json` (GTO's own command line) reports held, per model."""
+    proc = subprocess.run(
+        [os.path.join(BIN, "gto"), "show", "--json"], cwd=repo, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    return {
+        name: {s: v for s, v in m["stage"].items() if v}
+        for name, m in json.loads(proc.stdout).items()
+    }
+
+
+def listed_stages(repo) -> dict:
+    """The same, as `modelgit list --json` reports it."""
+    result = CliRunner().invoke(app, ["list", "--json", "-C", str(repo)])
+    assert result.exit_code == 0, result.output
+    return {
+        m["name"]: {s: f"v{v}" for s, v in m["stages"].items() if v}
+        for m in json.loads(result.stdout)
+    }
+
+
+def test_versions_that_left_their_stage_are_archived_and_gto_agrees(three_versions):
+    repo, _ = three_versions
+    (repo / ".modelgit.yaml").write_text("retention:\n  archive_stage: archived\n")
+    modelgit.promote(repo, "churn", "0.3.0", "production", force=True)  # replaces v0.2.0
+    modelgit.promote(repo, "churn", "0.1.0", "staging")
+    modelgit.promote(repo, "churn", "0.3.0", "staging")  # v0.1.0 leaves staging
+    (plan,) = gc(repo, keep_last=3).plans
+    assert plan.archive == ("0.1.0", "0.2.0") and plan.retired == ()
+    before = set(git(repo, "tag").split())
+
+    applied = gc(repo, keep_last=3, apply=True)
+
+    assert applied.archived_tags == ("churn#archived#5", "churn#archived#6")
+    assert set(git(repo, "tag").split()) == before | set(applied.archived_tags)  # only added
+    assert "action: archive" in tag_message(repo, "churn#archived#5")
+    expected = {"churn": {"production": "v0.3.0", "staging": "v0.3.0", "archived": "v0.2.0"}}
+    assert listed_stages(repo) == gto_stages(repo) == expected
+    assert gc(repo, keep_last=3).plans[0].archive == ()  # idempotent: archived once
+    # The archive stage keeps nothing: with keep_last 1 both archived versions are retired.
+    (plan,) = gc(repo, keep_last=1, keep_days=0).plans
+    assert plan.retired == ("0.1.0", "0.2.0") and plan.archive == ()
+    assert list(plan.kept) == ["0.3.0"]
+
+
+def test_archive_stage_flag_overrides_the_config_and_shows_in_the_plan(three_versions):
+    repo, _ = three_versions
+    modelgit.promote(repo, "churn", "0.3.0", "production", force=True)
+    runner = CliRunner()
+    args = ["gc", "--keep-last", "3", "-C", str(repo)]
+    text = runner.invoke(app, [*args, "--archive-stage", "retired-stage"])
+    assert text.exit_code == 0, text.output
+    assert "archive v0.2.0  (left its stage; to retired-stage)" in text.stdout
+    assert "churn: keep 3, retire 0, archive 1" in text.stdout
+    document = json.loads(runner.invoke(app, [*args, "--json", "--archive-stage", "old"]).stdout)
+    assert document["policy"]["archive_stage"] == "old"
+    assert document["plans"][0]["archive"] == ["0.2.0"]
+    assert json.loads(runner.invoke(app, [*args, "--json"]).stdout)["plans"][0]["archive"] == []
+    bad = runner.invoke(app, [*args, "--archive-stage", "Old Versions"])
+    assert bad.exit_code == 2 and "archive stage 'Old Versions'" in bad.stderr

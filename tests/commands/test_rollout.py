@@ -417,3 +417,79 @@ def test_rollback_to_obeys_the_promotion_order(registry):
         modelgit.rollback(registry, "churn", "production", to="0.1.0")
     forced = modelgit.rollback(registry, "churn", "production", to="0.1.0", force=True)
     assert "forced: true" in tag_message(registry, forced.tag)
+
+
+def held(repo) -> dict:
+    return {s: v for s, v in modelgit.list_models(repo)[0].stages.items() if v is not None}
+
+
+def archive_to(repo, stage: str = "archived") -> None:
+    (repo / ".modelgit.yaml").write_text(f"retention:\n  archive_stage: {stage}\n")
+
+
+def quick(version: str, health: str = "true", **options) -> modelgit.RolloutRequest:
+    return modelgit.RolloutRequest(
+        "churn", version, health_cmd=health, window=0.2, interval=0.1, force=True, **options
+    )
+
+
+def test_a_successful_rollout_archives_the_version_it_replaced(registry):
+    archive_to(registry)
+    modelgit.promote(registry, "churn", "0.1.0", "production", force=True)
+    result = runner.invoke(
+        app,
+        ["rollout", "churn@v0.2.0", "--health-cmd", "true", "--window", "0.2",
+         "--interval", "0.1", "--force", "-C", str(registry)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    tag = "churn#archived#3"
+    assert f"churn v0.2.0 is in production; the version it replaced is archived ({tag})" in (
+        result.stdout
+    )
+    assert f"archived: v0.1.0 to archived ({tag})" in result.stdout
+    assert held(registry) == {"archived": "0.1.0", "production": "0.2.0"}
+    assert git(registry, "rev-parse", f"{tag}^{{}}") == git(
+        registry, "rev-parse", "churn@v0.1.0^{}"
+    )
+    message = tag_message(registry, tag)
+    assert "action: archive" in message and "replaced_by: 0.2.0" in message
+    # Rolling out the version production already holds moves nothing and archives nothing.
+    again = modelgit.rollout(registry, quick("0.2.0"))
+    assert again.succeeded and again.promoted is None and again.archived is None
+    assert "churn#archived#4" not in git(registry, "tag")
+
+
+def test_a_failed_rollout_archives_nothing(registry):
+    archive_to(registry)
+    modelgit.promote(registry, "churn", "0.1.0", "production", force=True)
+    result = modelgit.rollout(registry, quick("0.2.0", health="false"))
+    assert not result.succeeded and result.rolled_back and result.archived is None
+    assert "archived" not in {str(e.kind) for e in result.events}
+    assert held(registry) == {"production": "0.1.0"}
+
+
+def test_a_replaced_version_another_stage_holds_is_not_archived(registry):
+    archive_to(registry)
+    modelgit.promote(registry, "churn", "0.1.0", "production", force=True)
+    modelgit.promote(registry, "churn", "0.1.0", "staging")
+    result = modelgit.rollout(registry, quick("0.2.0"))
+    assert result.succeeded and result.archived is None
+    assert result.events[-1].kind == "not-archived"
+    assert result.events[-1].detail == "v0.1.0: staging still holds it"
+    assert "archived" not in held(registry)
+    # Without retention.archive_stage, a rollout archives nothing and says nothing of it.
+    (registry / ".modelgit.yaml").unlink()
+    plain = modelgit.rollout(registry, quick("0.1.0"))
+    assert plain.succeeded and plain.archived is None
+    assert {str(e.kind) for e in plain.events}.isdisjoint({"archived", "not-archived"})
+
+
+def test_archiving_to_the_stage_rolled_out_to_is_refused_before_any_tag(registry):
+    archive_to(registry, "production")
+    before = git(registry, "tag")
+    with pytest.raises(modelgit.InputError, match="archive_stage is 'production'"):
+        modelgit.rollout(registry, quick("0.2.0"))
+    archive_to(registry, "Not_A_Stage")
+    with pytest.raises(modelgit.InputError, match="archive stage 'Not_A_Stage'"):
+        modelgit.rollout(registry, quick("0.2.0"))
+    assert git(registry, "tag") == before
