@@ -4,6 +4,7 @@ Each command parses its arguments, calls one `modelgit` function and renders the
 shared app, the error funnel and the output settings are in `cli/base.py`.
 """
 
+import copy
 import os
 import sys
 from pathlib import Path
@@ -24,7 +25,16 @@ ORDER = (
     "promote", "rollback", "unassign", "deprecate", "manifest", "rollout", "publish", "get",
     "verify", "scan", "gc", "card", "site", "config",
 )  # fmt: skip
-app.registered_commands.sort(key=lambda c: ORDER.index(c.name) if c.name in ORDER else len(ORDER))
+
+
+def command_name(command: typer.models.CommandInfo) -> str:
+    """The name a command is invoked by: its own, else its function's, as typer derives it."""
+    return command.name or typer.main.get_command_name(command.callback.__name__)  # type: ignore[union-attr]
+
+
+app.registered_commands.sort(
+    key=lambda c: ORDER.index(command_name(c)) if command_name(c) in ORDER else len(ORDER)
+)
 
 
 def _version(shown: bool) -> None:
@@ -79,9 +89,38 @@ _USAGE_ERROR: type[Exception] = _CLICK_ERRORS["UsageError"]
 _CLICK_EXCEPTION: type[Exception] = _CLICK_ERRORS["ClickException"]
 
 
+# The global options that may come before a command's name, and whether each takes a value.
+_GLOBAL_OPTIONS = {"-C": True, "--quiet": False, "-q": False, "--plain": False}
+
+
+def invoked(args: list[str]) -> str | None:
+    """The command or group named in `args`, when only global options come before it; None
+    when something else does (`--help`, `--version`, a typo): then click sees every command."""
+    index = 0
+    while index < len(args) and args[index] in _GLOBAL_OPTIONS:
+        index += 1 + _GLOBAL_OPTIONS[args[index]]
+    if index >= len(args) or args[index].startswith("-"):
+        return None
+    return args[index]
+
+
+def app_for(args: list[str]) -> typer.Typer:
+    """The app with only the command `args` invokes: click then builds one command's options,
+    not all of them (a twentieth of a short command's time). Anything else gets the whole app,
+    so help, suggestions for a mistyped name and shell completion see every command."""
+    name = invoked(args)
+    commands = [c for c in app.registered_commands if command_name(c) == name]
+    groups = [g for g in app.registered_groups if g.name == name]
+    if not commands and not groups:
+        return app
+    only = copy.copy(app)
+    only.registered_commands, only.registered_groups = commands, groups
+    return only
+
+
 def main() -> None:
     """Console-script entry point: click's usage errors leave as one `error:` line, exit 2."""
-    command = typer.main.get_command(app)
+    command = typer.main.get_command(app_for(sys.argv[1:]))
     try:
         code = command.main(prog_name="modelgit", standalone_mode=False)
     except BrokenPipeError:  # a closed pipe while click wrote usage or help

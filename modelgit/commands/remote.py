@@ -9,11 +9,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from modelgit.commands.show import HistoryEntry, ModelSummary, VersionInfo
+from modelgit.commands.read_results import HistoryEntry, ModelSummary, VersionInfo
 from modelgit.errors import GitError, RemoteError
-from modelgit.registry import metadata
 from modelgit.registry import state as registry
-from modelgit.registry.lookup import choose, is_deprecated, pick
 from modelgit.registry.state import ModelState
 from modelgit.registry.tags import model_from_tag, split_reference
 from modelgit.registry.versions import version_key
@@ -36,17 +34,19 @@ def _why(error: GitError) -> str:
 
 
 def _states(url: str) -> dict[str, ModelState]:
-    try:
-        tags = git.ls_remote_tags(url)
-    except GitError as exc:
-        raise RemoteError(f"cannot read tags of {url}: {_why(exc)}") from exc
-    return {
-        name: registry.build_state(name, events)
-        for name, events in registry.events_from_tags(tags).items()
-    }
+    with registry.without_cycle_collection():
+        try:
+            tags = git.ls_remote_tags(url)
+        except GitError as exc:
+            raise RemoteError(f"cannot read tags of {url}: {_why(exc)}") from exc
+        return registry.fold(tags)
 
 
 def _state(url: str, model: str | None) -> ModelState:
+    # The lookup helpers (and the YAML parser under them) are imported only when a model is
+    # named: `list --remote` needs neither.
+    from modelgit.registry.lookup import choose
+
     states = _states(url)
     return states[choose(sorted(states), model_from_tag(model) if model else None)]
 
@@ -88,6 +88,9 @@ def history_remote(url: str, model: str | None = None) -> list[HistoryEntry]:
 
 def show_remote(url: str, reference: str | None = None) -> VersionInfo:
     """One version at `url` with its metadata, fetching only that tag object (cached)."""
+    from modelgit.registry import metadata
+    from modelgit.registry.lookup import is_deprecated, pick
+
     model, version, stage = split_reference(reference) if reference else (None, None, None)
     state = _state(url, model)
     event = pick(state, version, stage, deprecated_ok=True)

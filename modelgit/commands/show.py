@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from modelgit.commands.read_results import HistoryEntry, KeyMetric, ModelSummary, VersionInfo
 from modelgit.registry import metadata
 from modelgit.registry import state as registry
 from modelgit.registry.lookup import (
@@ -21,58 +22,6 @@ from modelgit.registry.state import Event
 from modelgit.registry.tags import Action, split_reference
 from modelgit.registry.versions import Version
 from modelgit.sources import config, pipeline
-
-
-@dataclass(frozen=True)
-class KeyMetric:
-    """The metric a version headlines, and its value."""
-
-    name: str
-    value: Any
-
-
-@dataclass(frozen=True)
-class ModelSummary:
-    """One row of `list`: a model, its latest version and the version in each stage."""
-
-    name: str
-    latest: str | None
-    stages: dict[str, str | None]
-    deprecated: bool = False
-    declared: bool = True
-    # With `list_models(metrics=True)`: "latest" or a stage -> its version's key metric.
-    metrics: dict[str, KeyMetric] | None = None
-
-
-@dataclass(frozen=True)
-class VersionInfo:
-    """One version as `show` reports it: the tag, its commit and its metadata document."""
-
-    model: str
-    version: str
-    tag: str
-    commit: str
-    metadata: dict[str, Any]  # the tag's document as written (its `stages` are pipeline stages)
-    assigned_stages: tuple[str, ...] = ()  # the registry stages that hold this version now
-    deprecated: bool = False  # deregistered since (`<name>@vX.Y.Z!`); still readable history
-    signed: bool = False
-    derived: bool = False  # True when the tag carried no metadata (e.g. GTO wrote it)
-    problem: str | None = None  # why the tag's own metadata could not be used
-    key_metric: str | None = None  # the metric this model headlines (declared or guessed)
-
-
-@dataclass(frozen=True)
-class HistoryEntry:
-    """One registry event, as `history` lists them (newest first)."""
-
-    event: str
-    version: str | None
-    stage: str | None
-    tag: str
-    commit: str
-    created_at: str
-    author: str
-    deprecated: bool = False  # a registration whose version was deregistered since
 
 
 def list_models(repo: Path | str = ".", *, metrics: bool = False) -> list[ModelSummary]:

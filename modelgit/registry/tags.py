@@ -9,6 +9,7 @@ A model declared in ``sub/dvc.yaml`` is named ``sub:name``; in tags ``:`` become
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from typing import NamedTuple
 
@@ -19,11 +20,18 @@ from modelgit.values import GTO_NAME
 # The grammar GTO reads, so that tags either tool wrote are understood by both.
 _NAME = GTO_NAME
 _DIRNAME = r"[a-zA-Z0-9\-_./]+"
-_TAG_RE = re.compile(
-    rf"^(?P<artifact>(?:{_DIRNAME}=)?{_NAME})"
+_ARTIFACT = rf"(?:{_DIRNAME}=)?{_NAME}"
+_SUFFIX = (
     rf"(?:(?:#(?P<stage>{_NAME})|@v(?P<version>{SEMVER_PATTERN}))(?P<cancel>!?)|@(?P<deprecated>deprecated))"
-    r"(?:#(?P<counter>[0-9]+))?$"
+    r"(?:#(?P<counter>[0-9]+))?"
 )
+# The whole grammar, for reference and for the test that the split parse below agrees with it.
+TAG_RE = re.compile(rf"(?P<artifact>{_ARTIFACT}){_SUFFIX}")  # use with fullmatch
+# Neither part of an artifact name may hold `@` or `#`, so a tag splits at the first of them
+# into the artifact and a suffix; a registry repeats both (50 models, 250 versions, a few
+# stages), so each distinct part is matched once and parsing thousands of tags is lookups.
+_ARTIFACT_RE = re.compile(rf"{_ARTIFACT}")
+_SUFFIX_RE = re.compile(_SUFFIX)
 _MODEL_RE = re.compile(rf"^(?:{_DIRNAME}:)?{_NAME}$")
 # Kubernetes DNS-1123 label: names modelgit creates must be usable as labels unchanged.
 _DNS1123_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
@@ -61,19 +69,43 @@ def model_from_tag(name: str) -> str:
 
 def parse_tag(tag: str) -> TagName | None:
     """Parse a tag name; None for any tag outside the registry grammar."""
-    match = _TAG_RE.match(tag)
+    fields = tag_fields(tag)
+    return None if fields is None else TagName(*fields)
+
+
+def tag_fields(tag: str) -> tuple[str, Action, Version | None, str | None, int | None] | None:
+    """`parse_tag`'s fields as a plain tuple (model, action, version, stage, counter), for
+    reading thousands of tags at a time; None for any tag outside the registry grammar."""
+    at, hashed = tag.find("@"), tag.find("#")
+    cut = at if hashed < 0 or 0 <= at < hashed else hashed
+    if cut < 0:
+        return None
+    model = _model_part(tag[:cut])
+    rest = _suffix_part(tag[cut:])
+    if model is None or rest is None:
+        return None
+    return (model, *rest)
+
+
+@functools.lru_cache(maxsize=4096)
+def _model_part(artifact: str) -> str | None:
+    """The model an artifact spelling names (`sub=name` -> `sub:name`), None if invalid."""
+    return model_from_tag(artifact) if _ARTIFACT_RE.fullmatch(artifact) else None
+
+
+@functools.lru_cache(maxsize=16384)
+def _suffix_part(suffix: str) -> tuple[Action, Version | None, str | None, int | None] | None:
+    """(action, version, stage, counter) from what follows the artifact, None if invalid."""
+    match = _SUFFIX_RE.fullmatch(suffix)
     if match is None:
         return None
-    artifact, stage, version, cancel, deprecated, counter = match.groups()
-    model = model_from_tag(artifact)
+    stage, version, cancel, deprecated, counter = match.groups()
     number = int(counter) if counter is not None else None
     if deprecated:
-        return TagName(model, Action.DEPRECATE, None, None, number)
+        return Action.DEPRECATE, None, None, number
     if version is not None:
-        action = Action.DEREGISTER if cancel else Action.REGISTER
-        return TagName(model, action, Version(version), None, number)
-    action = Action.UNASSIGN if cancel else Action.ASSIGN
-    return TagName(model, action, None, stage, number)
+        return Action.DEREGISTER if cancel else Action.REGISTER, Version(version), None, number
+    return Action.UNASSIGN if cancel else Action.ASSIGN, None, stage, number
 
 
 def format_tag(name: TagName) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -39,6 +38,8 @@ def write(repo: Path, name: str, entries: Mapping[str, Any]) -> None:
         return
     try:
         path.parent.mkdir(exist_ok=True)
+        import tempfile  # only writers need it (with `random`): readers start faster
+
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-")
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             json.dump(dict(entries), out)

@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 import typer
 from conftest import BIN, git, tag_message
+from typer.main import get_command
 from typer.testing import CliRunner
 
 import modelgit
-from modelgit.cli.app import app, funnel
+from modelgit.cli.app import app, app_for, funnel, invoked
 
 runner = CliRunner()
 PACKAGE = Path(modelgit.__file__).parent
@@ -311,6 +312,25 @@ def test_console_script_smoke(registry):
     assert (
         proc.returncode == 2 and proc.stderr == "error: unknown model 'nope'; known models: churn\n"
     )
+
+
+def test_the_entry_point_builds_only_the_invoked_command(tmp_path):
+    assert invoked(["-C", "repo", "-q", "--plain", "list", "--json"]) == "list"
+    assert invoked(["--help", "list"]) is None and invoked(["-Crepo", "list"]) is None
+    assert invoked([]) is None and invoked(["-C"]) is None
+    assert list(get_command(app_for(["list", "--remote", "url"])).commands) == ["list"]
+    assert list(get_command(app_for(["ci", "init"])).commands) == ["ci"]
+    everything = get_command(app_for(["lst"])).commands
+    assert len(everything) == len(app.registered_commands) + len(app.registered_groups)
+    # Through the console script: `--help` lists every command in the order a user meets
+    # them, and a mistyped name is still matched against every command.
+    script = os.path.join(BIN, "modelgit")
+    shown = subprocess.run([script, "--help"], cwd=tmp_path, capture_output=True, text=True)
+    listed = [line.split()[0] for line in shown.stdout.split("Commands:")[1].splitlines() if line]
+    assert listed[:6] == ["init", "bump", "list", "show", "history", "diff"]
+    assert len(listed) == len(everything) and listed[-1] == "ci"
+    typo = subprocess.run([script, "lst"], cwd=tmp_path, capture_output=True, text=True)
+    assert typo.returncode == 2 and "Did you mean 'list'?" in typo.stderr
 
 
 def _dotted(node: ast.AST) -> str:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from modelgit.errors import InvalidNameError
 from modelgit.registry.tags import (
+    TAG_RE,
     Action,
     TagName,
     check_new_model_name,
@@ -85,3 +86,24 @@ def test_versions_and_references():
     assert split_reference("churn@v1.2.3") == ("churn", "1.2.3", None)
     assert split_reference("churn#production") == ("churn", None, "production")
     assert split_reference("churn") == ("churn", None, None)
+
+
+# Text built from the grammar's own pieces, so that many draws are near misses.
+pieces = st.sampled_from(
+    ["churn", "nlp", "=", "@", "#", "v", "!", "1", "0", ".", "-", "+", "rc", "deprecated",
+     "prod", "_", "/", "A", "01", "#7", "@v1.2.3", ":", " "]
+)  # fmt: skip
+
+
+@settings(max_examples=500)
+@given(st.lists(pieces, max_size=8).map("".join))
+def test_the_split_parse_agrees_with_the_whole_grammar(tag):
+    # parse_tag splits a tag at its first `@`/`#` and caches each part; the single regex of
+    # the whole grammar must decide every text the same way.
+    match = TAG_RE.fullmatch(tag)
+    parsed = parse_tag(tag)
+    assert (match is None) == (parsed is None), tag
+    if parsed is not None:
+        assert parsed.model == match["artifact"].replace("=", ":")
+        assert (parsed.version, parsed.stage) == (match["version"], match["stage"])
+        assert parsed.counter == (int(match["counter"]) if match["counter"] else None)
