@@ -292,6 +292,13 @@ def test_read_commands_never_import_dvc(registry, args):
     assert _forbidden(modules) == set()
 
 
+def test_list_remote_loads_no_yaml_parser(registry):
+    # `ls-remote` output is all `list --remote` reads: no metadata, no config, no PyYAML.
+    modules = _modules_after(["list", "--remote", ".", "--json"], registry)
+    assert "modelgit.commands.remote" in modules and "yaml" not in modules
+    assert "yaml" in _modules_after(["show", "--remote", ".", "--json"], registry)
+
+
 def test_the_import_guard_can_fail(registry):
     # `diff` needs the analysis layer and `--version` the package metadata: the guard sees both.
     assert "modelgit.analysis.compare" in _forbidden(_modules_after(["diff"], registry))
