@@ -103,17 +103,18 @@ def gc(
     if cloud:
         dvc.check_remote(root, remote)  # before any tag is written
 
-    retired = []
-    for item in plans:
-        for version in item.retired:
-            why = "retired by `modelgit gc`: outside the retention policy"
-            retired.append(deprecate(root, item.model, version, why).tag or "")
+    # Archive first: should a stage policy refuse an archive tag, nothing is retired yet.
     archived: list[str] = []
     for item in plans:
         for version in item.archive:
             why = f"archived by `modelgit gc`: v{version} left its stage"
             change = archive(root, item.model, version, str(policy.archive_stage), why)
             archived.append(change.tag or "")
+    retired = []
+    for item in plans:
+        for version in item.retired:
+            why = "retired by `modelgit gc`: outside the retention policy"
+            retired.append(deprecate(root, item.model, version, why).tag or "")
     kept_commits = sorted(
         {
             event.commit

@@ -164,6 +164,10 @@ def test_archiving_plans_the_versions_that_left_a_stage():
     (result,) = plan([state], Retention(keep_last=1, keep_days=None, archive_stage="archived"), NOW)
     assert result.retired == ("0.1.0", "0.2.0", "0.4.0")
     assert result.archive == ()  # a version to retire is not archived
+    # A deprecated model gets no archive tags: a new tag would make it active again (GTO).
+    deprecated = Event("churn", Action.DEPRECATE, "churn@deprecated", "c5", "x", stamp(0), "a")
+    (result,) = plan([build_state("churn", [*events, deprecated])], policy, NOW)
+    assert result.archive == ()
     # Without an archive stage the same tags are an ordinary stage, which keeps its version.
     (result,) = plan([state], Retention(keep_last=1, keep_days=None), NOW)
     assert "0.2.0" in result.kept and result.archive == ()

@@ -165,3 +165,18 @@ def test_archive_stage_flag_overrides_the_config_and_shows_in_the_plan(three_ver
     assert json.loads(runner.invoke(app, [*args, "--json"]).stdout)["plans"][0]["archive"] == []
     bad = runner.invoke(app, [*args, "--archive-stage", "Old Versions"])
     assert bad.exit_code == 2 and "archive stage 'Old Versions'" in bad.stderr
+
+
+def test_a_refused_archive_retires_nothing(three_versions):
+    repo, _ = three_versions
+    modelgit.promote(repo, "churn", "0.3.0", "production", force=True)  # v0.2.0 leaves it
+    (repo / ".modelgit.yaml").write_text(
+        "stages: [staging, production, archived]\nretention:\n  archive_stage: archived\n"
+        "policy:\n  archived: {from: staging}\n"
+    )
+    (plan,) = gc(repo, keep_last=2, keep_days=0).plans
+    assert plan.archive == ("0.2.0",) and plan.retired == ("0.1.0",)
+    before = git(repo, "tag")
+    with pytest.raises(modelgit.CheckFailedError, match="the archived policy takes versions from"):
+        gc(repo, keep_last=2, keep_days=0, apply=True)
+    assert git(repo, "tag") == before  # archiving comes first: nothing was retired
