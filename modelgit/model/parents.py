@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Iterable
 from pathlib import Path
 
 from modelgit.registry import state as registry_state
@@ -57,19 +58,37 @@ def _holder(pipe: Pipeline, path: str) -> str:
     return posixpath.normpath(path)
 
 
-def _sources(pipe: Pipeline, dep: str) -> list[str]:
-    """What a dependency reads: the output holding it, the outputs inside it, or itself."""
+def _sources(pipe: Pipeline, dep: str, folders: set[str]) -> list[str]:
+    """What a dependency reads: the output holding it, the outputs inside it, or itself.
+
+    `folders` holds every folder with an output or tracked path inside: a dependency that is
+    none of them (a code file, say) is answered without looking at every output.
+    """
     holder = _holder(pipe, dep)
     if holder in pipe.producers or holder in pipe.tracked:
         return [holder]
+    if posixpath.normpath(dep) not in folders:
+        return [dep]
     prefix = dep.rstrip("/") + "/"
     inside = sorted(o for o in [*pipe.producers, *pipe.tracked] if o.startswith(prefix))
     return inside or [dep]
 
 
+def _folders(paths: Iterable[str]) -> set[str]:
+    """Every folder holding one of `paths` (`a` and `a/b` for `a/b/c.csv`)."""
+    found: set[str] = set()
+    for path in paths:
+        folder = posixpath.dirname(posixpath.normpath(path))
+        while folder and folder not in found:
+            found.add(folder)
+            folder = posixpath.dirname(folder)
+    return found
+
+
 def _ancestor_files(pipe: Pipeline, path: str) -> set[str]:
     """Every file the artifact at `path` is built from (the file holding it included)."""
     start = _holder(pipe, path)
+    folders = _folders([*pipe.producers, *pipe.tracked])
     seen = {start}
     queue = [start]
     while queue:
@@ -77,7 +96,7 @@ def _ancestor_files(pipe: Pipeline, path: str) -> set[str]:
         if stage_id is None:
             continue
         for dep in pipe.stages[stage_id].deps:
-            for source in _sources(pipe, dep.path):
+            for source in _sources(pipe, dep.path, folders):
                 if source not in seen:
                     seen.add(source)
                     queue.append(source)

@@ -12,6 +12,8 @@ rules gives the same values, several times faster).
 from __future__ import annotations
 
 import ast
+import contextlib
+import gc
 import json
 import posixpath
 import re
@@ -24,6 +26,7 @@ from typing import Any, ClassVar
 import yaml
 
 from modelgit.errors import PipelineError
+from modelgit.sources.templates import resolve_simple
 from modelgit.sources.tree import Tree
 
 DVCFILE = "dvc.yaml"
@@ -308,11 +311,30 @@ def _producers_within(pipe: Pipeline, stage_id: str, wanted: set[str]) -> list[s
     ]
 
 
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector while a document is built.
+
+    Parsing allocates tens of thousands of containers, none of them garbage, and each
+    allocation burst sets off a collection that walks every object alive: without the pause
+    reading a 1,000-stage dvc.lock takes about twice as long.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 def _load_yaml(raw: bytes | None, what: str) -> Any:
     if raw is None:
         return None
     try:
-        return yaml.load(raw, Loader=_SafeLoader)  # CSafeLoader: safe, and fast
+        with _collector_paused():
+            return yaml.load(raw, Loader=_SafeLoader)  # CSafeLoader: safe, and fast
     except yaml.YAMLError as exc:
         raise PipelineError(f"{what} is not valid YAML: {str(exc).splitlines()[0]}") from exc
 
@@ -450,10 +472,14 @@ def _templated(document: dict[str, Any], raw: bytes | None) -> bool:
 
 
 def _definitions(tree: Tree, dvcfile: str, document: dict[str, Any], raw: bytes | None) -> Any:
-    """Stage definitions as DVC resolves them; plain files need no DVC, templated ones use its
-    own parser (foreach, matrix, vars and `${}` interpolation from params files)."""
+    """Stage definitions as DVC resolves them; plain files need no DVC, nor does a simple
+    `foreach` (`templates`); other templated ones use DVC's own parser (matrix, vars and `${}`
+    interpolation from params files)."""
     if not _templated(document, raw):
         return document.get("stages") or {}
+    simple = resolve_simple(document)
+    if simple is not None:
+        return simple
     from modelgit.sources.dvc import resolve_stages
 
     return resolve_stages(tree, dvcfile, document)
@@ -611,7 +637,8 @@ def parse_data_file(raw: bytes, path: str) -> Any:
             return _toml().loads(raw.decode("utf-8"))
         if kind == "py":
             return python_constants(ast.parse(raw, filename=path))
-        return yaml.load(raw, Loader=_SafeLoader) or {}
+        with _collector_paused():
+            return yaml.load(raw, Loader=_SafeLoader) or {}
     except (ValueError, SyntaxError, yaml.YAMLError) as exc:  # JSON, TOML, Python, YAML errors
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         name = {"json": "JSON", "toml": "TOML", "py": "Python", "yaml": "YAML"}[kind]

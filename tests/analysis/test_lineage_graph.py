@@ -3,6 +3,8 @@ layouts, and what `check` finds wrong. Reads trees only; nothing is written."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import networkx as nx
 import pytest
 import yaml
@@ -74,3 +76,44 @@ def test_check_finds_cycles_and_dependencies_nothing_produces(project):
     committed = Tree(project, git(project, "rev-parse", "HEAD").strip())  # the sound pipeline
     _, sound = graph_of(committed)
     assert lineage.check(sound, committed.files()) == lineage.Problems((), ())
+
+
+def test_a_simple_foreach_resolves_to_dvcs_own_stages_and_graph(tmp_path, monkeypatch):
+    """The generated `foreach` project is resolved without DVC (templates.resolve_simple), and
+    gives the stages, paths and stage-to-stage edges DVC's own index has."""
+    from dvc.repo import Repo
+
+    from modelgit.sources.templates import resolve_simple
+
+    monkeypatch.syspath_prepend(str(Path(__file__).parents[2] / "bench"))
+    from scale_projects import foreach
+
+    root = tmp_path / "foreach"
+    foreach(root, 30)
+    assert resolve_simple(yaml.safe_load((root / "dvc.yaml").read_text())) is not None
+    pipe, graph = graph_of(Tree(root, git(root, "rev-parse", "HEAD").strip()))
+    with Repo(str(root)) as repo:
+        stages = [s for s in repo.index.stages if getattr(s, "name", None) in pipe.stages]
+        dvc_edges = {(a.name, b.name) for a, b in repo.index.graph.edges
+                     if a in stages and b in stages}  # fmt: skip
+        dvc_paths = {
+            s.name: (sorted(d.def_path for d in s.deps), sorted(o.def_path for o in s.outs))
+            for s in stages
+        }
+    ours = {
+        sid: (
+            sorted([*(d.path for d in stage.deps), *stage.params]),  # DVC's deps: params too
+            sorted(o.path for o in stage.outs),
+        )
+        for sid, stage in pipe.stages.items()
+    }
+    assert len(ours) == 32 and ours == dvc_paths
+    our_edges = {
+        (consumer.removeprefix("stage:"), producer.removeprefix("stage:"))
+        for producer in graph
+        if producer.startswith("stage:")
+        for out in graph.successors(producer)
+        for consumer in graph.successors(out)
+        if consumer.startswith("stage:")
+    }
+    assert len(our_edges) == 31 and our_edges == dvc_edges
