@@ -14,7 +14,9 @@ from __future__ import annotations
 import ast
 import contextlib
 import gc
+import hashlib
 import json
+import marshal
 import posixpath
 import re
 import sys
@@ -329,14 +331,37 @@ def _collector_paused() -> Iterator[None]:
         gc.enable()
 
 
+# Large documents already parsed in this process, by the sha256 of their bytes: one command
+# often reads the same dvc.lock twice (at the commit and in the work tree), and parsing a
+# 5,000-stage one costs most of a second. Kept marshalled, so each reader gets its own copy.
+_PARSED: dict[bytes, bytes] = {}
+_PARSED_MIN_BYTES = 64 * 1024
+_PARSED_MAX_ENTRIES = 8
+
+
 def _load_yaml(raw: bytes | None, what: str) -> Any:
     if raw is None:
         return None
+    key = hashlib.sha256(raw).digest() if len(raw) >= _PARSED_MIN_BYTES else None
+    if key is not None and key in _PARSED:
+        return marshal.loads(_PARSED[key])
     try:
         with _collector_paused():
-            return yaml.load(raw, Loader=_SafeLoader)  # CSafeLoader: safe, and fast
+            document = yaml.load(raw, Loader=_SafeLoader)  # CSafeLoader: safe, and fast
     except yaml.YAMLError as exc:
         raise PipelineError(f"{what} is not valid YAML: {str(exc).splitlines()[0]}") from exc
+    if key is not None:
+        _remember(key, document)
+    return document
+
+
+def _remember(key: bytes, document: Any) -> None:
+    try:
+        _PARSED[key] = marshal.dumps(document)
+    except ValueError:  # a value marshal cannot hold (a YAML timestamp): parse it again
+        return
+    while len(_PARSED) > _PARSED_MAX_ENTRIES:
+        del _PARSED[next(iter(_PARSED))]
 
 
 def _join(directory: str, path: str) -> str:

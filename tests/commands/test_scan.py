@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 import pickle
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -100,3 +103,28 @@ def test_a_second_bump_of_the_same_bytes_scans_nothing(project):
     (project / ".modelgit.yaml").write_text("scan:\n  allow: [mypkg.*]\n")
     commit_all(project, "Trust mypkg")
     assert modelgit.bump(project, dry).tag == "churn@v0.1.0"
+
+
+@pytest.mark.skipif(not Path("/proc/self/io").is_file(), reason="Linux's per-process counters")
+def test_bump_of_a_large_artifact_reads_only_its_pickle_opcodes(tmp_path, monkeypatch):
+    """The md5 comes from dvc.lock and the scan seeks over array payloads: the whole `bump`
+    process (imports, git, DVC's status, the scan) reads far fewer bytes than the artifact has."""
+    monkeypatch.syspath_prepend(str(Path(__file__).parents[2] / "bench"))
+    from scale_projects import artifact
+
+    root = tmp_path / "large"
+    artifact(root, 96 * 2**20)
+    size = (root / "models" / "model.joblib").stat().st_size
+    dvc(root, "status")  # DVC hashes a file it has not seen once; bump then reads its state
+    report = subprocess.run(
+        [sys.executable, "-c", "import modelgit, sys; r = modelgit.bump(sys.argv[1], 'minor'); "
+         "print(r.metadata['artifact']['md5']); print(open('/proc/self/io').read())", str(root)],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    md5, counters = report.split("\n", 1)
+    read = int(next(line for line in counters.splitlines() if line.startswith("rchar:")).split()[1])
+    lock = yaml.safe_load((root / "dvc.lock").read_text())
+    assert md5 == lock["stages"]["train"]["outs"][0]["md5"]
+    assert read < size / 4, f"bump read {read:,} bytes of a {size:,}-byte artifact's project"
+    cache = json.loads((root / ".git" / "modelgit" / "pickle-verdicts-v1.json").read_text())
+    assert [key.split(":")[0] for key in cache] == [md5]  # scanned once, remembered by md5

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 import pytest
+import yaml
 from conftest import imports_dvc
 
 from modelgit.errors import PipelineError
@@ -98,3 +99,20 @@ def test_parsing_never_imports_dvc():
         "    p(t, n)"
     )
     assert not imports_dvc(statement)
+
+
+def test_a_large_document_parsed_again_is_an_equal_independent_copy():
+    from modelgit.sources import pipeline
+
+    stages = {f"s{i}": {"cmd": f"run {i}", "deps": [{"path": f"d{i}", "md5": "0" * 32}]}
+              for i in range(1500)}  # fmt: skip
+    raw = yaml.safe_dump({"schema": "2.0", "stages": stages}).encode()
+    assert len(raw) > pipeline._PARSED_MIN_BYTES
+    first = pipeline._load_yaml(raw, "dvc.lock")
+    first["stages"]["s0"]["deps"].append("changed by a reader")
+    second = pipeline._load_yaml(raw, "dvc.lock")
+    assert second == {"schema": "2.0", "stages": stages}
+    assert second is not first and second["stages"]["s0"]["deps"] != first["stages"]["s0"]["deps"]
+    # marshal cannot hold a timestamp: such a document is parsed each time, not remembered
+    dated = raw + b"when: 2026-11-28\n"
+    assert pipeline._load_yaml(dated, "x")["when"] == pipeline._load_yaml(dated, "x")["when"]
