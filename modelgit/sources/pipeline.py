@@ -74,15 +74,25 @@ class _SafeLoader(_BaseLoader):  # type: ignore[misc,valid-type]
 
     def construct_mapping(self, node: Any, deep: bool = False) -> Any:
         """A mapping; a key given twice is an error (ruamel refuses it, so DVC does)."""
+        pairs = getattr(node, "value", None)
+        given = list(pairs) if isinstance(pairs, list) else []
+        mapping = super().construct_mapping(node, deep)
+        # One key per pair and no merge (which rewrites node.value): nothing was given twice.
+        # Only otherwise are the keys compared, which costs a pass over them in Python.
+        if len(mapping) != len(given) or node.value is not pairs or len(pairs) != len(given):
+            self._refuse_duplicates(given)
+        return mapping
+
+    @staticmethod
+    def _refuse_duplicates(pairs: list[tuple[Any, Any]]) -> None:
         seen: set[tuple[str, str]] = set()
-        for key, _ in getattr(node, "value", ()):
+        for key, _ in pairs:
             if isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
                 if (key.tag, key.value) in seen:
                     raise yaml.constructor.ConstructorError(
                         None, None, f"found duplicate key {key.value!r}", key.start_mark
                     )
                 seen.add((key.tag, key.value))
-        return super().construct_mapping(node, deep)
 
     def construct_yaml_int(self, node: Any) -> Any:
         """YAML 1.2 integers: a leading 0 is decimal, `0o` octal, `0x` hex, `0b` binary."""
