@@ -153,7 +153,7 @@ def verify_one(
     """Every check of one version."""
     document, problem, signed = read_metadata(root, event)
     checks = [Check("tag", Status.OK, f"{event.tag} is an annotated tag on {event.commit[:12]}")]
-    derived = _derive(root, event)
+    derived = _derive(root, event, document)
     not_derivable: tuple[str, ...] = ()
     if document is None:
         checks.append(Check("metadata", Status.FAILED, problem or "no metadata"))
@@ -180,14 +180,20 @@ def verify_one(
     )  # fmt: skip
 
 
-def _derive(root: Path, event: Event) -> _Derived:
-    """The metadata fields the version's commit determines, through bump's own reader."""
+def _derive(root: Path, event: Event, document: dict[str, Any] | None) -> _Derived:
+    """The metadata fields the version's commit determines, through bump's own reader, in the
+    form the tag took: a tag without an `intermediate` record lists every intermediate output
+    in `data` (tags written before the bound did, whatever the pipeline's length)."""
     try:
         pipe = load(Tree(root, event.commit))
         artifact = read_artifacts(pipe.dvcfiles).get(event.model)
         if artifact is None:
             return _Derived(problem=f"{event.model} is not declared in a dvc.yaml at that commit")
-        return _Derived(facts.metadata_fields(root, pipe, artifact, workspace=False), pipe)
+        list_all = document is not None and "intermediate" not in document
+        fields = facts.metadata_fields(
+            root, pipe, artifact, workspace=False, list_all_data=list_all
+        )
+        return _Derived(fields, pipe)
     except ModelgitError as exc:
         return _Derived(problem=str(exc))
 

@@ -258,16 +258,17 @@ def _read(
 
 
 def metadata_fields(
-    repo: Path, pipe: Pipeline, artifact: Artifact, *, workspace: bool
+    repo: Path, pipe: Pipeline, artifact: Artifact, *, workspace: bool, list_all_data: bool = False
 ) -> dict[str, Any]:
     """The metadata fields a commit determines for `artifact` (everything but version facts).
 
     With `workspace`, the running interpreter describes the environment when the pipeline
-    records none.
+    records none; with `list_all_data`, every intermediate output is listed in `data` (see
+    `model.inputs.recorded`).
     """
     lineage = locate(pipe, artifact)
     facts, read = _read(pipe, artifact, lineage, pipe.tree.label, workspace)
-    data, intermediate = upstream_inputs.recorded(pipe, facts.data)
+    data, intermediate = upstream_inputs.recorded(pipe, facts.data, list_all=list_all_data)
     params = params_of(pipe, lineage.upstream)
     declared = meta_files(artifact)
     requirements = posixpath.join(artifact.directory, REQUIREMENTS)

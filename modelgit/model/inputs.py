@@ -44,9 +44,15 @@ def summary(entries: list[FileEntry]) -> dict[str, Any]:
     return {"count": len(pairs), "sha256": hashlib.sha256(canonical.encode()).hexdigest()}
 
 
-def recorded(pipe: Pipeline, data: dict[str, FileEntry]) -> tuple[list[dict[str, Any]], Any]:
-    """The metadata's `data` list, and its `intermediate` summary (None when all are listed)."""
+def recorded(
+    pipe: Pipeline, data: dict[str, FileEntry], *, list_all: bool = False
+) -> tuple[list[dict[str, Any]], Any]:
+    """The metadata's `data` list, and its `intermediate` summary (None when all are listed).
+
+    `list_all` lists every intermediate whatever their number: the form tags written before the
+    bound took, which `verify` must still be able to confirm.
+    """
     external, intermediate = split(pipe, data)
-    if len(intermediate) <= LISTED_INTERMEDIATE_MAX:
+    if list_all or len(intermediate) <= LISTED_INTERMEDIATE_MAX:
         return listed(sorted(external + intermediate, key=lambda e: e.path)), None
     return listed(external), summary(intermediate)

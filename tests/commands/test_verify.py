@@ -299,3 +299,26 @@ def test_edited_data_hashes_are_caught(registry):
         problems["data"] == f'data[data/train.csv].md5: recorded {"1" * 32}, derived "{train_md5}"'
     )
     assert problems["fingerprint"].startswith("fingerprint (over the recorded fields)")
+
+
+def test_tags_listing_every_intermediate_still_verify_past_the_bound(retrained, monkeypatch):
+    # Tags written before the bound listed every intermediate output in `data`, however many;
+    # a pipeline past the bound now records them as a count and digest. Lowering the bound to 0
+    # puts the example's one intermediate (data/train.csv) past it without 100 stages.
+    from modelgit.model import inputs
+
+    old = modelgit.show(retrained, "churn@v0.2.0").metadata
+    assert [d["path"] for d in old["data"]] == ["data/train.csv"] and "intermediate" not in old
+    monkeypatch.setattr(inputs, "LISTED_INTERMEDIATE_MAX", 0)
+    assert all(r.ok for r in modelgit.verify(retrained, "churn@v0.2.0"))
+
+    new = modelgit.bump(retrained, "minor")
+    document = modelgit.show(retrained, new.tag).metadata
+    assert document["data"] == [] and document["intermediate"]["count"] == 1
+    assert all(r.ok for r in modelgit.verify(retrained, new.tag))
+
+    # The full listing is still checked entry by entry.
+    train_md5 = old["data"][0]["md5"]
+    message = tag_message(retrained, "churn@v0.2.0").replace(train_md5, "2" * 32)
+    retag(retrained, "churn@v0.2.0", message, "churn@v0.2.0^{commit}")
+    assert "data" in failed(modelgit.verify(retrained, "churn@v0.2.0"))
