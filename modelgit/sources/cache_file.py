@@ -2,7 +2,8 @@
 
 Every cache modelgit keeps (tag objects, metadata documents, pickle verdicts) is keyed by
 something immutable, so an entry never goes stale; a missing, unreadable or unwritable file only
-means the work is done again. Worktrees and bare repositories get no cache.
+means the work is done again. Linked worktrees share their main repository's cache (the
+objects the keys name are shared too).
 """
 
 from __future__ import annotations
@@ -15,8 +16,31 @@ from typing import Any
 
 
 def _path(repo: Path, name: str) -> Path | None:
-    git_dir = repo / ".git"
-    return git_dir / "modelgit" / name if git_dir.is_dir() else None
+    git_dir = _common_git_dir(repo)
+    return git_dir / "modelgit" / name if git_dir is not None else None
+
+
+def _common_git_dir(repo: Path) -> Path | None:
+    """Where git keeps the repository's shared state, found without running git (every read
+    command would pay a process for it): `.git`, or the main repository's for a linked
+    worktree."""
+    dot_git = repo / ".git"
+    if dot_git.is_dir():
+        return dot_git
+    if dot_git.is_file():
+        try:
+            pointer = dot_git.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError):
+            return None
+        if not pointer.startswith("gitdir:"):
+            return None
+        own = (repo / pointer[len("gitdir:") :].strip()).resolve()
+        try:
+            common = (own / "commondir").read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError):
+            return own if own.is_dir() else None  # a submodule: its git directory is its own
+        return (own / common).resolve()
+    return None
 
 
 def read(repo: Path, name: str) -> dict[str, Any]:

@@ -36,3 +36,15 @@ def test_a_recreated_tag_is_a_new_object_and_is_read_afresh(registry):
     after = dict(entry[:2] for entry in _state(registry)[1])
     assert after["churn@v0.2.0"] == v1_commit
     assert modelgit.show(registry, "churn@v0.2.0").commit == v1_commit
+
+
+def test_a_linked_worktree_keeps_its_cache_in_the_main_repository(registry, tmp_path):
+    # A linked worktree's .git is a file naming its git directory; the cache goes to the main
+    # repository's, which holds the objects its keys name.
+    (registry / CACHE).unlink(missing_ok=True)
+    worktree = tmp_path / "linked"
+    git(registry, "worktree", "add", "--quiet", "--detach", str(worktree))
+    assert (worktree / ".git").is_file()
+    from_worktree = _state(worktree)
+    assert (registry / CACHE).is_file()  # the worktree's cold read filled the shared cache
+    assert _state(registry) == from_worktree == _state(worktree)
