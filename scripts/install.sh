@@ -8,3 +8,6 @@ if [ ! -x "$root/.venv/bin/python" ]; then
 fi
 "$root/.venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
 "$root/.venv/bin/python" -m pip install --quiet --disable-pip-version-check -e "$root[test]"
+# Write modelgit's bytecode now, as a non-editable install does: where PYTHONDONTWRITEBYTECODE
+# is set, every command would otherwise compile modelgit's modules again (about 0.17 s a run).
+"$root/.venv/bin/python" -m compileall -q "$root/modelgit" >/dev/null
