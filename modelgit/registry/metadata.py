@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from modelgit.errors import MetadataError, MetadataTooLargeError
+from modelgit.registry import block_yaml
 
 SCHEMA = 1
 # One limit for the writer (`dump` refuses past it) and the reader (`parse` refuses past it), so
@@ -108,7 +109,9 @@ def parse(message: str, required: tuple[str, ...] = REQUIRED) -> dict[str, Any]:
     if not sep or not body.strip():
         raise MetadataError("tag message carries no metadata document")
     try:
-        document = yaml.load(body, Loader=_loader_for(body))
+        document = block_yaml.load(body)
+        if document is None:
+            document = yaml.load(body, Loader=_loader_for(body))
     except MetadataError:
         raise
     except (yaml.YAMLError, RecursionError, ValueError) as exc:
