@@ -65,13 +65,22 @@ def site(
         str | None,
         typer.Option(help="The index page's heading (default: the repository's name, built-in)."),
     ] = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs",
+            "-j",
+            min=1,
+            help="Processes that build pages (default: one per core for 1,000+ versions).",
+        ),
+    ] = None,
     as_json: JsonOption = False,
     repo: RepoOption = Path(),
 ) -> None:
     """A static web site of the registry (works from file:// and any static host, no script);
     a rebuild rewrites only pages whose content changed."""
     with render.progress_bar(progress_wanted(), threshold=500) as progress:
-        result = modelgit.site(repo, out, title=title, progress=progress)
+        result = modelgit.site(repo, out, title=title, progress=progress, jobs=jobs)
     if as_json:
         echo(render.to_json(result))
         return

@@ -1,19 +1,23 @@
-"""`site`: the whole registry as static HTML pages, rewritten only where something changed."""
+"""`site`: the whole registry as static HTML pages, rewritten only where something changed.
+
+A large registry is built by a pool of forked processes, one model at a time each; every page
+is a function of its model alone, so the pages are the same bytes however many processes
+build them.
+"""
 
 from __future__ import annotations
 
+import functools
 import hashlib
-import json
 import os
-import stat
-import tempfile
+import sys
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from modelgit.analysis.migration import migration_notes
-from modelgit.errors import ModelgitError, OutputFileError
+from modelgit.errors import ModelgitError
 from modelgit.model.metrics import directions_of, key_metric
 from modelgit.pages.cards import (
     CardLineage,
@@ -22,17 +26,31 @@ from modelgit.pages.cards import (
     production_stage,
     recorded_lineage,
 )
-from modelgit.pages.site import SiteEvent, SiteModel, pages
+from modelgit.pages.site import (
+    IndexEntry,
+    SiteEvent,
+    SiteModel,
+    index_entry,
+    index_page,
+    lineage_page,
+    model_folder,
+    model_page,
+    style_sheet,
+    version_file,
+    version_page,
+)
 from modelgit.registry import state as registry
-from modelgit.registry.documents import read_documents
+from modelgit.registry.documents import Documents, read_documents
 from modelgit.registry.lookup import declared, root_of
 from modelgit.registry.state import ModelState
 from modelgit.registry.versions import Version
-from modelgit.sources import config, git
+from modelgit.sources import config, git, site_output
+from modelgit.sources.pipeline import Artifact
+from modelgit.sources.site_output import Manifest, Stat
 from modelgit.values import Progress
 
-# Written into the output folder: which pages modelgit wrote, and their content hashes.
-MANIFEST = ".modelgit-site.json"
+# Below this many versions a pool costs more than it saves.
+POOL_THRESHOLD = 1000
 
 
 @dataclass(frozen=True)
@@ -154,134 +172,64 @@ def _ordered_stages(state: ModelState, configured: tuple[str, ...]) -> dict[str,
     return {name: state.stages.get(name) for name in names}
 
 
-def collect(root: Path) -> list[SiteModel]:
-    """Every model of the registry as the site shows it."""
-    states = registry.read(root)
-    settings = config.load(root)
-    order = settings.promotion_order or settings.stages
-    production = production_stage(settings.stages, settings.promotion_order)
-    events = [event for state in states.values() for event in state.versions]
-    documents = read_documents(root, events)
-    declarations = declared(root)
-    lineages = _head_lineage(root)
-    models = []
-    for name in sorted(states):
-        state = states[name]
-        declaration = declarations.get(name)
-        directions = directions_of(declaration) if declaration else {}
-        cards = _cards(root, state, documents, directions, production)
-        keys = _page_keys(state, cards, documents, production)
-        latest_metrics = cards[-1].metadata.get("metrics") or {} if cards else {}
-        preferred = declaration.meta.get("key_metric") if declaration else None
-        models.append(
-            SiteModel(
-                name=name,
-                description=declaration.desc if declaration else "",
-                cards=cards,
-                stages=_ordered_stages(state, order),
-                events=tuple(
-                    SiteEvent(e.created_at, e.tag, e.action.value, e.stage, e.version)
-                    for e in state.history()
-                ),
-                key_metric=key_metric(latest_metrics, directions, preferred),
-                lineage=lineages.get(name),
-                deprecated=state.deprecated,
-                created={str(e.version): e.created_at for e in state.versions},
-                keys=keys,
-            )
-        )
-    return models
+@dataclass(frozen=True)
+class _Job:
+    """Everything building a model's pages needs; read by the forked workers, never changed."""
+
+    root: Path
+    out: Path
+    before: Manifest
+    on_disk: dict[str, Stat | None]
+    states: dict[str, ModelState]
+    order: tuple[str, ...]
+    production: str | None
+    declarations: dict[str, Artifact]
 
 
-Manifest = dict[str, dict[str, Any]]
+@dataclass(frozen=True)
+class _Page:
+    """One page of the build: its content hash, input key, stat on disk, and whether this
+    build wrote it."""
+
+    relative: str
+    digest: str
+    key: str | None
+    stat: Stat | None
+    written: bool
 
 
-def _empty_manifest() -> Manifest:
-    return {"pages": {}, "keys": {}, "stats": {}}
+@dataclass(frozen=True)
+class _Built:
+    """A model's pages, its front-page row, and the lineage its latest version records."""
+
+    pages: tuple[_Page, ...]
+    entry: IndexEntry
+    lineage: CardLineage
 
 
-def _previous_manifest(out: Path) -> Manifest:
-    marker = out / MANIFEST
-    if not out.exists():
-        return _empty_manifest()
-    if out.is_symlink() or not out.is_dir():
-        raise OutputFileError(f"{out} is not a directory modelgit can write a site into")
-    if not marker.is_file():
-        if any(out.iterdir()):
-            raise OutputFileError(
-                f"{out} holds files modelgit did not write; choose an empty or new folder with -o"
-            )
-        return _empty_manifest()
-    try:
-        recorded = json.loads(marker.read_text())
-    except (ValueError, OSError) as exc:
-        raise OutputFileError(f"{marker} does not parse; remove the folder to rebuild") from exc
-    found: Manifest = {
-        section: {str(k): str(v) for k, v in (recorded.get(section) or {}).items()}
-        for section in ("pages", "keys")
-    }
-    # A manifest written before stats were recorded has none: each page is checked once.
-    found["stats"] = {
-        str(k): (int(v[0]), int(v[1]))
-        for k, v in (recorded.get("stats") or {}).items()
-        if isinstance(v, list) and len(v) == 2
-    }
-    return found
+# The job of the current build, set before the pool forks so that workers inherit it.
+_JOB: _Job | None = None
 
 
-Stat = tuple[int, int]  # (size, mtime_ns): what tells an edited page from the one we wrote
-
-
-def _lstat(path: Path) -> os.stat_result | None:
-    try:
-        return path.lstat()
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-    except OSError as exc:
-        raise OutputFileError(f"cannot read {path}: {exc.strerror or exc}") from exc
-
-
-def _check_paths(out: Path, relatives: list[str]) -> dict[str, Stat | None]:
-    """Refuse, before anything is written, a symlink at any file or folder the build touches;
-    return each existing file's (size, mtime_ns)."""
-    folders: set[str] = set()
-    for relative in relatives:
-        parts = relative.split("/")[:-1]
-        folders.update("/".join(parts[: i + 1]) for i in range(len(parts)))
-    for folder in sorted(folders):
-        found = _lstat(out / folder)
-        if found is not None and stat.S_ISLNK(found.st_mode):
-            raise OutputFileError(f"{out / folder} is a symlink; modelgit never writes through one")
-    stats: dict[str, Stat | None] = {}
-    for relative in relatives:
-        found = _lstat(out / relative)
-        if found is not None and stat.S_ISLNK(found.st_mode):
-            raise OutputFileError(
-                f"{out / relative} is a symlink; modelgit never writes through one"
-            )
-        regular = found is not None and stat.S_ISREG(found.st_mode)
-        stats[relative] = (found.st_size, found.st_mtime_ns) if found and regular else None
-    return stats
-
-
-def _write(out: Path, relative: str, content: bytes) -> Stat:
-    """Write a page beside its place, then move it in (a reader never sees half a page)."""
-    path = out / relative
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        try:
-            with os.fdopen(handle, "wb") as file:
-                file.write(content)
-            os.chmod(temporary, 0o644)
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-        written = path.lstat()
-    except OSError as exc:
-        raise OutputFileError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    return written.st_size, written.st_mtime_ns
+def _put(job: _Job, relative: str, key: str | None, render: Callable[[], str]) -> _Page:
+    """Render and write a page unless the page on disk is the one its inputs would give."""
+    found = job.on_disk.get(relative)
+    before = job.before
+    # The page on disk is the one we wrote only if its stat is the one we recorded: a person's
+    # edit (or a restore) changes size or mtime and the page is checked again.
+    intact = found is not None and before.stats.get(relative) == found
+    if intact and key is not None and before.keys.get(relative) == key:
+        return _Page(relative, before.pages[relative], key, found, False)
+    content = render().encode()
+    digest = hashlib.sha1(content, usedforsecurity=False).hexdigest()
+    if intact:
+        current = before.pages.get(relative) == digest
+    else:
+        current = found is not None and _same_bytes(job.out / relative, content)
+    if current:
+        return _Page(relative, digest, key, found, False)
+    written = site_output.write_page(job.out, relative, content, exists=found is not None)
+    return _Page(relative, digest, key, written, True)
 
 
 def _same_bytes(path: Path, content: bytes) -> bool:
@@ -291,71 +239,202 @@ def _same_bytes(path: Path, content: bytes) -> bool:
         return False
 
 
+def _site_model(job: _Job, state: ModelState, documents: Documents) -> SiteModel:
+    declaration = job.declarations.get(state.name)
+    directions = directions_of(declaration) if declaration else {}
+    cards = _cards(job.root, state, documents, directions, job.production)
+    latest_metrics = cards[-1].metadata.get("metrics") or {} if cards else {}
+    preferred = declaration.meta.get("key_metric") if declaration else None
+    return SiteModel(
+        name=state.name,
+        description=declaration.desc if declaration else "",
+        cards=cards,
+        stages=_ordered_stages(state, job.order),
+        events=tuple(
+            SiteEvent(e.created_at, e.tag, e.action.value, e.stage, e.version)
+            for e in state.history()
+        ),
+        key_metric=key_metric(latest_metrics, directions, preferred),
+        deprecated=state.deprecated,
+        created={str(e.version): e.created_at for e in state.versions},
+    )
+
+
+def _build_model(job: _Job, name: str, documents: Documents) -> _Built:
+    """Every page of one model but its lineage page (which needs HEAD's pipeline)."""
+    state = job.states[name]
+    model = _site_model(job, state, documents)
+    keys = _page_keys(state, model.cards, documents, job.production)
+    folder = model_folder(name)
+    site_output.make_folder(job.out, folder)
+    pages = [_put(job, folder + "index.html", None, functools.partial(model_page, model))]
+    for index, card in enumerate(model.cards):
+        relative = version_file(name, str(card.version))
+        render = functools.partial(version_page, model, index)
+        pages.append(_put(job, relative, keys[index], render))
+    latest = model.cards[-1].lineage if model.cards else CardLineage((), ())
+    return _Built(tuple(pages), index_entry(model), latest)
+
+
+def _build_group(names: tuple[str, ...]) -> dict[str, _Built]:
+    """A group of models' pages, their documents read with one `cat-file`."""
+    job = _JOB
+    assert job is not None, "the build's job is set before any model is built"
+    documents = read_documents(job.root, {name: list(job.states[name].versions) for name in names})
+    return {name: _build_model(job, name, documents) for name in names}
+
+
+def _lineages() -> dict[str, CardLineage]:
+    job = _JOB
+    assert job is not None, "the build's job is set before the lineage is read"
+    return _head_lineage(job.root)
+
+
+# What the pool hands back: HEAD's lineages, or a group's pages.
+_Result = tuple[dict[str, CardLineage], dict[str, _Built]]
+
+
+def _lineage_result() -> _Result:
+    return _lineages(), {}
+
+
+def _group_result(names: tuple[str, ...]) -> _Result:
+    return {}, _build_group(names)
+
+
+def _workers(wanted: int | None, versions: int, models: int) -> int:
+    if not hasattr(os, "fork") or sys.platform != "linux":
+        return 1  # forking is only safe and cheap on Linux
+    if wanted is None:
+        if versions < POOL_THRESHOLD:
+            return 1
+        wanted = len(os.sched_getaffinity(0))
+    return max(1, min(wanted, models))
+
+
+def _groups(states: dict[str, ModelState], workers: int) -> list[tuple[str, ...]]:
+    """Models in name order, cut into groups of about equal versions: a few per worker, so
+    that the work stays balanced and the progress bar moves."""
+    if workers == 1:
+        return [tuple(sorted(states))]
+    target = max(1, sum(len(s.versions) for s in states.values()) // (workers * 4))
+    groups: list[tuple[str, ...]] = []
+    current: list[str] = []
+    size = 0
+    for name in sorted(states):
+        current.append(name)
+        size += len(states[name].versions)
+        if size >= target:
+            groups.append(tuple(current))
+            current, size = [], 0
+    if current:
+        groups.append(tuple(current))
+    return groups
+
+
+def _built(groups: list[tuple[str, ...]], workers: int) -> Iterator[_Result]:
+    """HEAD's lineages first (or as soon as they are read), then each group's build as it
+    finishes."""
+    if workers == 1:
+        yield _lineage_result()
+        for group in groups:
+            yield _group_result(group)
+        return
+    import multiprocessing
+    from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        futures: list[Future[_Result]] = [pool.submit(_lineage_result)]
+        futures += [pool.submit(_group_result, group) for group in groups]
+        for future in as_completed(futures):
+            yield future.result()
+
+
+def _planned(states: dict[str, ModelState]) -> list[str]:
+    """Every page the build will have, known before any document is read."""
+    planned = [site_output.MANIFEST, "style.css", "index.html"]
+    for name in sorted(states):
+        folder = model_folder(name)
+        planned += [folder + "index.html", folder + "lineage.html"]
+        planned += [
+            version_file(name, str(Version(e.version or "0.0.0"))) for e in states[name].versions
+        ]
+    return planned
+
+
 def site(
     repo: Path | str = ".",
     out: Path | str = "_site",
     *,
     title: str | None = None,
     progress: Progress | None = None,
+    jobs: int | None = None,
 ) -> SiteResult:
-    """Build the registry's static site into `out`, writing only pages whose content changed."""
+    """Build the registry's static site into `out`, writing only pages whose content changed;
+    `jobs` processes build it (default: one per core for a large registry)."""
+    global _JOB
     started = time.perf_counter()
     root = root_of(repo)
     target = Path(out)
-    before = _previous_manifest(target)
-    models = collect(root)
+    before = site_output.read_manifest(target)
+    states = registry.read(root)
+    settings = config.load(root)
+    planned = _planned(states)
+    removed = sorted(set(before.pages) - set(planned))
+    on_disk = site_output.scan(target, planned + removed)
+    site_output.make_folder(target, "")
+    job = _Job(
+        root=root,
+        out=target,
+        before=before,
+        on_disk=on_disk,
+        states=states,
+        order=settings.promotion_order or settings.stages,
+        production=production_stage(settings.stages, settings.promotion_order),
+        declarations=declared(root),
+    )
+    versions = sum(len(s.versions) for s in states.values())
+    total = len(planned) - 1
+    workers = _workers(jobs, versions, len(states))
+    built: dict[str, _Built] = {}
+    lineages: dict[str, CardLineage] = {}
+    _JOB = job
+    try:
+        for found_lineages, group in _built(_groups(states, workers), workers):
+            lineages.update(found_lineages)
+            built.update(group)
+            if progress is not None:
+                done = sum(len(b.pages) for b in built.values())
+                progress("pages", done, total)
+    finally:
+        _JOB = None
+    pages = [_put(job, "style.css", None, style_sheet)]
+    entries = [built[name].entry for name in sorted(states)]
     heading = title or f"Model registry: {root.name}"
-    planned = list(pages(models, heading))
-    total = len(planned)
-    removed = sorted(set(before["pages"]) - {relative for relative, _, _ in planned})
-    on_disk = _check_paths(target, [r for r, _, _ in planned] + removed + [MANIFEST])
-    recorded: dict[str, str] = {}
-    keys: dict[str, str] = {}
-    stats: dict[str, Stat] = {}
-    written: list[str] = []
-    for done, (relative, key, render) in enumerate(planned, start=1):
-        found = on_disk[relative]
-        # The page on disk is the one we wrote only if its stat is the one we recorded: a
-        # person's edit (or a restore) changes size or mtime and the page is checked again.
-        intact = (
-            found is not None
-            and relative in before["pages"]
-            and before["stats"].get(relative) == found
-        )
-        if intact and key is not None and before["keys"].get(relative) == key:
-            recorded[relative] = before["pages"][relative]
-        else:
-            content = render().encode()
-            recorded[relative] = hashlib.sha1(content, usedforsecurity=False).hexdigest()
-            current = (
-                before["pages"].get(relative) == recorded[relative]
-                if intact
-                else found is not None and _same_bytes(target / relative, content)
-            )
-            if not current:
-                found = _write(target, relative, content)
-                written.append(relative)
-        if key is not None:
-            keys[relative] = key
-        if found is not None:
-            stats[relative] = found
-        if progress is not None and (done % 200 == 0 or done == total):
-            progress("pages", done, total)
+    pages.append(_put(job, "index.html", None, lambda: index_page(entries, heading)))
+    for name in sorted(states):
+        graph = lineages.get(name) or built[name].lineage
+        relative = model_folder(name) + "lineage.html"
+        pages.append(_put(job, relative, None, functools.partial(lineage_page, name, graph)))
+        pages += built[name].pages
+    if progress is not None:
+        progress("pages", total, total)
     for relative in removed:
-        stale = target / relative
-        if on_disk[relative] is not None:
-            try:
-                stale.unlink()
-            except OSError as exc:
-                raise OutputFileError(f"cannot remove {stale}: {exc.strerror or exc}") from exc
-    manifest = {"pages": recorded, "keys": keys, "stats": stats}
-    _write(target, MANIFEST, json.dumps(manifest, indent=0, sort_keys=True).encode())
+        site_output.remove(target, relative)
+    site_output.write_manifest(
+        target,
+        Manifest(
+            pages={p.relative: p.digest for p in pages},
+            keys={p.relative: p.key for p in pages if p.key is not None},
+            stats={p.relative: p.stat for p in pages if p.stat is not None},
+        ),
+    )
     return SiteResult(
         out=target,
-        models=len(models),
-        versions=sum(len(m.cards) for m in models),
-        pages=total,
-        written=tuple(written),
+        models=len(states),
+        versions=versions,
+        pages=len(pages),
+        written=tuple(p.relative for p in pages if p.written),
         removed=tuple(removed),
         seconds=time.perf_counter() - started,
     )

@@ -7,9 +7,8 @@ a charting library would add a dependency and start-up time for nothing more.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from html import escape
 
-from modelgit.values import format_value as format_number
+from modelgit.pages.text import escape, shown
 
 
 def _scale(values: Sequence[float], low_px: float, high_px: float) -> list[float]:
@@ -26,10 +25,7 @@ def sparkline(values: Sequence[float], label: str, width: int = 120, height: int
     ys = _scale(values, 3, height - 3)
     points = " ".join(f"{2 + i * step:.1f},{y:.1f}" for i, y in enumerate(ys))
     last_x, last_y = 2 + (len(values) - 1) * step, ys[-1]
-    description = (
-        f"{label}: {len(values)} versions, from {format_number(values[0])} "
-        f"to {format_number(values[-1])}"
-    )
+    description = f"{label}: {len(values)} versions, from {shown(values[0])} to {shown(values[-1])}"
     return (
         f'<svg class="spark" role="img" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">'
@@ -53,7 +49,7 @@ def line_chart(
     xs = [left + i * step for i in range(len(points))]
     coords = " ".join(f"{x:.1f},{y:.1f}" for x, y in zip(xs, ys, strict=True))
     low, high = min(values), max(values)
-    description = ", ".join(f"{label} {format_number(v)}" for label, v in points[-12:])
+    description = ", ".join(f"{label} {shown(v)}" for label, v in points[-12:])
     parts = [
         f'<svg class="chart" role="img" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">',
@@ -61,8 +57,8 @@ def line_chart(
         f'<text x="{left}" y="16" class="chart-title">{escape(title)}</text>',
         f'<line x1="{left}" y1="{height - bottom}" x2="{width - right}" '
         f'y2="{height - bottom}" stroke="#999"/>',
-        f'<text x="{left - 6}" y="{top + 4}" text-anchor="end">{format_number(high)}</text>',
-        f'<text x="{left - 6}" y="{height - bottom}" text-anchor="end">{format_number(low)}</text>',
+        f'<text x="{left - 6}" y="{top + 4}" text-anchor="end">{shown(high)}</text>',
+        f'<text x="{left - 6}" y="{height - bottom}" text-anchor="end">{shown(low)}</text>',
         f'<polyline fill="none" stroke="#1f6feb" stroke-width="2" points="{coords}"/>',
     ]
     every = max(1, len(points) // 8)

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from html import escape
 from typing import Any
 
 from modelgit.pages.cards import CARD_MARKER, ModelCard, bump_text, verdict
 from modelgit.pages.charts import dag_svg
-from modelgit.pages.text import plain, size
-from modelgit.values import format_value
+from modelgit.pages.text import escape, plain, shown, size
 
 STYLE = """
 body{font:15px/1.5 system-ui,sans-serif;margin:0 auto;max-width:70rem;padding:1rem 2rem}
@@ -63,8 +61,8 @@ def _compared(value: Any, mark: str) -> str:
     if value is None:
         return "-"
     if not mark or mark == "same":
-        return escape(format_value(value))
-    return f'<span class="{mark}">{escape(format_value(value))} {_MARKS[mark]}</span>'
+        return escape(shown(value))
+    return f'<span class="{mark}">{escape(shown(value))} {_MARKS[mark]}</span>'
 
 
 def _summary(card: ModelCard) -> str:
@@ -109,7 +107,7 @@ def _metrics(card: ModelCard) -> str:
     rows = [
         [
             escape(row.name),
-            escape(format_value(row.value)),
+            escape(shown(row.value)),
             escape(
                 {"higher": "higher is better", "lower": "lower is better"}.get(
                     row.direction or "", "-"

@@ -3,21 +3,16 @@ files that work from `file://` or any static host (relative links, no script, SV
 
 from __future__ import annotations
 
-import functools
 import re
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from html import escape
-from typing import Any
 
 from modelgit.pages.cards import CardLineage, ModelCard
 from modelgit.pages.charts import dag_svg, line_chart, sparkline
 from modelgit.pages.html import STYLE, card_body, document, table
-from modelgit.pages.text import counted
-from modelgit.values import format_value, is_number
+from modelgit.pages.text import counted, escape, shown
+from modelgit.values import is_number
 
 STYLESHEET = "style.css"
-Render = Callable[[], str]
 MAX_CHARTS = 6
 
 
@@ -42,12 +37,34 @@ class SiteModel:
     stages: dict[str, str | None]  # stage -> version it holds now, in promotion order
     events: tuple[SiteEvent, ...]  # newest first
     key_metric: str | None
-    lineage: CardLineage | None = None
     deprecated: bool = False
     created: dict[str, str] = field(default_factory=dict)  # version -> created_at
-    # Per card: a digest of everything its version page shows, so an unchanged page is not
-    # rendered again (empty: always render).
-    keys: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    """What the front page shows of one model."""
+
+    name: str
+    deprecated: bool
+    latest: str | None
+    stages: dict[str, str | None]
+    key_metric: str | None
+    key_values: tuple[float, ...]
+    versions: int
+
+
+def index_entry(model: SiteModel) -> IndexEntry:
+    """The front page's row of a model."""
+    return IndexEntry(
+        name=model.name,
+        deprecated=model.deprecated,
+        latest=str(model.cards[-1].version) if model.cards else None,
+        stages=model.stages,
+        key_metric=model.key_metric,
+        key_values=tuple(value for _, value in _key_values(model)),
+        versions=len(model.cards),
+    )
 
 
 def slug(model: str) -> str:
@@ -55,11 +72,11 @@ def slug(model: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", model)
 
 
-def _nav(prefix: str, model: SiteModel | None = None) -> str:
+def _nav(prefix: str, model: str | None = None) -> str:
     links = [f'<a href="{prefix}index.html">All models</a>']
     if model is not None:
-        folder = f"{prefix}models/{slug(model.name)}/"
-        links.append(f'<a href="{folder}index.html">{escape(model.name)}</a>')
+        folder = f"{prefix}models/{slug(model)}/"
+        links.append(f'<a href="{folder}index.html">{escape(model)}</a>')
         links.append(f'<a href="{folder}lineage.html">Lineage</a>')
     return f'<nav aria-label="site">{"".join(links)}</nav>'
 
@@ -73,37 +90,36 @@ def _key_values(model: SiteModel) -> list[tuple[str, float]]:
     return values
 
 
-def index_page(models: list[SiteModel], title: str) -> str:
+def index_page(models: list[IndexEntry], title: str) -> str:
     """The front page: every model, its latest version, each stage's version, its key metric."""
     stage_names: list[str] = []
     for model in models:
         stage_names += [s for s in model.stages if s not in stage_names]
     rows = []
     for model in models:
-        latest = model.cards[-1] if model.cards else None
         folder = f"models/{slug(model.name)}/"
         name = f'<a href="{folder}index.html">{escape(model.name)}</a>'
         if model.deprecated:
             name += ' <strong class="deprecated">DEPRECATED</strong>'
-        shown = escape(str(latest.version)) if latest else ""
-        latest_cell = f'<a href="{folder}v{shown}.html">v{shown}</a>' if latest else "-"
+        latest = escape(model.latest) if model.latest else ""
+        latest_cell = f'<a href="{folder}v{latest}.html">v{latest}</a>' if model.latest else "-"
         stage_cells = []
         for stage in stage_names:
             held = model.stages.get(stage)
             stage_cells.append(
                 f'<a href="{folder}v{escape(held)}.html">v{escape(held)}</a>' if held else "-"
             )
-        series = _key_values(model)
+        series = model.key_values
         metric = "-"
         if series and model.key_metric:
             metric = (
-                f"{escape(model.key_metric)} {escape(format_value(series[-1][1]))} "
-                f"{sparkline([v for _, v in series], f'{model.name} {model.key_metric}')}"
+                f"{escape(model.key_metric)} {escape(shown(series[-1]))} "
+                f"{sparkline(series, f'{model.name} {model.key_metric}')}"
             )
         rows.append([name, latest_cell, *stage_cells, metric])
     body = (
         f"<h1>{escape(title)}</h1><p>{counted(len(models), 'model')}, "
-        f"{counted(sum(len(m.cards) for m in models), 'version')}.</p>"
+        f"{counted(sum(m.versions for m in models), 'version')}.</p>"
         + table("Models", ["model", "latest", *stage_names, "key metric"], rows)
     )
     return document(title, body, STYLESHEET, _nav(""))
@@ -144,7 +160,7 @@ def model_page(model: SiteModel) -> str:
                 escape(model.created.get(str(card.version), "-")),
                 escape(", ".join(holders.get(str(card.version), [])) or "-"),
                 escape(str((card.metadata.get("bump") or {}).get("level", "-"))),
-                escape(format_value(key)) if key is not None else "-",
+                escape(shown(key)) if key is not None else "-",
             ]
         )
     key_header = model.key_metric or "key metric"
@@ -182,7 +198,7 @@ def model_page(model: SiteModel) -> str:
     if model.cards:
         parts.append('<h2>Latest version</h2><div class="card">')
         parts.append(card_body(model.cards[-1], heading_level=3) + "</div>")
-    return document(model.name, "".join(parts), f"../../{STYLESHEET}", _nav("../../", model))
+    return document(model.name, "".join(parts), f"../../{STYLESHEET}", _nav("../../", model.name))
 
 
 def _diff(previous: ModelCard | None, card: ModelCard) -> str:
@@ -198,8 +214,8 @@ def _diff(previous: ModelCard | None, card: ModelCard) -> str:
                     [
                         escape(section[:-1]),
                         escape(name),
-                        escape(format_value(old.get(name))),
-                        escape(format_value(new.get(name))),
+                        escape(shown(old.get(name))),
+                        escape(shown(new.get(name))),
                     ]
                 )
     old_md5 = (previous.metadata.get("artifact") or {}).get("md5")
@@ -251,13 +267,12 @@ def version_page(model: SiteModel, index: int) -> str:
         + _diff(previous, card)
     )
     return document(
-        f"{model.name} v{card.version}", body, f"../../{STYLESHEET}", _nav("../../", model)
+        f"{model.name} v{card.version}", body, f"../../{STYLESHEET}", _nav("../../", model.name)
     )
 
 
-def lineage_page(model: SiteModel) -> str:
-    """The model's lineage graph as its latest version's pipeline has it."""
-    graph = model.lineage or (model.cards[-1].lineage if model.cards else CardLineage((), ()))
+def lineage_page(model: str, graph: CardLineage) -> str:
+    """The model's lineage graph (as HEAD's pipeline has it, else its latest version's)."""
     layers = [[node.label for node in layer] for layer in graph.layers]
     labels = {node.id: node.label for layer in graph.layers for node in layer}
     edges = [(labels[a], labels[b]) for a, b in graph.edges if a in labels and b in labels]
@@ -267,35 +282,23 @@ def lineage_page(model: SiteModel) -> str:
         if a in labels and b in labels
     )
     body = (
-        f"<h1>Lineage of {escape(model.name)}</h1>"
-        f"<figure>{dag_svg(layers, edges, f'Lineage of {model.name}')}</figure>"
+        f"<h1>Lineage of {escape(model)}</h1>"
+        f"<figure>{dag_svg(layers, edges, f'Lineage of {model}')}</figure>"
         f"<h2>Edges</h2><ul>{items}</ul>"
     )
-    return document(f"{model.name} lineage", body, f"../../{STYLESHEET}", _nav("../../", model))
+    return document(f"{model} lineage", body, f"../../{STYLESHEET}", _nav("../../", model))
 
 
-def pages(models: list[SiteModel], title: str) -> Iterator[tuple[str, str | None, Render]]:
-    """Every page of the site as (relative path, input digest or None, its renderer)."""
-    yield STYLESHEET, None, lambda: STYLE + "\n"
-    yield "index.html", None, lambda: index_page(models, title)
-    for model in models:
-        folder = f"models/{slug(model.name)}/"
-        yield folder + "index.html", None, functools.partial(model_page, model)
-        yield folder + "lineage.html", None, functools.partial(lineage_page, model)
-        for index, card in enumerate(model.cards):
-            key = model.keys[index] if index < len(model.keys) else None
-            yield (
-                f"{folder}v{card.version}.html",
-                key,
-                functools.partial(version_page, model, index),
-            )
+def model_folder(model: str) -> str:
+    """The folder of a model's pages, relative to the site."""
+    return f"models/{slug(model)}/"
 
 
-def page_count(models: list[SiteModel]) -> int:
-    """How many files `pages` yields."""
-    return 2 + sum(2 + len(model.cards) for model in models)
+def version_file(model: str, version: str) -> str:
+    """A version page's path, relative to the site."""
+    return f"{model_folder(model)}v{version}.html"
 
 
-def site_metadata(models: list[SiteModel]) -> dict[str, Any]:
-    """A small summary of what the site shows."""
-    return {"models": len(models), "versions": sum(len(m.cards) for m in models)}
+def style_sheet() -> str:
+    """The one stylesheet every page links."""
+    return STYLE + "\n"

@@ -2,9 +2,27 @@
 
 from __future__ import annotations
 
+import functools
+import html
 from typing import Any
 
 from modelgit.values import format_value, is_number
+
+# A site escapes the same names, versions and numbers thousands of times.
+escape = functools.lru_cache(maxsize=1 << 16)(html.escape)
+_cached_format = functools.lru_cache(maxsize=1 << 16, typed=True)(format_value)
+
+
+def shown(value: Any) -> str:
+    """`format_value`, remembered for hashable values (typed: 1, 1.0 and True differ).
+
+    >>> shown(0.945), shown(True), shown(1), shown(None), shown([1])
+    ('0.945', 'True', '1', '-', '[1]')
+    """
+    try:
+        return _cached_format(value)
+    except TypeError:  # a list or mapping
+        return format_value(value)
 
 
 def plain(value: Any) -> str:

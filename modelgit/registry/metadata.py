@@ -108,8 +108,11 @@ def parse(message: str, required: tuple[str, ...] = REQUIRED) -> dict[str, Any]:
     _, sep, body = message.partition("\n\n")
     if not sep or not body.strip():
         raise MetadataError("tag message carries no metadata document")
+    # The block reader declines anything nested deeper than MAX_DEPTH: only PyYAML's answer
+    # needs the depth check.
+    document = block_yaml.load(body)
+    needs_depth_check = document is None
     try:
-        document = block_yaml.load(body)
         if document is None:
             document = yaml.load(body, Loader=_loader_for(body))
     except MetadataError:
@@ -123,7 +126,7 @@ def parse(message: str, required: tuple[str, ...] = REQUIRED) -> dict[str, Any]:
         raise MetadataError(f"metadata lacks {', '.join(missing)}")
     if document["schema"] != SCHEMA:
         raise MetadataError(f"metadata schema {document['schema']!r} is not supported")
-    if _depth(document) > MAX_DEPTH:
+    if needs_depth_check and _depth(document) > MAX_DEPTH:
         raise MetadataError(f"metadata nests deeper than {MAX_DEPTH} levels")
     if "version" in document:
         document["version"] = str(document["version"])

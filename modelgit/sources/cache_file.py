@@ -57,16 +57,21 @@ def read(repo: Path, name: str) -> dict[str, Any]:
 
 def write(repo: Path, name: str, entries: Mapping[str, Any]) -> None:
     """Replace the cache file `name` atomically (a concurrent reader sees the old or the new)."""
+    write_text(repo, name, json.dumps(dict(entries)))  # json.dump encodes in Python: 10x slower
+
+
+def write_text(repo: Path, name: str, text: str) -> None:
+    """Replace the cache file `name` with `text`, a JSON object already encoded."""
     path = _path(repo, name)
     if path is None:
         return
     try:
-        path.parent.mkdir(exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
         import tempfile  # only writers need it (with `random`): readers start faster
 
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-")
         with os.fdopen(handle, "w", encoding="utf-8") as out:
-            json.dump(dict(entries), out)
+            out.write(text)
         os.replace(temporary, path)
     except OSError:
         return  # a read-only repository: the answer is still right, only not remembered

@@ -1,12 +1,15 @@
-"""Parsed metadata documents, cached by tag object id, for commands that read every version.
+"""Parsed metadata documents, cached by tag object id, one file per model, for commands that
+read every version.
 
 A tag object never changes, so neither does the document its message carries: an entry never
-goes stale. Parsing YAML is what reading 12,500 versions costs; this file makes it a JSON load.
+goes stale. Parsing YAML is what reading 12,500 versions costs; this makes it a JSON load. One
+file per model lets the processes that build a site's models each read and write their own.
 Any problem reading or writing the cache only means the messages are parsed again.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -14,14 +17,19 @@ from typing import Any
 
 from modelgit.sources import cache_file
 
-_FILE = "documents-v1.json"
+_FOLDER = "documents-v2"
 
 
-def load(repo: Path) -> dict[str, list[Any]]:
-    """Cached documents by tag object id, each `[document, signed]`."""
+def _name(model: str) -> str:
+    digest = hashlib.sha1(model.encode(), usedforsecurity=False).hexdigest()[:16]
+    return f"{_FOLDER}/{digest}.json"
+
+
+def load(repo: Path, model: str) -> dict[str, list[Any]]:
+    """A model's cached documents by tag object id, each `[document, signed]`."""
     return {
         oid: entry
-        for oid, entry in cache_file.read(repo, _FILE).items()
+        for oid, entry in cache_file.read(repo, _name(model)).items()
         if isinstance(entry, list)
         and len(entry) == 2
         and isinstance(entry[0], dict)
@@ -29,13 +37,19 @@ def load(repo: Path) -> dict[str, list[Any]]:
     }
 
 
-def save(repo: Path, entries: Mapping[str, list[Any]]) -> None:
-    """Write the cache atomically; documents JSON cannot hold exactly are left out."""
-    kept = {}
-    for oid, entry in entries.items():
-        try:
-            if json.loads(json.dumps(entry[0])) == entry[0]:
-                kept[oid] = entry
-        except (TypeError, ValueError):
-            continue
-    cache_file.write(repo, _FILE, kept)
+def _encoded(value: Any) -> str | None:
+    """`value` as JSON when JSON carries it exactly (no timestamps, no non-string keys)."""
+    try:
+        text = json.dumps(value)
+    except (TypeError, ValueError):
+        return None
+    return text if json.loads(text) == value else None
+
+
+def save(repo: Path, model: str, entries: Mapping[str, list[Any]]) -> None:
+    """Write a model's cache atomically; documents JSON cannot hold exactly are left out."""
+    text = _encoded(dict(entries))
+    if text is None:
+        kept = {oid: entry for oid, entry in entries.items() if _encoded(entry) is not None}
+        text = json.dumps(kept)
+    cache_file.write_text(repo, _name(model), text)

@@ -10,7 +10,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from modelgit.registry import block_yaml
+from modelgit.errors import MetadataError
+from modelgit.registry import block_yaml, metadata
 from modelgit.registry.metadata import dump_yaml
 
 
@@ -215,3 +216,12 @@ def test_never_reads_text_differently_from_pyyaml(text: str) -> None:
 def test_timestamps_are_pyyaml_datetimes() -> None:
     found = block_yaml.load("at: 2026-11-26T14:00:00Z\n")
     assert found == {"at": datetime.datetime(2026, 11, 26, 14, 0, tzinfo=datetime.timezone.utc)}
+
+
+def test_declines_documents_nested_deeper_than_metadata_allows() -> None:
+    assert block_yaml.MAX_NESTING + 1 < metadata.MAX_DEPTH  # parse skips its depth check
+    deep = "".join(f"{'  ' * level}k:\n" for level in range(40)) + "  " * 40 + "k: 1\n"
+    assert pyyaml(deep) is not None
+    assert block_yaml.load(deep) is None
+    with pytest.raises(MetadataError, match="deeper"):
+        metadata.parse("subject\n\nschema: 1\nmodel: m\nversion: 1.0.0\n" + deep)
