@@ -18,7 +18,7 @@ from pathlib import Path
 
 from modelgit.analysis.migration import migration_notes
 from modelgit.errors import ModelgitError
-from modelgit.model.metrics import directions_of, key_metric
+from modelgit.model.metrics import direction_of, directions_of, key_metric
 from modelgit.pages.cards import (
     CardLineage,
     ModelCard,
@@ -43,12 +43,15 @@ from modelgit.registry import state as registry
 from modelgit.registry.documents import Documents, read_documents
 from modelgit.registry.lookup import declared, root_of
 from modelgit.registry.state import ModelState
+from modelgit.registry.tags import Action
 from modelgit.registry.versions import Version
 from modelgit.sources import config, git, site_output
 from modelgit.sources.pipeline import Artifact
 from modelgit.sources.site_output import Manifest, Stat
 from modelgit.values import Progress
 
+# Enum's `.value` is a slow descriptor; a registry's history reads it per event.
+_ACTION_TEXT = {action: action.value for action in Action}
 # Below this many versions a pool costs more than it saves.
 POOL_THRESHOLD = 1000
 
@@ -83,6 +86,11 @@ def _cards(
     production_metadata = (
         (documents[production_tag.tag][0] or {}).get("metrics") if production_tag else None
     )
+    # Each metric's direction once per model, not once per version.
+    names = {name for event in state.versions for name in _metrics_of(documents[event.tag][0])}
+    directions = {
+        name: found for name in names if (found := direction_of(name, directions)) is not None
+    }
     cards: list[ModelCard] = []
     previous: ModelCard | None = None
     for event in state.versions:
@@ -118,6 +126,11 @@ def _cards(
         cards.append(card)
         previous = card
     return tuple(cards)
+
+
+def _metrics_of(document: dict | None) -> dict:
+    metrics = (document or {}).get("metrics")
+    return metrics if isinstance(metrics, dict) else {}
 
 
 def _head_lineage(root: Path) -> dict[str, CardLineage]:
@@ -251,7 +264,7 @@ def _site_model(job: _Job, state: ModelState, documents: Documents) -> SiteModel
         cards=cards,
         stages=_ordered_stages(state, job.order),
         events=tuple(
-            SiteEvent(e.created_at, e.tag, e.action.value, e.stage, e.version)
+            SiteEvent(e.created_at, e.tag, _ACTION_TEXT[e.action], e.stage, e.version)
             for e in state.history()
         ),
         key_metric=key_metric(latest_metrics, directions, preferred),

@@ -97,127 +97,131 @@ def _key(text: str) -> Any:
     return _resolved(text)
 
 
-_NESTED = object()  # `key:` with nothing after it
 _EMPTY_LIST = object()
 _EMPTY_MAPPING = object()
-# Metadata documents repeat most of their lines (`hash: md5`, `level: minor`, a metric's name):
-# each distinct line is read once per process. Values kept are immutable; `[]` and `{}` are
-# kept as markers and made afresh for every document.
-_ENTRIES: dict[str, tuple[Any, Any]] = {}
-_ENTRIES_LIMIT = 200_000
+_ENTRY_LINE, _OPEN_LINE, _ITEM_LINE, _ITEM_ENTRY_LINE, _ITEM_OPEN_LINE = range(5)
+# Metadata documents repeat most of their lines (`    hash: md5`, `  level: minor`, a metric's
+# name): each distinct line is read once per process. Values kept are immutable; `[]` and `{}`
+# are kept as markers and made afresh for every document.
+_LINES: dict[str, tuple[int, int, Any, Any, int]] = {}
+_LINES_LIMIT = 200_000
 
 
-def _entry(text: str) -> tuple[Any, Any]:
-    """A mapping line's key and value (or _NESTED), read once per distinct line."""
-    found = _ENTRIES.get(text)
-    if found is None:
-        entry = _ENTRY.fullmatch(text)
-        if entry is None:
+def _value(rest: str) -> Any:
+    if rest == "[]":
+        return _EMPTY_LIST
+    if rest == "{}":
+        return _EMPTY_MAPPING
+    return _scalar(rest)
+
+
+def _line(line: str) -> tuple[int, int, Any, Any, int]:
+    """A line as (indent, shape, key, value, sequence depth), read once per distinct line;
+    the depth counts the `- ` that open it (`- - x` is an item of a sequence in a sequence)."""
+    text = line.lstrip(" ")
+    if not text:
+        raise _Decline
+    indent = len(line) - len(text)
+    depth = 0
+    while text.startswith("- "):
+        text = text[2:]
+        depth += 1
+    entry = _ENTRY.fullmatch(text)
+    if entry is None:
+        if not depth:
+            raise _Decline  # a scalar where a mapping line belongs
+        return indent, _ITEM_LINE, None, _value(text), depth
+    key = _key(entry.group(1))
+    rest = entry.group(2)
+    if not rest:
+        return indent, _ITEM_OPEN_LINE if depth else _OPEN_LINE, key, None, depth
+    return indent, _ITEM_ENTRY_LINE if depth else _ENTRY_LINE, key, _value(rest), depth
+
+
+def _fresh(value: Any) -> Any:
+    if value is _EMPTY_LIST:
+        return []
+    if value is _EMPTY_MAPPING:
+        return {}
+    return value
+
+
+def _read(lines: list[str]) -> dict[Any, Any]:
+    """The document the lines hold, built with a stack of open blocks (indent, container)."""
+    root: dict[Any, Any] = {}
+    stack: list[tuple[int, Any]] = [(0, root)]
+    # `key:` with nothing after it waits for the next line to say what its value is.
+    waiting: tuple[dict[Any, Any], Any, int] | None = None
+    cache = _LINES
+    for line in lines:
+        parsed = cache.get(line)
+        if parsed is None:
+            parsed = _line(line)
+            if len(cache) >= _LINES_LIMIT:
+                cache.clear()
+            cache[line] = parsed
+        indent, shape, key, value, depth = parsed
+        is_item = shape >= _ITEM_LINE
+        if waiting is not None:
+            parent, waiting_key, waiting_indent = waiting
+            waiting = None
+            if indent > waiting_indent or (is_item and indent == waiting_indent):
+                block: Any = [] if is_item else {}
+                parent[waiting_key] = block
+                stack.append((indent, block))
+                if len(stack) > MAX_NESTING:
+                    raise _Decline
+        # Close the blocks this line is outside of; a sequence at its mapping's own indent
+        # (PyYAML's style) closes at the mapping's next key.
+        while stack[-1][0] > indent or (
+            stack[-1][0] == indent and not is_item and type(stack[-1][1]) is list
+        ):
+            stack.pop()
+            if not stack:
+                raise _Decline
+        open_indent, container = stack[-1]
+        if open_indent != indent:
             raise _Decline
-        rest = entry.group(2)
-        if not rest:
-            value = _NESTED
-        elif rest == "[]":
-            value = _EMPTY_LIST
-        elif rest == "{}":
-            value = _EMPTY_MAPPING
+        if is_item:
+            if type(container) is not list:
+                raise _Decline
+            for _ in range(depth - 1):  # `- - x`: a sequence opens inside this item
+                inner: list[Any] = []
+                container.append(inner)
+                indent += 2
+                stack.append((indent, inner))
+                container = inner
+            if len(stack) > MAX_NESTING:
+                raise _Decline
+            if shape == _ITEM_LINE:
+                container.append(_fresh(value))
+                continue
+            item: dict[Any, Any] = {}  # `- key: ...`: a mapping opens inside this item
+            container.append(item)
+            container = item
+            stack.append((indent + 2, item))
+            if len(stack) > MAX_NESTING:
+                raise _Decline
+        elif type(container) is not dict:
+            raise _Decline
+        if key in container:
+            raise _Decline
+        if shape in (_OPEN_LINE, _ITEM_OPEN_LINE):
+            container[key] = None
+            waiting = (container, key, indent + 2 if shape == _ITEM_OPEN_LINE else indent)
         else:
-            value = _scalar(rest)
-        found = (_key(entry.group(1)), value)
-        if len(_ENTRIES) >= _ENTRIES_LIMIT:
-            _ENTRIES.clear()
-        _ENTRIES[text] = found
-    return found
-
-
-class _Reader:
-    def __init__(self, lines: list[tuple[int, str]]) -> None:
-        self.lines = lines
-        self.at = 0
-
-    def block(self, indent: int, depth: int) -> Any:
-        """The mapping or sequence starting at the current line, `indent` spaces in."""
-        if depth > MAX_NESTING:
-            raise _Decline
-        text = self.lines[self.at][1]
-        if text.startswith("- ") or text == "-":
-            return self.sequence(indent, depth)
-        return self.mapping(indent, depth)
-
-    def mapping(self, indent: int, depth: int) -> dict[Any, Any]:
-        result: dict[Any, Any] = {}
-        lines = self.lines
-        while self.at < len(lines):
-            line_indent, text = lines[self.at]
-            if line_indent < indent:
-                break
-            if line_indent != indent:
-                raise _Decline
-            key, value = _entry(text)
-            if key in result:
-                raise _Decline
-            self.at += 1
-            if value is _NESTED:
-                value = self._nested(indent, depth)
-            elif value is _EMPTY_LIST:
-                value = []
-            elif value is _EMPTY_MAPPING:
-                value = {}
-            result[key] = value
-        return result
-
-    def _nested(self, indent: int, depth: int) -> Any:
-        """What follows `key:` with nothing after it: a deeper block, a sequence at the
-        key's own indentation, or null."""
-        if self.at >= len(self.lines):
-            return None
-        line_indent, text = self.lines[self.at]
-        starts_sequence = text.startswith("- ") or text == "-"
-        if line_indent > indent or (line_indent == indent and starts_sequence):
-            return self.block(line_indent, depth + 1)
-        return None
-
-    def sequence(self, indent: int, depth: int) -> list[Any]:
-        result: list[Any] = []
-        lines = self.lines
-        while self.at < len(lines):
-            line_indent, text = lines[self.at]
-            if line_indent < indent:
-                break
-            if line_indent > indent:
-                raise _Decline
-            if not text.startswith("- "):
-                if text == "-":
-                    raise _Decline  # an item on the following lines: rare, left to PyYAML
-                break
-            item = text[2:]
-            if item.startswith("- ") or _ENTRY.fullmatch(item):
-                # An inline block (`- key: value` or `- - item`): read it as a block that
-                # starts two columns further in.
-                lines[self.at] = (indent + 2, item)
-                result.append(self.block(indent + 2, depth + 1))
-            else:
-                self.at += 1
-                result.append(_scalar(item))
-        return result
+            container[key] = _fresh(value)
+    return root
 
 
 def load(text: str) -> dict[Any, Any] | None:
     """The mapping `yaml.safe_load(text)` returns, or None when `text` is outside the subset."""
     if _UNSUPPORTED_CHARACTER.search(text):
         return None
-    raw = text.rstrip("\n").split("\n")
-    lines = []
-    for line in raw:
-        stripped = line.lstrip(" ")
-        if not stripped:
-            return None
-        lines.append((len(line) - len(stripped), stripped))
-    if not lines or lines[0][0] != 0:
+    lines = text.rstrip("\n").split("\n")
+    if not lines[0] or lines[0][0] == " ":
         return None
-    reader = _Reader(lines)
     try:
-        document = reader.mapping(0, 0)
+        return _read(lines)
     except (_Decline, yaml.YAMLError, ValueError, RecursionError):
         return None
-    return document if reader.at == len(lines) else None

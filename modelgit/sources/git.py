@@ -146,13 +146,15 @@ def read_tags(repo: Path, patterns: Iterable[str] = ("refs/tags",)) -> list[TagR
     the tag-object cache, and only tags it lacks are read from git (and then cached).
     """
     patterns = list(patterns)
+    cached = tag_cache.load(repo)
+    if not cached:
+        return _read_tags_cold(repo, patterns)
     out = _run(repo, ["for-each-ref", f"--format={_LIST_FORMAT}", *patterns])
     listed = [
         (fields[0], fields[2])
         for fields in (line.split("\0") for line in out.splitlines())
         if len(fields) == 3 and fields[1] == "tag"
     ]
-    cached = tag_cache.load(repo)
     missing = [object_id for _, object_id in listed if object_id not in cached]
     if missing:
         found = _tag_objects(repo, patterns, missing)
@@ -163,6 +165,19 @@ def read_tags(repo: Path, patterns: Iterable[str] = ("refs/tags",)) -> list[TagR
         for name, object_id in listed
         if object_id in cached
     ]
+
+
+def _read_tags_cold(repo: Path, patterns: list[str]) -> list[TagRef]:
+    """`read_tags` without a cache: one for-each-ref that opens every tag object (listing
+    first and then reading them all would walk the refs twice), and the cache written."""
+    out = _run(repo, ["for-each-ref", f"--format={_TAG_FORMAT}", *patterns])
+    tags = []
+    for line in out.splitlines():
+        fields = line.split("\0")
+        if len(fields) == 6 and fields[1] == "tag":
+            tags.append(TagRef(fields[0], fields[2], fields[3], fields[4], fields[5]))
+    tag_cache.save(repo, {tag.object_id: [tag.commit, tag.created_at, tag.tagger] for tag in tags})
+    return tags
 
 
 def _tag_objects(
