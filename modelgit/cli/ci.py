@@ -24,6 +24,7 @@ app.add_typer(ci_app, name="ci")
         "modelgit ci init",
         "modelgit ci init --provider gitlab --auth secrets",
         "modelgit ci init --apply",
+        "modelgit ci init --site",
     ),
 )
 @funnel
@@ -52,11 +53,19 @@ def ci_init(
     force: Annotated[
         bool, typer.Option("--force", help="Overwrite existing workflow files.")
     ] = False,
+    site: Annotated[
+        bool,
+        typer.Option(
+            "--site",
+            help="Add a job that builds `modelgit site` on every registry tag and publishes it "
+            "to GitHub Pages or GitLab Pages.",
+        ),
+    ] = False,
     as_json: JsonOption = False,
     repo: RepoOption = Path(),
 ) -> None:
     """Write the release (on registration and stage tags) and pull-request workflows."""
-    result = modelgit.ci_init(repo, provider, auth=auth, apply=apply, force=force)
+    result = modelgit.ci_init(repo, provider, auth=auth, apply=apply, force=force, site=site)
     if as_json:
         echo(render.to_json(result))
         return

@@ -40,6 +40,8 @@ _TARGETS = {
     },
     "gitlab": {"modelgit.gitlab-ci.yml": ".gitlab/modelgit.gitlab-ci.yml"},
 }
+# `--site` on GitHub: a workflow of its own (GitLab's `pages` job joins the file above).
+_SITE_TARGETS = {"github": {"modelgit-site.yml": ".github/workflows/modelgit-site.yml"}}
 
 
 @dataclass(frozen=True)
@@ -76,12 +78,14 @@ def ci_init(
     auth: CiAuth | str = CiAuth.OIDC,
     apply: bool = False,
     force: bool = False,
+    site: bool = False,
 ) -> CiInitResult:
     """Write the release and pull-request workflows; existing files only with `force`.
 
     The release job installs the plugin of the project's default DVC remote and gets its
     credentials by `auth`; with `apply`, one job per configured stage applies that stage's
-    manifests, bound to a host environment named after the stage.
+    manifests, bound to a host environment named after the stage; with `site`, a job builds
+    the registry's static site on every registry tag and publishes it to GitHub or GitLab Pages.
     """
     root = root_of(repo)
     if provider not in _TARGETS:
@@ -89,11 +93,9 @@ def ci_init(
     if str(auth) not in {a.value for a in CiAuth}:
         raise InputError(f"unknown --auth {auth!r}; use oidc or secrets")
     source = packaged_templates() / "ci" / provider
-    context = _workflow_context(root, str(auth), apply)
-    files = {
-        target: _render_workflow(source / name, context)
-        for name, target in _TARGETS[provider].items()
-    }
+    context = _workflow_context(root, str(auth), apply) | {"site": site}
+    targets = _TARGETS[provider] | (_SITE_TARGETS.get(provider, {}) if site else {})
+    files = {target: _render_workflow(source / name, context) for name, target in targets.items()}
     if not force:
         existing = [target for target in files if (root / target).exists()]
         if existing:

@@ -203,3 +203,79 @@ def test_report_lists_changed_models_against_base_and_production(retrained):
     assert unchanged.models == () and not unchanged.failed
     printed = runner.invoke(app, ["ci", "report", "--base", "HEAD", "-C", str(retrained)])
     assert printed.exit_code == 0 and "No model changes" in printed.stdout
+
+
+SITE_TRIGGERS = REGISTRATIONS + ASSIGNMENTS + ["churn@v1.2.3!", "churn#production!#5",
+                                               "churn@deprecated"]  # fmt: skip
+
+
+def run_in(repo, command: str) -> subprocess.CompletedProcess:
+    """A workflow's shell step, run for real in the repository with the installed modelgit."""
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    return subprocess.run(command, shell=True, cwd=repo, env=env, capture_output=True, text=True,
+                          check=False)  # fmt: skip
+
+
+def test_site_workflow_publishes_to_github_pages_on_every_registry_tag(registry):
+    result = modelgit.ci_init(registry, "github", site=True)
+    assert ".github/workflows/modelgit-site.yml" in result.written
+    files = [str(registry / path) for path in result.written]
+    checked = tool("check-jsonschema", "--builtin-schema", "vendor.github-workflows", *files)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    audit = tool("zizmor", "--offline", "--persona", "pedantic", "--format", "json", *files)
+    assert audit.returncode == 0, audit.stdout + audit.stderr
+    assert json.loads(audit.stdout) == []
+    workflow = yaml.safe_load((registry / ".github/workflows/modelgit-site.yml").read_text())
+    patterns = workflow[True]["push"]["tags"]  # PyYAML reads `on:` as True
+    assert [t for t in SITE_TRIGGERS if not github_filter(patterns, t)] == []
+    assert not github_filter(patterns, "v1.0") and not github_filter(patterns, "release-2")
+    assert "workflow_dispatch" in workflow[True]
+    assert workflow["permissions"] == {"contents": "read"}
+    assert workflow["concurrency"] == {"group": "pages", "cancel-in-progress": False}
+    build, deploy = workflow["jobs"]["build"], workflow["jobs"]["deploy"]
+    uses = [s["uses"] for job in (build, deploy) for s in job["steps"] if "uses" in s]
+    assert all(re.fullmatch(r"[\w/-]+@[0-9a-f]{40}", u) for u in uses), uses
+    assert [u.split("@")[0] for u in uses] == [
+        "actions/checkout", "actions/setup-python", "actions/upload-pages-artifact",
+        "actions/deploy-pages",
+    ]  # fmt: skip
+    assert build["permissions"] == {"contents": "read"}
+    assert build["steps"][0]["with"] == {"fetch-depth": 0, "persist-credentials": False}
+    fetch = next(s for s in build["steps"] if s.get("name") == "Keep the pushed tag annotated")
+    assert 'fetch --no-tags --force origin "+refs/tags/$TAG:refs/tags/$TAG"' in fetch["run"]
+    assert deploy["permissions"] == {"pages": "write", "id-token": "write"}
+    assert deploy["needs"] == "build" and deploy["environment"]["name"] == "github-pages"
+    upload = next(s for s in build["steps"] if s.get("uses", "").startswith("actions/upload-"))
+    assert upload["with"] == {"path": "_site/"}
+    # The build step, run for real: it writes the folder the upload step publishes.
+    step = next(s for s in build["steps"] if s.get("name") == "Build the site")
+    built = run_in(registry, step["run"])
+    assert built.returncode == 0, built.stderr
+    assert "churn" in (registry / "_site" / "index.html").read_text()
+
+
+def test_site_job_publishes_to_gitlab_pages_on_every_registry_tag(registry):
+    result = modelgit.ci_init(registry, "gitlab", site=True)
+    files = [str(registry / path) for path in result.written]
+    checked = tool("check-jsonschema", "--builtin-schema", "vendor.gitlab-ci", *files)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    jobs = yaml.safe_load((registry / ".gitlab/modelgit.gitlab-ci.yml").read_text())
+    pages = jobs["pages"]
+    assert [t for t in SITE_TRIGGERS if not gitlab_rule(pages, t)] == []
+    assert [t for t in ["v1.0", "release-2", "churn@v1"] if gitlab_rule(pages, t)] == []
+    assert pages["resource_group"] == "pages" and pages["artifacts"]["paths"] == ["public/"]
+    assert pages["extends"] == ".modelgit" and jobs[".modelgit"]["variables"]["GIT_DEPTH"] == "0"
+    build = pages["script"][-1]
+    assert build == "modelgit site -o public"
+    built = run_in(registry, build)
+    assert built.returncode == 0, built.stderr
+    assert "churn" in (registry / "public" / "index.html").read_text()
+
+
+def test_no_site_job_without_the_flag(registry):
+    assert ".github/workflows/modelgit-site.yml" not in modelgit.ci_init(registry).written
+    modelgit.ci_init(registry, "gitlab")
+    assert "pages" not in yaml.safe_load((registry / ".gitlab/modelgit.gitlab-ci.yml").read_text())
+    result = runner.invoke(app, ["ci", "init", "--site", "--force", "-C", str(registry)])
+    assert result.exit_code == 0, result.output
+    assert "wrote .github/workflows/modelgit-site.yml" in result.stdout
