@@ -67,6 +67,7 @@ class SiteResult:
     written: tuple[str, ...]
     removed: tuple[str, ...]
     seconds: float
+    processes: int = 1  # how many processes built the models' pages
 
     @property
     def unchanged(self) -> int:
@@ -450,4 +451,5 @@ def site(
         written=tuple(p.relative for p in pages if p.written),
         removed=tuple(removed),
         seconds=time.perf_counter() - started,
+        processes=workers,
     )

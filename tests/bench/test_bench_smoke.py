@@ -144,3 +144,17 @@ def test_generated_pipelines_are_up_to_date_as_dvc_sees_them(tmp_path, monkeypat
             cwd=root, capture_output=True, text=True, check=True,
         )  # fmt: skip
         assert status.stdout.strip() == "{}", status.stdout
+
+
+def test_site_benchmark_times_first_builds_and_rebuilds():
+    proc = subprocess.run(
+        [sys.executable, str(BENCH / "site_bench.py"), "--models", "2", "--versions", "3",
+         "--stage-tags", "1", "--repeat", "1", "--jobs", "auto,2"],
+        capture_output=True, text=True, check=False, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("8 tags (2 models x 3 versions + 2 stage tags); median of 1")
+    rows = [line for line in proc.stdout.splitlines() if line.startswith("| first build")]
+    assert [row.split(" | ")[0] for row in rows] == ["| first build, --jobs auto",
+                                                      "| first build, --jobs 2"]  # fmt: skip
+    assert proc.stdout.count("| rebuild (nothing changed)") == 2

@@ -3,7 +3,9 @@ files modelgit did not write."""
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 import pytest
 from conftest import tag_message
@@ -110,3 +112,41 @@ def test_an_output_path_that_cannot_be_a_folder_is_one_line(registry, tmp_path):
     assert result.exit_code == 2, result.output
     assert "cannot write" in result.output and len(result.output.strip().splitlines()) == 1
     assert blocker.read_text() == "mine"
+
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+
+
+def test_a_pool_build_is_byte_identical_to_one_process(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCH))
+    from generate_registry import generate
+
+    repo = tmp_path / "registry"
+    generate(repo, models=5, versions=8, stage_tags=4)
+    alone = modelgit.site(repo, tmp_path / "alone", jobs=1)
+    pooled = modelgit.site(repo, tmp_path / "pooled", jobs=3)
+    assert (alone.processes, pooled.processes) == (1, 3)
+    assert alone.pages == pooled.pages == 2 + 5 * (2 + 8)
+    assert alone.written == pooled.written  # the same pages, in the same order
+
+    def files(root: Path) -> dict[str, bytes]:
+        return {
+            str(p.relative_to(root)): p.read_bytes()
+            for p in root.rglob("*")
+            if p.is_file() and p.name != ".modelgit-site.json"
+        }
+
+    assert files(tmp_path / "alone") == files(tmp_path / "pooled")
+    manifests = [
+        json.loads((tmp_path / folder / ".modelgit-site.json").read_text())
+        for folder in ("alone", "pooled")
+    ]
+    for section in ("pages", "keys"):
+        assert manifests[0][section] == manifests[1][section]
+    # Either kind of build takes up the other's output: nothing to write again.
+    assert modelgit.site(repo, tmp_path / "alone", jobs=2).written == ()
+    assert modelgit.site(repo, tmp_path / "pooled", jobs=1).written == ()
+
+
+def test_a_small_registry_is_built_in_one_process(registry, tmp_path):
+    assert modelgit.site(registry, tmp_path / "site").processes == 1
