@@ -45,8 +45,18 @@ class _Decline(Exception):
     """The text is outside the subset this reader takes."""
 
 
+# Plain decimal numbers, for which PyYAML's int and float constructors come down to int() and
+# float() (no sign words, underscores, bases, sexagesimals or infinities).
+_DECIMAL_INT = re.compile(r"[-+]?(?:0|[1-9][0-9]*)")
+_DECIMAL_FLOAT = re.compile(r"[-+]?[0-9]+\.[0-9]*(?:[eE][-+][0-9]+)?")
+
+
 def _resolved(text: str) -> Any:
     """A plain scalar as PyYAML's safe loader constructs it."""
+    if _DECIMAL_FLOAT.fullmatch(text):
+        return float(text)
+    if _DECIMAL_INT.fullmatch(text):
+        return int(text)
     candidates = _RESOLVERS.get(text[0] if text else "")
     if not candidates:
         return text

@@ -112,6 +112,7 @@ def test_declines_what_it_does_not_take(text: str) -> None:
         "a: \"quoted # not a comment\"\nb: 'x: y'\n",
         "a: -1\nb: --x\nc: a,b\nd: x]y\n",
         "a: 2026-13-45\n",
+        "a: 0\nb: -0\nc: +1\nd: 007\ne: 1.\nf: -0.0\ng: 1.0E+10\nh: 1.5e3\ni: 00.5\nj: 1_0\n",
     ],
 )
 def test_agrees_with_pyyaml_on_edge_cases(text: str) -> None:
