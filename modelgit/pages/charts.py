@@ -6,6 +6,7 @@ a charting library would add a dependency and start-up time for nothing more.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 from modelgit.pages.text import escape, shown
@@ -73,9 +74,30 @@ def line_chart(
     return "".join(parts)
 
 
+_BOX_W, _BOX_H = 170, 30
+
+
+@functools.lru_cache(maxsize=4096)
+def _dag_line(x1: float, y1: float, x2: float, y2: float) -> str:
+    return (
+        f'<line x1="{x1 + _BOX_W:.0f}" y1="{y1 + _BOX_H / 2:.0f}" x2="{x2:.0f}" '
+        f'y2="{y2 + _BOX_H / 2:.0f}" stroke="#666" marker-end="url(#arrow)"/>'
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _dag_box(x: float, y: float, node: str) -> str:
+    text = node if len(node) <= 24 else "…" + node[-23:]
+    return (
+        f'<g><rect x="{x:.0f}" y="{y:.0f}" width="{_BOX_W}" height="{_BOX_H}" rx="4" '
+        f'fill="#f6f8fa" stroke="#888"/><text x="{x + _BOX_W / 2:.0f}" y="{y + 19:.0f}" '
+        f'text-anchor="middle"><title>{escape(node)}</title>{escape(text)}</text></g>'
+    )
+
+
 def dag_svg(layers: Sequence[Sequence[str]], edges: Sequence[tuple[str, str]], title: str) -> str:
     """A layered graph: `layers` left to right (sources first), boxes joined by `edges`."""
-    box_w, box_h, gap_x, gap_y, margin = 170, 30, 50, 14, 10
+    box_w, box_h, gap_x, gap_y, margin = _BOX_W, _BOX_H, 50, 14, 10
     where: dict[str, tuple[float, float]] = {}
     for column, layer in enumerate(layers):
         for row, node in enumerate(layer):
@@ -90,19 +112,12 @@ def dag_svg(layers: Sequence[Sequence[str]], edges: Sequence[tuple[str, str]], t
         'markerHeight="6" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" '
         'fill="#666"/></marker></defs>',
     ]
-    for source, target in edges:
-        if source in where and target in where:
-            (x1, y1), (x2, y2) = where[source], where[target]
-            parts.append(
-                f'<line x1="{x1 + box_w:.0f}" y1="{y1 + box_h / 2:.0f}" x2="{x2:.0f}" '
-                f'y2="{y2 + box_h / 2:.0f}" stroke="#666" marker-end="url(#arrow)"/>'
-            )
-    for node, (x, y) in where.items():
-        text = node if len(node) <= 24 else "…" + node[-23:]
-        parts.append(
-            f'<g><rect x="{x:.0f}" y="{y:.0f}" width="{box_w}" height="{box_h}" rx="4" '
-            f'fill="#f6f8fa" stroke="#888"/><text x="{x + box_w / 2:.0f}" y="{y + 19:.0f}" '
-            f'text-anchor="middle"><title>{escape(node)}</title>{escape(text)}</text></g>'
-        )
+    # A registry's versions draw the same boxes and lines again and again: each is made once.
+    parts += [
+        _dag_line(*where[source], *where[target])
+        for source, target in edges
+        if source in where and target in where
+    ]
+    parts += [_dag_box(x, y, node) for node, (x, y) in where.items()]
     parts.append("</svg>")
     return "".join(parts)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -28,7 +29,6 @@ def table(
     caption: str, header: Sequence[str], rows: Sequence[Sequence[str]], numeric: Sequence[int] = ()
 ) -> str:
     """A semantic table: caption, column headers, and cells already escaped (HTML)."""
-    head = "".join(f'<th scope="col">{escape(h)}</th>' for h in header)
     body = []
     for row in rows:
         cells = "".join(
@@ -36,10 +36,13 @@ def table(
             for i, cell in enumerate(row)
         )
         body.append(f"<tr>{cells}</tr>")
-    return (
-        f"<table><caption>{escape(caption)}</caption><thead><tr>{head}</tr></thead>"
-        f"<tbody>{''.join(body)}</tbody></table>"
-    )
+    return f"{_table_head(caption, tuple(header))}<tbody>{''.join(body)}</tbody></table>"
+
+
+@functools.lru_cache(maxsize=4096)
+def _table_head(caption: str, header: tuple[str, ...]) -> str:
+    head = "".join(f'<th scope="col">{escape(h)}</th>' for h in header)
+    return f"<table><caption>{escape(caption)}</caption><thead><tr>{head}</tr></thead>"
 
 
 def document(title: str, body: str, stylesheet: str | None, nav: str = "") -> str:
