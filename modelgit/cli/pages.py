@@ -19,6 +19,9 @@ from modelgit.cli.base import (
 )
 from modelgit.errors import InputError
 
+# A site of fewer pages is built before a bar would be worth drawing.
+SITE_BAR_PAGES = 500
+
 
 @app.command(
     epilog=examples(
@@ -79,7 +82,7 @@ def site(
 ) -> None:
     """A static web site of the registry (works from file:// and any static host, no script);
     a rebuild rewrites only pages whose content changed."""
-    with render.progress_bar(progress_wanted(), threshold=500) as progress:
+    with render.progress_bar(progress_wanted(), SITE_BAR_PAGES, counting=True) as progress:
         result = modelgit.site(repo, out, title=title, progress=progress, jobs=jobs)
     if as_json:
         echo(render.to_json(result))

@@ -995,9 +995,12 @@ def _setting(value: Any) -> str:
 
 
 @contextmanager
-def progress_bar(enabled: bool, threshold: int = 16 << 20) -> Iterator[Progress]:
+def progress_bar(
+    enabled: bool, threshold: int = 16 << 20, counting: bool = False
+) -> Iterator[Progress]:
     """A `modelgit.values.Progress` callback drawing a bar on stderr (for work on files of at
-    least `threshold` bytes, on a terminal); a callback that does nothing otherwise."""
+    least `threshold` bytes, or `counting` items, at least `threshold` of them, on a terminal);
+    a callback that does nothing otherwise."""
     state: dict[str, Any] = {}
 
     def update(what: str, done: int, total: int) -> None:
@@ -1008,15 +1011,18 @@ def progress_bar(enabled: bool, threshold: int = 16 << 20) -> Iterator[Progress]
             from rich.progress import (
                 BarColumn,
                 DownloadColumn,
+                MofNCompleteColumn,
                 Progress,
                 TextColumn,
                 TimeRemainingColumn,
                 TransferSpeedColumn,
             )
 
+            amounts = (
+                (MofNCompleteColumn(),) if counting else (DownloadColumn(), TransferSpeedColumn())
+            )
             state["bar"] = Progress(
-                TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-                TransferSpeedColumn(), TimeRemainingColumn(),
+                TextColumn("{task.description}"), BarColumn(), *amounts, TimeRemainingColumn(),
                 console=Console(stderr=True), transient=True,
             )  # fmt: skip
             state["bar"].start()

@@ -328,10 +328,8 @@ def _workers(wanted: int | None, versions: int, models: int) -> int:
 
 def _groups(states: dict[str, ModelState], workers: int) -> list[tuple[str, ...]]:
     """Models in name order, cut into groups of about equal versions: a few per worker, so
-    that the work stays balanced and the progress bar moves."""
-    if workers == 1:
-        return [tuple(sorted(states))]
-    target = max(1, sum(len(s.versions) for s in states.values()) // (workers * 4))
+    that the work stays balanced and the progress bar moves (one process too)."""
+    target = max(1, sum(len(s.versions) for s in states.values()) // (max(workers, 2) * 4))
     groups: list[tuple[str, ...]] = []
     current: list[str] = []
     size = 0
