@@ -162,6 +162,7 @@ def _read(lines: list[str]) -> dict[Any, Any]:
     stack: list[tuple[int, Any]] = [(0, root)]
     # `key:` with nothing after it waits for the next line to say what its value is.
     waiting: tuple[dict[Any, Any], Any, int] | None = None
+    top_indent, top, top_is_mapping = 0, root, True  # the block open now (the stack's last)
     cache = _LINES
     for line in lines:
         parsed = cache.get(line)
@@ -171,6 +172,14 @@ def _read(lines: list[str]) -> dict[Any, Any]:
                 cache.clear()
             cache[line] = parsed
         indent, shape, key, value, depth = parsed
+        if shape == _ENTRY_LINE and waiting is None and indent == top_indent and top_is_mapping:
+            # Most lines: `key: value` in the mapping that is open.
+            if key in top or value is _EMPTY_LIST or value is _EMPTY_MAPPING:
+                if key in top:
+                    raise _Decline
+                value = _fresh(value)
+            top[key] = value
+            continue
         is_item = shape >= _ITEM_LINE
         if waiting is not None:
             parent, waiting_key, waiting_indent = waiting
@@ -205,6 +214,8 @@ def _read(lines: list[str]) -> dict[Any, Any]:
                 raise _Decline
             if shape == _ITEM_LINE:
                 container.append(_fresh(value))
+                top_indent, top = stack[-1]
+                top_is_mapping = type(top) is dict
                 continue
             item: dict[Any, Any] = {}  # `- key: ...`: a mapping opens inside this item
             container.append(item)
@@ -221,6 +232,8 @@ def _read(lines: list[str]) -> dict[Any, Any]:
             waiting = (container, key, indent + 2 if shape == _ITEM_OPEN_LINE else indent)
         else:
             container[key] = _fresh(value)
+        top_indent, top = stack[-1]
+        top_is_mapping = type(top) is dict
     return root
 
 

@@ -150,7 +150,7 @@ documents = st.dictionaries(
 )
 
 
-@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
 @given(documents)
 def test_round_trips_what_the_dumper_writes(document: dict[Any, Any]) -> None:
     text = dump_yaml(document)
@@ -201,7 +201,7 @@ def yaml_lines(draw: st.DrawFn) -> str:
     return "\n".join(lines) + "\n"
 
 
-@settings(max_examples=1500, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=800, suppress_health_check=[HealthCheck.too_slow])
 @given(yaml_lines())
 def test_never_reads_text_differently_from_pyyaml(text: str) -> None:
     fast = block_yaml.load(text)
