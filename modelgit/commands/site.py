@@ -13,6 +13,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -298,24 +299,6 @@ def _build_group(names: tuple[str, ...]) -> dict[str, _Built]:
     return {name: _build_model(job, name, documents) for name in names}
 
 
-def _lineages() -> dict[str, CardLineage]:
-    job = _JOB
-    assert job is not None, "the build's job is set before the lineage is read"
-    return _head_lineage(job.root)
-
-
-# What the pool hands back: HEAD's lineages, or a group's pages.
-_Result = tuple[dict[str, CardLineage], dict[str, _Built]]
-
-
-def _lineage_result() -> _Result:
-    return _lineages(), {}
-
-
-def _group_result(names: tuple[str, ...]) -> _Result:
-    return {}, _build_group(names)
-
-
 def _workers(wanted: int | None, versions: int, models: int) -> int:
     if not hasattr(os, "fork") or sys.platform != "linux":
         return 1  # forking is only safe and cheap on Linux
@@ -344,20 +327,17 @@ def _groups(states: dict[str, ModelState], workers: int) -> list[tuple[str, ...]
     return groups
 
 
-def _built(groups: list[tuple[str, ...]], workers: int) -> Iterator[_Result]:
-    """HEAD's lineages first (or as soon as they are read), then each group's build as it
-    finishes."""
+def _built(groups: list[tuple[str, ...]], workers: int) -> Iterator[dict[str, _Built]]:
+    """Each group's build, as it finishes."""
     if workers == 1:
-        yield _lineage_result()
         for group in groups:
-            yield _group_result(group)
+            yield _build_group(group)
         return
     import multiprocessing
-    from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+    from concurrent.futures import ProcessPoolExecutor, as_completed
 
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-        futures: list[Future[_Result]] = [pool.submit(_lineage_result)]
-        futures += [pool.submit(_group_result, group) for group in groups]
+        futures = [pool.submit(_build_group, group) for group in groups]
         for future in as_completed(futures):
             yield future.result()
 
@@ -388,32 +368,35 @@ def site(
     started = time.perf_counter()
     root = root_of(repo)
     target = Path(out)
-    before = site_output.read_manifest(target)
-    states = registry.read(root)
-    settings = config.load(root)
-    planned = _planned(states)
-    removed = sorted(set(before.pages) - set(planned))
-    on_disk = site_output.scan(target, planned + removed)
-    site_output.make_folder(target, "")
-    job = _Job(
-        root=root,
-        out=target,
-        before=before,
-        on_disk=on_disk,
-        states=states,
-        order=settings.promotion_order or settings.stages,
-        production=production_stage(settings.stages, settings.promotion_order),
-        declarations=declared(root),
-    )
+    # HEAD's lineage is read on a thread while this one waits for git to list the registry;
+    # it is done before the pool forks, so no thread is running then.
+    with ThreadPoolExecutor(1) as reader:
+        head = reader.submit(_head_lineage, root)
+        before = site_output.read_manifest(target)
+        states = registry.read(root)
+        settings = config.load(root)
+        planned = _planned(states)
+        removed = sorted(set(before.pages) - set(planned))
+        on_disk = site_output.scan(target, planned + removed)
+        site_output.make_folder(target, "")
+        job = _Job(
+            root=root,
+            out=target,
+            before=before,
+            on_disk=on_disk,
+            states=states,
+            order=settings.promotion_order or settings.stages,
+            production=production_stage(settings.stages, settings.promotion_order),
+            declarations=declared(root),
+        )
+        lineages = head.result()
     versions = sum(len(s.versions) for s in states.values())
     total = len(planned) - 1
     workers = _workers(jobs, versions, len(states))
     built: dict[str, _Built] = {}
-    lineages: dict[str, CardLineage] = {}
     _JOB = job
     try:
-        for found_lineages, group in _built(_groups(states, workers), workers):
-            lineages.update(found_lineages)
+        for group in _built(_groups(states, workers), workers):
             built.update(group)
             if progress is not None:
                 done = sum(len(b.pages) for b in built.values())
