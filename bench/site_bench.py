@@ -50,17 +50,23 @@ def _row(label: str, samples: list[tuple[float, float, float]], load: str) -> st
 
 
 def run(
-    models: int, versions: int, stage_tags: int, repeat: int, jobs: list[str], root: Path | None
+    models: int,
+    versions: int,
+    stage_tags: int,
+    repeat: int,
+    jobs: list[str],
+    root: Path | None,
+    workdir_parent: Path | None = None,
 ) -> list[str]:
     """Generate (or reuse) the registry, time the builds, return the Markdown rows."""
-    workdir = Path(tempfile.mkdtemp(prefix="modelgit-site-bench-"))
+    workdir = Path(tempfile.mkdtemp(prefix="modelgit-site-bench-", dir=workdir_parent))
     try:
         repo = root or workdir / "registry"
         tags = generate(repo, models, versions, stage_tags) if root is None else None
         described = f"{tags} tags" if tags is not None else str(repo)
         rows = [
             f"{described} ({models} models x {versions} versions + {models * stage_tags} stage "
-            f"tags); median of {repeat}; {os.cpu_count()} cores",
+            f"tags); median of {repeat}; {os.cpu_count()} cores; pages written under {workdir}",
             "",
             "| build | wall s | user s | system s | load average (1/5/15 min) before → after |",
             "|---|---|---|---|---|",
@@ -96,10 +102,19 @@ def main() -> None:
         "--jobs", default="auto,1", help="comma-separated --jobs values to time (auto: default)"
     )
     parser.add_argument("--root", type=Path, help="an existing generated registry to reuse")
+    parser.add_argument(
+        "--workdir", type=Path, help="where to write the sites (default: the system's temp folder)"
+    )
     args = parser.parse_args()
     os.environ.update(DVC_NO_ANALYTICS="1")
     rows = run(
-        args.models, args.versions, args.stage_tags, args.repeat, args.jobs.split(","), args.root
+        args.models,
+        args.versions,
+        args.stage_tags,
+        args.repeat,
+        args.jobs.split(","),
+        args.root,
+        args.workdir,
     )
     print("\n".join(rows))
 

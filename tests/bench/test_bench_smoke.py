@@ -153,7 +153,7 @@ def test_site_benchmark_times_first_builds_and_rebuilds():
         capture_output=True, text=True, check=False, timeout=300,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.startswith("8 tags (2 models x 3 versions + 2 stage tags); median of 1")
+    assert proc.stdout.startswith("8 tags (2 models x 3 versions + 2 stage tags); median of 1;")
     rows = [line for line in proc.stdout.splitlines() if line.startswith("| first build")]
     assert [row.split(" | ")[0] for row in rows] == ["| first build, --jobs auto",
                                                       "| first build, --jobs 2"]  # fmt: skip
