@@ -12,7 +12,12 @@ from typing import Any
 from modelgit.analysis.retention import Retention, RetentionPlan, plan
 from modelgit.errors import ConfigError
 from modelgit.registry import state as registry
-from modelgit.registry.lookup import read_metadata_many, root_of
+from modelgit.registry.lookup import (
+    check_complete_clone,
+    check_remote_has_no_other_tags,
+    read_metadata_many,
+    root_of,
+)
 from modelgit.registry.published import PUBLISHED_ROOT
 from modelgit.registry.tags import is_dns_label, model_from_tag, model_to_tag
 from modelgit.sources import config
@@ -72,6 +77,7 @@ def gc(
     archive stage), then `dvc gc` of what only retired versions used, and (with `cloud`) their
     remote objects and published copies."""
     root = root_of(repo)
+    check_complete_clone(root)  # a plan over a clone that cannot see every tag is wrong
     policy = policy_of(
         root,
         keep_last=keep_last,
@@ -102,6 +108,8 @@ def gc(
 
     if cloud:
         dvc.check_remote(root, remote)  # before any tag is written
+        # The DVC remote is shared: what origin registered since this clone fetched is kept.
+        check_remote_has_no_other_tags(root)
 
     # Archive first: should a stage policy refuse an archive tag, nothing is retired yet.
     archived: list[str] = []

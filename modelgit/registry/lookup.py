@@ -15,7 +15,7 @@ from modelgit.errors import (
 from modelgit.registry import metadata
 from modelgit.registry import state as registry
 from modelgit.registry.state import Event, ModelState
-from modelgit.registry.tags import model_from_tag, model_to_tag
+from modelgit.registry.tags import model_from_tag, model_to_tag, tag_fields
 from modelgit.sources import config, git, pipeline
 from modelgit.sources.tree import Tree
 from modelgit.values import did_you_mean
@@ -141,6 +141,22 @@ def check_remote_has_nothing_newer(root: Path, model: str, remote: str = "origin
         raise IncompleteCloneError(
             f"{remote} has version tags of {model} that this clone lacks ({shown}); run "
             "`git fetch --tags --unshallow` (or `git fetch --tags`) first"
+        )
+
+
+def check_remote_has_no_other_tags(root: Path, remote: str = "origin") -> None:
+    """Refuse when `remote` has registry tags this clone lacks (asks ls-remote); a clone with
+    no such remote has nobody to ask."""
+    if not git.has_remote(root, remote):
+        return
+    theirs = {name for name in git.remote_tags(root, [], remote) if tag_fields(name)}
+    ours = {name for name, _ in git.list_tag_names(root, ["refs/tags"])}
+    missing = sorted(theirs - ours)
+    if missing:
+        shown = ", ".join(missing[:3]) + (" ..." if len(missing) > 3 else "")
+        raise IncompleteCloneError(
+            f"{remote} has registry tags this clone lacks ({shown}); run `git fetch --tags` "
+            "first, so that nothing they keep is freed"
         )
 
 

@@ -336,6 +336,11 @@ def remote_tags(repo: Path, patterns: list[str], remote: str = "origin") -> list
     return [ref.removeprefix("refs/tags/") for ref in refs]
 
 
+def has_remote(repo: Path, remote: str = "origin") -> bool:
+    """True when `remote` is configured in `repo` (`git remote` lists it)."""
+    return remote in _run(repo, ["remote"]).split()
+
+
 def fetches_no_tags(repo: Path, remote: str = "origin") -> bool:
     """True when `remote` is set to fetch no tags (what `git clone --no-tags` configures)."""
     try:

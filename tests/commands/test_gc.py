@@ -180,3 +180,52 @@ def test_a_refused_archive_retires_nothing(three_versions):
     with pytest.raises(modelgit.CheckFailedError, match="the archived policy takes versions from"):
         gc(repo, keep_last=2, keep_days=0, apply=True)
     assert git(repo, "tag") == before  # archiving comes first: nothing was retired
+
+
+@pytest.fixture
+def origin(three_versions, tmp_path):
+    """The registry pushed to a bare origin; its DVC remote shared by every clone."""
+    repo, store = three_versions
+    bare = tmp_path / "origin.git"
+    git(tmp_path, "init", "-q", "--bare", str(bare))
+    git(repo, "push", "-q", str(bare), "HEAD:refs/heads/main", "--tags")
+    return repo, store, bare
+
+
+def clone_of(bare, target, store, *flags):
+    git(bare.parent, "clone", "-q", *flags, bare.as_uri(), str(target))
+    dvc(target, "remote", "add", "--local", "-d", "store", str(store))
+    return target
+
+
+def test_a_clone_that_cannot_see_the_tags_is_refused_plan_included(origin, tmp_path):
+    repo, store, bare = origin
+    md5 = {v: md5_of(repo, v) for v in ("0.1.0", "0.2.0", "0.3.0")}
+    runner = CliRunner()
+    tagless = clone_of(bare, tmp_path / "tagless", store, "--no-tags")
+    for args in (["--apply", "--cloud", "--keep-last", "10"], []):
+        refused = runner.invoke(app, ["gc", *args, "-C", str(tagless)])
+        assert refused.exit_code == 2, refused.output
+        assert refused.stderr.count("\n") == 1 and "git fetch --tags" in refused.stderr
+    assert all(object_path(store, m).is_file() for m in md5.values())  # nothing freed
+    assert git(tagless, "tag") == ""
+    shallow = clone_of(bare, tmp_path / "shallow", store, "--depth", "1")
+    refused = runner.invoke(app, ["gc", "--keep-last", "10", "-C", str(shallow)])
+    assert refused.exit_code == 2 and "git fetch --tags --unshallow" in refused.stderr
+
+
+def test_cloud_gc_refuses_while_origin_has_registry_tags_this_clone_lacks(origin, tmp_path):
+    repo, store, bare = origin
+    clone = clone_of(bare, tmp_path / "clone", store)
+    modelgit.promote(repo, "churn", "0.1.0", "staging")  # after the clone was made
+    git(repo, "push", "-q", str(bare), "--tags")
+    before = git(clone, "tag")
+    with pytest.raises(modelgit.InputError, match=r"lacks \(churn#staging#2\).*git fetch --tags"):
+        gc(clone, keep_last=1, keep_days=0, apply=True, cloud=True)
+    assert git(clone, "tag") == before  # refused before any tag
+    assert object_path(store, md5_of(repo, "0.1.0")).is_file()
+    # The plan of this clone would retire v0.1.0, which origin's staging now holds.
+    assert gc(clone, keep_last=1, keep_days=0).plans[0].retired == ("0.1.0",)
+    git(clone, "fetch", "-q", "--tags")
+    applied = gc(clone, keep_last=1, keep_days=0, apply=True, cloud=True)
+    assert applied.retired_tags == () and object_path(store, md5_of(repo, "0.1.0")).is_file()
