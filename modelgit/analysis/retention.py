@@ -47,6 +47,11 @@ class RetentionPlan:
     archive: tuple[str, ...] = field(default=())
 
 
+def days(count: int) -> str:
+    """`1 day`, `90 days`."""
+    return f"{count} day" if count == 1 else f"{count} days"
+
+
 def _when(text: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
@@ -95,14 +100,14 @@ def _rule_reasons(state: ModelState, policy: Retention, now: datetime) -> dict[s
     if window is not None:
         for event in active:
             if _when(event.created_at) >= window:
-                keep(event.version, f"newer than {policy.keep_days} days")
+                keep(event.version, f"newer than {days(policy.keep_days)}")
     for stage, holder in state.stages.items():
         if stage != policy.archive_stage:
             keep(holder, f"held by {stage} now")
     if policy.keep_stages and window is not None:
         for stage, held, until in _stage_spans(state, now):
             if stage != policy.archive_stage and window <= until < now:  # a holder is kept "now"
-                keep(held, f"held by {stage} within {policy.keep_days} days")
+                keep(held, f"held by {stage} within {days(policy.keep_days)}")
     return reasons
 
 

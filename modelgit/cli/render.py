@@ -1043,6 +1043,7 @@ def retention_text(result: Any) -> str:
     """`gc`: per model, what is kept and why, what is retired; then what `--apply` freed."""
     policy = result.policy
     days = "no age limit" if policy.keep_days is None else f"{policy.keep_days} days"
+    days = days.removesuffix("s") if policy.keep_days == 1 else days
     lines = [
         f"policy: keep the latest {policy.keep_last}, versions newer than {days}, "
         f"{'versions a stage held within that window, ' if policy.keep_stages else ''}"

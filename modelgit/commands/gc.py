@@ -122,7 +122,8 @@ def gc(
     for item in plans:
         for version in item.retired:
             why = "retired by `modelgit gc`: outside the retention policy"
-            retired.append(deprecate(root, item.model, version, why).tag or "")
+            change = deprecate(root, item.model, version, why, archive_stage=policy.archive_stage)
+            retired.append(change.tag or "")
     kept_commits = sorted(
         {
             event.commit

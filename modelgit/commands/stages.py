@@ -294,11 +294,13 @@ def deprecate(
     *,
     force: bool = False,
     push: bool = False,
+    archive_stage: str | None = None,
 ) -> StageChange:
     """Deprecate one version (`<name>@vX.Y.Z!`) or the whole model (`<name>@deprecated`).
 
     Either is refused while a stage holds what it retires, unless `force`: then the stage
-    falls back to the version assigned to it before, as GTO reads it.
+    falls back to the version assigned to it before, as GTO reads it. The archive stage
+    (`archive_stage`, by default `retention.archive_stage`) is no use: it never blocks.
 
     `model` may name the version (`churn@v1.2.3`).
     """
@@ -326,7 +328,8 @@ def deprecate(
         return _pushed(root, change, push)
     version = check_version(version)
     event = pick(state, version, None)
-    holding = [s for s, v in state.stages.items() if v == version]
+    archive_stage = archive_stage or _configured_archive_stage(root)
+    holding = [s for s, v in state.stages.items() if v == version and s != archive_stage]
     if holding and not force:
         raise PromotionError(
             f"v{version} is in {', '.join(holding)}; promote or roll back another version "
@@ -340,6 +343,11 @@ def deprecate(
     )
     change = StageChange(state.name, StageAction.DEPRECATE, tag, version, None, None)
     return _pushed(root, change, push)
+
+
+def _configured_archive_stage(root: Path) -> str | None:
+    stage = config.load(root).section("retention").get("archive_stage")
+    return str(stage) if stage else None
 
 
 def unassign(

@@ -229,3 +229,26 @@ def test_cloud_gc_refuses_while_origin_has_registry_tags_this_clone_lacks(origin
     git(clone, "fetch", "-q", "--tags")
     applied = gc(clone, keep_last=1, keep_days=0, apply=True, cloud=True)
     assert applied.retired_tags == () and object_path(store, md5_of(repo, "0.1.0")).is_file()
+
+
+def test_archived_versions_are_retired_and_gto_agrees(three_versions):
+    repo, _ = three_versions
+    (repo / ".modelgit.yaml").write_text("retention:\n  archive_stage: archived\n")
+    modelgit.promote(repo, "churn", "0.3.0", "production", force=True)  # v0.2.0 leaves it
+    assert gc(repo, keep_last=3, apply=True).archived_tags == ("churn#archived#3",)
+    (plan,) = gc(repo, keep_last=1, keep_days=0).plans
+    assert plan.retired == ("0.1.0", "0.2.0")  # v0.2.0 is only in the archive stage
+
+    applied = gc(repo, keep_last=1, keep_days=0, apply=True)
+
+    assert applied.retired_tags == ("churn@v0.1.0!", "churn@v0.2.0!")
+    assert listed_stages(repo) == gto_stages(repo) == {"churn": {"production": "v0.3.0"}}
+    assert gc(repo, keep_last=1, keep_days=0).plans[0].retired == ()
+
+
+def test_a_plan_counts_one_day_in_the_singular(three_versions):
+    repo, _ = three_versions
+    planned = CliRunner().invoke(app, ["gc", "--keep-days", "1", "-C", str(repo)])
+    assert planned.exit_code == 0, planned.output
+    assert "versions newer than 1 day," in planned.stdout
+    assert "newer than 1 day)" in planned.stdout and "1 days" not in planned.stdout
