@@ -179,6 +179,10 @@ class SigningSetupError(InputError):
     """git is not set up to sign as a stage policy demands (gpg.format, user.signingkey)."""
 
 
+class ArchiveStageError(InputError):
+    """The archive stage named is a working stage: archiving into it would move a deployment."""
+
+
 class VerificationError(CheckFailedError):
     """A version does not verify."""
 

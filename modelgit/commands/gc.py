@@ -86,6 +86,10 @@ def gc(
         archive_stage=archive_stage,
     )
     states = registry.read(root)
+    if policy.archive_stage is not None:
+        from modelgit.commands.stages import check_archive_stage
+
+        check_archive_stage(root, policy.archive_stage, states.values())  # before any plan
     if model is not None:
         name = model_from_tag(model)
         if name not in states:

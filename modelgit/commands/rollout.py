@@ -18,6 +18,7 @@ from modelgit.commands.gc import policy_of
 from modelgit.errors import ConfigError, InputError, ModelgitError
 from modelgit.registry.lookup import model_state, root_of
 from modelgit.registry.state import ModelState
+from modelgit.registry.state import read as registry_read
 from modelgit.registry.tags import Action, check_version
 from modelgit.registry.versions import Version
 from modelgit.sources import config, git
@@ -283,6 +284,8 @@ def rollout(
             f"retention.archive_stage is {stage!r}, the stage rolled out to; name another stage"
         )
     state = model_state(root, request.model)
+    if archive_stage:
+        stages.check_archive_stage(root, archive_stage, registry_read(root).values())
     if state.stages.get(stage) == version:
         run.record(RolloutStep.READY, f"v{version} already holds {stage}; checking health only")
         healthy, seen = _watch(root, request, run, state.name)
@@ -337,8 +340,9 @@ def _archive_replaced(
     if holders:
         run.record(RolloutStep.NOT_ARCHIVED, f"v{replaced}: {', '.join(holders)} still holds it")
         return None
-    if _in_stage(state, replaced, archive_stage):
-        run.record(RolloutStep.NOT_ARCHIVED, f"v{replaced} is in {archive_stage} already")
+    before = _archived_before(state, replaced, archive_stage)
+    if before is not None:
+        run.record(RolloutStep.NOT_ARCHIVED, f"v{replaced} was archived before ({before})")
         return None
     why = f"replaced by v{promoted.version} in {promoted.stage} (rollout succeeded)"
     try:
@@ -353,18 +357,16 @@ def _archive_replaced(
     return change.tag
 
 
-def _in_stage(state: ModelState, version: str, stage: str) -> bool:
-    """True while `version` is assigned to `stage` (its latest move there is an assignment),
-    as GTO counts a stage holding several versions; the newest of them is the one shown."""
+def _archived_before(state: ModelState, version: str, stage: str) -> str | None:
+    """The tag that first assigned `version` to the archive `stage`, if any: a version is
+    archived once, as `gc` plans it (an archive someone undid stays undone)."""
     moves = [
         e
         for e in state.events
-        if e.stage == stage
-        and e.version == version
-        and e.action in (Action.ASSIGN, Action.UNASSIGN)
+        if e.stage == stage and e.version == version and e.action is Action.ASSIGN
     ]
-    latest = max(moves, key=lambda e: e.counter or 0, default=None)
-    return latest is not None and latest.action is Action.ASSIGN
+    first = min(moves, key=lambda e: e.counter or 0, default=None)
+    return first.tag if first is not None else None
 
 
 def _kubectl(

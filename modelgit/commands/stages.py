@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from modelgit.commands import policy
 from modelgit.errors import (
+    ArchiveStageError,
     InvalidNameError,
     MetadataError,
     PromotionError,
@@ -328,8 +330,11 @@ def deprecate(
         return _pushed(root, change, push)
     version = check_version(version)
     event = pick(state, version, None)
+    holding = [s for s, v in state.stages.items() if v == version]
     archive_stage = archive_stage or _configured_archive_stage(root)
-    holding = [s for s, v in state.stages.items() if v == version and s != archive_stage]
+    if archive_stage is not None and holding == [archive_stage]:
+        check_archive_stage(root, archive_stage, [state])  # a working stage never lets go
+        holding = []
     if holding and not force:
         raise PromotionError(
             f"v{version} is in {', '.join(holding)}; promote or roll back another version "
@@ -442,3 +447,38 @@ def archive(
     subject = message or f"Archive {state.name} v{version} in {stage}"
     tag = _assign(root, state, event, stage, subject, fields)
     return StageChange(state.name, StageAction.ARCHIVE, tag, version, stage, current)
+
+
+def check_archive_stage(root: Path, stage: str, states: Iterable[ModelState]) -> None:
+    """Refuse a working stage as the archive stage: one in `promotion_order`, one a stage
+    policy takes versions `from`, `staging` or `production` while `.modelgit.yaml` lists no
+    `stages:` (promote's defaults), or one that any version was ever assigned to by anything
+    but archiving (a promotion, rollout, rollback or GTO's `assign`)."""
+    settings = config.load(root)
+    feeds = sorted(
+        str(other)
+        for other, rules in settings.policy.items()
+        if isinstance(rules, dict) and rules.get("from") == stage
+    )
+    why = None
+    if stage in settings.promotion_order:
+        why = f"it is in promotion_order ({' -> '.join(settings.promotion_order)})"
+    elif feeds:
+        why = f"policy.{feeds[0]}.from takes versions from it"
+    elif "stages" not in settings.document and stage in config.DEFAULT_STAGES:
+        why = "promote uses it (a default stage)"
+    else:
+        assigned = [
+            e for s in states for e in s.events if e.action is Action.ASSIGN and e.stage == stage
+        ]
+        documents = read_stage_documents(root, assigned)
+        working = [e for e in assigned if documents.get(e.tag, {}).get("action") != "archive"]
+        if working:
+            first = min(working, key=lambda e: (e.model, e.counter or 0))
+            action = documents.get(first.tag, {}).get("action") or "GTO's assign"
+            why = f"{first.tag} assigned v{first.version} to it by {action}"
+    if why:
+        raise ArchiveStageError(
+            f"archive stage {stage!r} is a working stage: {why}; archive to a stage used for "
+            "nothing else, e.g. archived"
+        )

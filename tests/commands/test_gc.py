@@ -252,3 +252,30 @@ def test_a_plan_counts_one_day_in_the_singular(three_versions):
     assert planned.exit_code == 0, planned.output
     assert "versions newer than 1 day," in planned.stdout
     assert "newer than 1 day)" in planned.stdout and "1 days" not in planned.stdout
+
+
+def test_a_working_stage_is_refused_as_the_archive_stage_before_any_tag(three_versions):
+    repo, _ = three_versions
+    modelgit.promote(repo, "churn", "0.3.0", "production", force=True)
+    before = git(repo, "tag")
+    runner = CliRunner()
+    args = ["gc", "--keep-last", "5", "-C", str(repo)]
+    for plan_or_apply in ([], ["--apply"]):
+        refused = runner.invoke(app, [*args, *plan_or_apply, "--archive-stage", "production"])
+        assert refused.exit_code == 2 and refused.stderr.count("\n") == 1, refused.output
+        assert "archive stage 'production' is a working stage" in refused.stderr
+    # A stage GTO's own `assign` moved is a working stage too.
+    proc = subprocess.run(
+        [os.path.join(BIN, "gto"), "assign", "churn", "--version", "v0.1.0", "--stage", "old"],
+        cwd=repo, capture_output=True, text=True,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    with pytest.raises(modelgit.InputError, match=r"churn#old#3 assigned v0.1.0 to it by GTO"):
+        gc(repo, archive_stage="old", apply=True)
+    (repo / ".modelgit.yaml").write_text(
+        "stages: [dev, live, old-versions]\npromotion_order: [dev, live]\n"
+        "retention:\n  archive_stage: live\n"
+    )
+    with pytest.raises(modelgit.InputError, match=r"'live'.*in promotion_order \(dev -> live\)"):
+        gc(repo)
+    assert set(git(repo, "tag").split()) == set(before.split()) | {"churn#old#3"}

@@ -493,3 +493,43 @@ def test_archiving_to_the_stage_rolled_out_to_is_refused_before_any_tag(registry
     with pytest.raises(modelgit.InputError, match="archive stage 'Not_A_Stage'"):
         modelgit.rollout(registry, quick("0.2.0"))
     assert git(registry, "tag") == before
+
+
+def test_a_working_stage_is_refused_as_the_archive_stage_before_any_tag(registry):
+    modelgit.promote(registry, "churn", "0.1.0", "production", force=True)
+    modelgit.promote(registry, "churn", "0.1.0", "staging")
+    modelgit.promote(registry, "churn", "0.2.0", "staging")
+    # Listed in `stages:`, staging is no default stage; it moved by promotion: a working stage.
+    (registry / ".modelgit.yaml").write_text(
+        "stages: [staging, production]\nretention:\n  archive_stage: staging\n"
+    )
+    before = git(registry, "tag")
+    result = runner.invoke(
+        app,
+        ["rollout", "churn@v0.2.0", "--health-cmd", "true", "--window", "0.2",
+         "--interval", "0.1", "--force", "-C", str(registry)],
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert result.stderr.count("\n") == 1
+    assert "archive stage 'staging' is a working stage: churn#staging#2 assigned v0.1.0" in (
+        result.stderr
+    )
+    assert git(registry, "tag") == before
+    archive_to(registry, "staging")  # no `stages:`: staging is one of promote's defaults
+    with pytest.raises(modelgit.InputError, match="promote uses it"):
+        modelgit.rollout(registry, quick("0.2.0"))
+    assert git(registry, "tag") == before
+
+
+def test_a_version_archived_before_is_not_archived_again_and_the_event_says_so(registry):
+    archive_to(registry)
+    modelgit.promote(registry, "churn", "0.1.0", "production", force=True)  # #1
+    assert modelgit.rollout(registry, quick("0.2.0")).archived == "churn#archived#3"
+    assert modelgit.rollout(registry, quick("0.1.0")).archived == "churn#archived#5"
+    assert held(registry)["archived"] == "0.2.0"
+
+    again = modelgit.rollout(registry, quick("0.2.0"))  # replaces v0.1.0, archived at #3
+
+    assert again.succeeded and again.archived is None
+    assert again.events[-1].kind == "not-archived"
+    assert again.events[-1].detail == "v0.1.0 was archived before (churn#archived#3)"
