@@ -47,7 +47,7 @@ class RetentionPlan:
     archive: tuple[str, ...] = field(default=())
 
 
-def days(count: int) -> str:
+def days(count: int | None) -> str:
     """`1 day`, `90 days`."""
     return f"{count} day" if count == 1 else f"{count} days"
 
