@@ -623,7 +623,8 @@ def history_table(entries: list[HistoryEntry], look: Look = PLAIN) -> str:
     the stage: the tag and version stay whole.
     """
     rows = [
-        [_when(e.created_at), e.event, deprecated_label(e.version, e.deprecated), e.stage or "",
+        [_when(e.created_at or ""), e.event, deprecated_label(e.version, e.deprecated),
+         e.stage or "",
          e.tag,
          e.author.split(" <")[0]]
         for e in entries

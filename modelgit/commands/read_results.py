@@ -54,6 +54,6 @@ class HistoryEntry:
     stage: str | None
     tag: str
     commit: str
-    created_at: str
+    created_at: str | None  # None read remotely: ls-remote carries no dates
     author: str
     deprecated: bool = False  # a registration whose version was deregistered since

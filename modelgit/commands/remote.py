@@ -6,14 +6,17 @@
 
 from __future__ import annotations
 
+import math
 import os
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from modelgit.commands.read_results import HistoryEntry, ModelSummary, VersionInfo
 from modelgit.errors import GitError, RemoteError
 from modelgit.registry import state as registry
-from modelgit.registry.state import ModelState
-from modelgit.registry.tags import model_from_tag, split_reference
+from modelgit.registry.state import Event, ModelState
+from modelgit.registry.tags import Action, model_from_tag, split_reference
 from modelgit.registry.versions import version_key
 from modelgit.sources import git
 
@@ -65,25 +68,56 @@ def list_remote(url: str) -> list[ModelSummary]:
 
 
 def history_remote(url: str, model: str | None = None) -> list[HistoryEntry]:
-    """A model's registry events at `url`, newest version first (no dates: those live in the
-    tag objects, which `ls-remote` does not send), stage moves by GTO's counter."""
+    """A model's registry events at `url`, newest first, in GTO's counter order (no dates:
+    those live in the tag objects, which `ls-remote` does not send; `created_at` is None)."""
     state = _state(url, model)
-    # No dates travel with ls-remote: newest first means the highest version first, and
-    # within a version its stage moves by GTO's counter, then its registration.
-    ordered = sorted(
-        state.events,
-        key=lambda e: (
-            version_key(e.version or "0.0.0"),
-            e.counter or 0,
-            e.counter is not None,
-            e.action.value == "deregistration",  # a deregistration follows its registration
-        ),
-        reverse=True,
-    )
     return [
-        HistoryEntry(e.action.value, e.version, e.stage, e.tag, e.commit, e.created_at, e.author)
-        for e in ordered
+        HistoryEntry(
+            e.action.value,
+            e.version,
+            e.stage,
+            e.tag,
+            e.commit,
+            None,
+            e.author,
+            deprecated=e.action is Action.REGISTER and e.version in state.deregistered,
+        )
+        for e in remote_order(state.events)
     ]
+
+
+def remote_order(events: Iterable[Event]) -> list[Event]:
+    """Events newest first without dates. Stage tags by their counter; a registration just
+    below the first counted event of its version or of any later version (versions are
+    registered in order, and before any stage takes them), at the top if none has one, lower
+    versions first; a deregistration by its counter, else above all those (a version is
+    retired after its use, `gc` long after), lower versions first; a model's deprecation
+    last of all."""
+    events = list(events)
+    first: dict[str, int] = {}
+    for e in events:
+        if e.counter is not None and e.version:
+            first[e.version] = min(first.get(e.version, e.counter), e.counter)
+
+    def registered(version: str) -> float:
+        later = [n for v, n in first.items() if version_key(v) >= version_key(version)]
+        return min(later) - 0.5 if later else math.inf
+
+    def key(e: Event) -> tuple[float, int, tuple[Any, ...], int]:
+        version = e.version or ""
+        if e.action is Action.DEPRECATE:
+            return (math.inf, 2, (), 0)
+        if e.counter is not None:
+            return (float(e.counter), 0, version_key(version), _ORDER[e.action])
+        if e.action is Action.DEREGISTER:
+            return (math.inf, 1, version_key(version), 0)
+        return (registered(version), 0, version_key(version), 0)
+
+    return sorted(events, key=key, reverse=True)
+
+
+_ORDER = {Action.REGISTER: 0, Action.DEREGISTER: 1, Action.ASSIGN: 2, Action.UNASSIGN: 3,
+          Action.DEPRECATE: 4}  # fmt: skip
 
 
 def show_remote(url: str, reference: str | None = None) -> VersionInfo:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from conftest import dvc
+from conftest import dvc, git
 from typer.testing import CliRunner
 
 from modelgit.cli.app import app
@@ -24,7 +24,10 @@ def produce(repo: Path, tmp_path: Path) -> dict[str, list[str]]:
         "list": [["list", "--json"], ["list", "--metrics", "--json"]],
         "versions": [["list", "churn", "--json"], ["show", "churn", "--versions", "--json"]],
         "show": [["show", "churn@v0.1.0", "--json"]],
-        "history": [["history", "--json"]],
+        "history": [
+            ["history", "--json"],
+            ["history", "churn", "--remote", (tmp_path / "origin.git").as_uri(), "--json"],
+        ],
         "history-metrics": [["history", "--metrics", "--json"]],
         "diff": [["diff", "churn@v0.1.0", "churn@v0.2.0", "--json", "--fail-on", "f1<-0.5"]],
         "changelog": [["changelog", "--json"]],
@@ -64,6 +67,10 @@ def produce(repo: Path, tmp_path: Path) -> dict[str, list[str]]:
         "ci-report": [["ci", "report", "--base", "churn@v0.1.0", "--json"]],
         "ci-init": [["ci", "init", "--json"]],
         "init": [["init", "--json"]],
+        "get": [
+            ["get", "churn@v0.1.0", "-o", str(tmp_path / "got.pkl"), "--json"],
+            ["get", "churn#staging", "-o", str(tmp_path / "got.pkl"), "--json"],
+        ],
         "gc": [
             ["gc", "--json"],
             ["gc", "--keep-last", "1", "--archive-stage", "archived", "--json"],
@@ -77,6 +84,9 @@ def test_every_command_validates_against_its_schema(retrained, tmp_path, monkeyp
     registry = retrained  # two versions, and a new model at HEAD for bump --dry-run
     # Where manifests' pods download the model (git-ignored, so bump still sees a clean tree).
     dvc(registry, "remote", "add", "--local", "-d", "pods", str(tmp_path / "pods-remote"))
+    # A bare origin for `history --remote` (ls-remote: no dates, so created_at is null).
+    git(tmp_path, "init", "-q", "--bare", str(tmp_path / "origin.git"))
+    git(registry, "push", "-q", str(tmp_path / "origin.git"), "HEAD:refs/heads/main", "--tags")
     outputs: list[str] = []
     floats: list[float] = []
     for name, commands in produce(registry, tmp_path).items():

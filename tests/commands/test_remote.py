@@ -32,7 +32,7 @@ def test_list_and_history_need_no_clone(origin):
     )
     remote_history = [e.tag for e in history_remote(url, "churn")]
     assert set(remote_history) == {e.tag for e in modelgit.history(repo, "churn")}
-    assert remote_history == [  # newest version first; its stage moves by counter first
+    assert remote_history == [  # by counter; a registration just below its version's first
         "churn#staging#2", "churn@v0.2.0", "churn#production#1", "churn@v0.1.0",
     ]  # fmt: skip
     assert not cache_dir().exists()  # nothing was fetched
@@ -73,3 +73,44 @@ def test_the_command_line_reads_a_remote(origin):
     assert shown.exit_code == 0 and json.loads(shown.stdout)["tag"] == "churn@v0.2.0"
     wrong = runner.invoke(app, ["list", "churn", "--remote", url])
     assert wrong.exit_code == 2
+
+
+def test_remote_history_is_in_counter_order_as_local_history_is(retrained, tmp_path, monkeypatch):
+    moments = iter(range(1_900_000_000, 2_000_000_000, 3600))  # an hour apart, after the fixture
+
+    def then(step):
+        monkeypatch.setenv("GIT_COMMITTER_DATE", f"@{next(moments)} +0000")
+        return step()
+
+    repo = retrained  # v0.1.0 and v0.2.0 registered
+    then(lambda: modelgit.promote(repo, "churn", "0.1.0", "staging"))  # 1
+    then(lambda: modelgit.promote(repo, "churn", "0.1.0", "production"))  # 2
+    then(lambda: modelgit.promote(repo, "churn", "0.2.0", "staging"))  # 3
+    then(lambda: modelgit.bump(repo, "minor"))  # v0.3.0
+    then(lambda: modelgit.promote(repo, "churn", "0.3.0", "staging"))  # 4
+    then(lambda: modelgit.promote(repo, "churn", "0.2.0", "production"))  # 5
+    then(lambda: modelgit.promote(repo, "churn", "0.3.0", "production"))  # 6
+    then(lambda: modelgit.rollback(repo, "churn#production"))  # 7: back to v0.2.0
+    then(lambda: modelgit.deprecate(repo, "churn@v0.1.0"))  # deregistration, no counter
+    bare = tmp_path / "origin.git"
+    git(tmp_path, "init", "-q", "--bare", str(bare))
+    git(repo, "push", "-q", str(bare), "HEAD:refs/heads/main", "--tags")
+
+    local = modelgit.history(repo, "churn")
+    remote = history_remote(bare.as_uri(), "churn")
+
+    assert [e.tag for e in local] == [
+        "churn@v0.1.0!", "churn#production#7", "churn#production#6", "churn#production#5",
+        "churn#staging#4", "churn@v0.3.0", "churn#staging#3", "churn#production#2",
+        "churn#staging#1", "churn@v0.2.0", "churn@v0.1.0",
+    ]  # fmt: skip
+    # Without dates, a registration goes just below its version's first stage event: v0.2.0,
+    # registered before v0.1.0's promotions, is the one event placed otherwise than locally.
+    assert [e.tag for e in remote] == [
+        "churn@v0.1.0!", "churn#production#7", "churn#production#6", "churn#production#5",
+        "churn#staging#4", "churn@v0.3.0", "churn#staging#3", "churn@v0.2.0",
+        "churn#production#2", "churn#staging#1", "churn@v0.1.0",
+    ]  # fmt: skip
+    assert [e.deprecated for e in remote] == [e.deprecated for e in local]
+    assert [e.tag for e in remote if e.deprecated] == ["churn@v0.1.0"]
+    assert {e.created_at for e in remote} == {None}  # ls-remote carries no dates
