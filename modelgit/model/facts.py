@@ -334,8 +334,8 @@ def upstream_data(
 ) -> dict[str, FileEntry]:
     """DVC-tracked dependencies of the upstream stages by path, the artifact itself excluded.
 
-    A dependency on a folder that holds outputs (`data` for `data/train.csv`) is recorded as
-    those outputs, with the hashes dvc.lock gives them.
+    A dependency on a folder that holds outputs or .dvc-tracked paths (`data` for
+    `data/train.csv`) is recorded as those, with the hashes dvc.lock or the .dvc file gives.
     """
     data: dict[str, FileEntry] = {}
     for stage_id in lineage.upstream:
@@ -343,7 +343,7 @@ def upstream_data(
             if dep.path != artifact.path and pipe.is_dvc_tracked(dep.path):
                 data.setdefault(dep.path, dep)
                 continue
-            for inside in pipe.outputs_inside(dep.path):
+            for inside in [*pipe.outputs_inside(dep.path), *pipe.tracked_inside(dep.path)]:
                 entry = pipe.entry(inside)
                 if inside != artifact.path and entry is not None:
                     data.setdefault(inside, entry)
@@ -396,7 +396,7 @@ def _code_paths(pipe: Pipeline, lineage: ArtifactStages) -> list[str]:
         dep.path
         for sid in lineage.upstream
         for dep in pipe.stages[sid].deps
-        if not pipe.is_dvc_tracked(dep.path)
+        if not pipe.is_data(dep.path)
     ]
 
 
@@ -496,7 +496,7 @@ def _stages(
         stage = pipe.stages[stage_id]
         code = {}
         for dep in stage.deps:
-            if not pipe.is_dvc_tracked(dep.path):
+            if not pipe.is_data(dep.path):
                 raw = contents.get(dep.path)
                 code[dep.path] = hashlib.md5(raw).hexdigest() if raw is not None else dep.md5
         stages[stage.name] = {"cmd": stage.cmd, "code": code}

@@ -169,12 +169,15 @@ class Pipeline:
     # reads those outputs, as DVC's own graph says.
     output_folders: set[str] = field(default_factory=set)
     tracked_by: dict[str, str] = field(default_factory=dict)  # tracked path -> its .dvc file
+    tracked_folders: set[str] = field(default_factory=set)  # folders holding tracked paths
 
     def __post_init__(self) -> None:
         for stage in self.stages.values():
             for out in stage.outs:
                 self.producers[out.path] = stage.id
                 self.output_folders.update(list(_self_and_parents(out.path))[1:])
+        for path in self.tracked:
+            self.tracked_folders.update(list(_self_and_parents(path))[1:])
 
     def outputs_inside(self, folder: str) -> list[str]:
         """The outputs a folder holds (none unless some stage writes inside it)."""
@@ -183,6 +186,23 @@ class Pipeline:
             return []
         prefix = folder + "/"
         return sorted(path for path in self.producers if path.startswith(prefix))
+
+    def tracked_inside(self, folder: str) -> list[str]:
+        """The .dvc-tracked paths a folder holds (`raw/train.csv` for `raw`)."""
+        folder = posixpath.normpath(folder)
+        if folder not in self.tracked_folders:
+            return []
+        prefix = folder + "/"
+        return sorted(path for path in self.tracked if path.startswith(prefix))
+
+    def is_data(self, path: str) -> bool:
+        """True when DVC tracks `path` or anything inside it; only what git alone tracks is code."""
+        folder = posixpath.normpath(path)
+        return (
+            self.is_dvc_tracked(path)
+            or folder in self.output_folders
+            or folder in self.tracked_folders
+        )
 
     def dependency_producers(self, path: str) -> list[str]:
         """The stages whose outputs a dependency reads: the one writing it (or the folder that
