@@ -183,6 +183,10 @@ class ArchiveStageError(InputError):
     """The archive stage named is a working stage: archiving into it would move a deployment."""
 
 
+class AmbiguousReferenceError(InvalidNameError):
+    """A bare name that is both a model and a git revision, where either could be meant."""
+
+
 class VerificationError(CheckFailedError):
     """A version does not verify."""
 

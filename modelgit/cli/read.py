@@ -177,8 +177,8 @@ def diff(
             metavar="[OLD]",
             show_default=False,
             autocompletion=complete_reference,
-            help="Old side: MODEL@vX.Y.Z, MODEL#stage, a git revision or workspace "
-            "(default: the latest version).",
+            help="Old side: MODEL@vX.Y.Z, MODEL#stage, MODEL (its latest version), a git "
+            "revision or workspace (default: the latest version).",
         ),
     ] = None,
     b: Annotated[

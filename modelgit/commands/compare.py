@@ -9,6 +9,7 @@ from typing import Any
 from modelgit.analysis.compare import Comparison, compare
 from modelgit.analysis.gates import GateResult, check, parse_rule
 from modelgit.errors import (
+    AmbiguousReferenceError,
     InputError,
     ModelgitError,
     UnknownMetricError,
@@ -47,7 +48,9 @@ def _is_model_reference(reference: str) -> bool:
 
 
 def resolve_side(root: Path, reference: str) -> DiffSide:
-    """A version (`m@v1.2.0`), a stage (`m#production`), a git revision, or `workspace`."""
+    """A version (`m@v1.2.0`), a stage (`m#production`), a model (its latest version), a git
+    revision, or `workspace`. A bare name that is both a model and a revision is refused, as
+    `git diff` refuses a name that is both a revision and a path."""
     if reference == WORKSPACE:
         return DiffSide(Tree(root, None), WORKSPACE)
     if _is_model_reference(reference):
@@ -58,12 +61,31 @@ def resolve_side(root: Path, reference: str) -> DiffSide:
         label += " DEPRECATED" if event.version in state.deregistered else ""
         return DiffSide(Tree(root, event.commit), label, state.name)
     commit = git.resolve_commit(root, reference)
+    models = sorted(set(declared(root)) | set(registry.read(root)))
+    if reference in models:
+        if commit is not None:
+            revision = _full_revision(root, reference, commit)
+            raise AmbiguousReferenceError(
+                f"{reference!r} is both a model and a git revision ({revision}); write "
+                f"{reference}@latest for the model's latest version or {revision} for the "
+                "revision"
+            )
+        return _latest_side(root, reference)
     if commit is None:
         raise UnknownVersionError(
-            f"{reference!r} is not a version (model@vX.Y.Z), a stage (model#stage), a git "
-            "revision or `workspace`"
+            f"{reference!r} is not a version (model@vX.Y.Z), a stage (model#stage), a model "
+            f"({', '.join(models) or 'none declared'}), a git revision or `workspace`"
+            + did_you_mean(reference, models)
         )
     return DiffSide(Tree(root, commit), reference)
+
+
+def _full_revision(root: Path, name: str, commit: str) -> str:
+    """The ref `name` stands for, spelled so that it names nothing else (else its commit)."""
+    for ref in (f"refs/tags/{name}", f"refs/heads/{name}", f"refs/remotes/{name}"):
+        if git.resolve_commit(root, ref) is not None:
+            return ref
+    return commit
 
 
 def _latest_side(root: Path, model: str) -> DiffSide:
