@@ -1061,6 +1061,14 @@ def retention_text(result: Any) -> str:
             lines.append(f"  retire  v{version}")
         for version in plan.archive:
             lines.append(f"  archive v{version}  (left its stage; to {policy.archive_stage})")
+        if plan.already_retired:
+            # Their tags stay; what `--apply` frees is the storage no kept version shares.
+            listed = ", ".join(f"v{version}" for version in plan.already_retired)
+            freed = "is freed" if result.applied else "is freed by `modelgit gc --apply`"
+            lines.append(
+                f"  already retired: {listed} (storage only they use {freed}; "
+                "the cache here, with --cloud the DVC remote too)"
+            )
     if result.applied:
         lines.append("")
         archived = (
@@ -1075,7 +1083,7 @@ def retention_text(result: Any) -> str:
             f"{result.removed_remote_objects} remote object(s), "
             f"{len(result.removed_published)} published copy(ies)"
         )
-    elif any(plan.retired or plan.archive for plan in result.plans):
+    elif any(plan.retired or plan.archive or plan.already_retired for plan in result.plans):
         lines.append("")
         lines.append("nothing changed: this is the plan; `modelgit gc --apply` carries it out")
     return "\n".join(lines) + "\n"

@@ -279,3 +279,29 @@ def test_a_working_stage_is_refused_as_the_archive_stage_before_any_tag(three_ve
     with pytest.raises(modelgit.InputError, match=r"'live'.*in promotion_order \(dev -> live\)"):
         gc(repo)
     assert set(git(repo, "tag").split()) == set(before.split()) | {"churn#old#3"}
+
+
+def test_the_plan_names_already_retired_versions_whose_storage_apply_frees(three_versions):
+    repo, _ = three_versions
+    modelgit.deprecate(repo, "churn", "0.1.0")  # retired by hand, before any gc
+    md5 = {v: md5_of(repo, v) for v in ("0.1.0", "0.2.0", "0.3.0")}
+    cache = repo / ".dvc" / "cache"
+    runner = CliRunner()
+
+    planned = runner.invoke(app, ["gc", "-C", str(repo)])
+    assert planned.exit_code == 0, planned.output
+    assert "churn: keep 2, retire 0" in planned.stdout
+    assert "already retired: v0.1.0" in planned.stdout
+    assert "freed by `modelgit gc --apply`" in planned.stdout
+    as_json = json.loads(runner.invoke(app, ["gc", "--json", "-C", str(repo)]).stdout)
+    assert as_json["plans"][0]["already_retired"] == ["0.1.0"]
+    assert object_path(cache, md5["0.1.0"]).is_file()  # a plan frees nothing
+
+    applied = runner.invoke(app, ["gc", "--apply", "-C", str(repo)])
+    assert applied.exit_code == 0, applied.output
+    assert "retired 0 version(s)" in applied.stdout
+    assert not object_path(cache, md5["0.1.0"]).exists()
+    for kept in ("0.2.0", "0.3.0"):
+        assert object_path(cache, md5[kept]).is_file()
+        (check,) = modelgit.verify(repo, f"churn@v{kept}")
+        assert check.ok
