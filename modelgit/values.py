@@ -12,6 +12,9 @@ from typing import Any, TypeGuard
 # The name grammar GTO reads for models and stages. registry/tags.py builds the tag grammar from
 # it; sources/config.py checks configured stage names with it (it sits below the registry).
 GTO_NAME = r"[a-zA-Z0-9](?:[a-zA-Z0-9\-/_]*[a-zA-Z0-9])?"
+# A Kubernetes DNS-1123 label: names modelgit creates (models, stages) are used as labels, CI
+# job and environment names unchanged. registry/tags.py and sources/config.py both check it.
+DNS_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 
 
 def is_number(value: Any) -> TypeGuard[int | float]:

@@ -60,7 +60,7 @@ class StageChange:
 
 def _check_stage(stage: str, settings: config.Config, force: bool) -> None:
     if not is_dns_label(stage):
-        raise InvalidNameError(f"stage {stage!r} must be lowercase letters, digits and '-'")
+        raise InvalidNameError(f"stage {stage!r} must be {config.STAGE_RULE}")
     if stage not in settings.stages and not force:
         raise UnknownStageError(
             f"unknown stage {stage!r}; stages: {', '.join(settings.stages)}"

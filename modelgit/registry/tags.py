@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 from modelgit.errors import InvalidNameError
 from modelgit.registry.versions import SEMVER_PATTERN, Version
-from modelgit.values import GTO_NAME
+from modelgit.values import DNS_LABEL, GTO_NAME
 
 # The grammar GTO reads, so that tags either tool wrote are understood by both.
 _NAME = GTO_NAME
@@ -34,7 +34,7 @@ _ARTIFACT_RE = re.compile(rf"{_ARTIFACT}")
 _SUFFIX_RE = re.compile(_SUFFIX)
 _MODEL_RE = re.compile(rf"^(?:{_DIRNAME}:)?{_NAME}$")
 # Kubernetes DNS-1123 label: names modelgit creates must be usable as labels unchanged.
-_DNS1123_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+_DNS1123_RE = re.compile(rf"^{DNS_LABEL}$")
 
 
 class Action(enum.Enum):

@@ -54,14 +54,20 @@ from typing import Any, NamedTuple
 import yaml
 
 from modelgit.errors import ConfigError
-from modelgit.values import GTO_NAME
+from modelgit.values import DNS_LABEL
 
 FILE = ".modelgit.yaml"
 DEFAULT_STAGES = ("staging", "production")
 DEFAULT_ALLOWED_SIGNERS = ".modelgit/allowed_signers"
 _IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
 ALLOW_ENTRY = re.compile(rf"{_IDENT}(\.{_IDENT})*(\.\*)?")  # a scan.allow entry
-_STAGE_RE = re.compile(rf"^{GTO_NAME}$")
+# The rule promote applies: a stage names CI jobs, environments and Kubernetes labels, so it is a
+# DNS-1123 label. GTO reads wider names in tags others wrote; modelgit only reads those.
+_STAGE_RE = re.compile(rf"^{DNS_LABEL}$")
+STAGE_RULE = (
+    "lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63"
+)
+
 
 
 class KeyType(NamedTuple):
@@ -162,6 +168,9 @@ def parse(text: str) -> Config:
     check(document)
     stages = tuple(document.get("stages") or DEFAULT_STAGES)
     check_stage_names(stages)
+    archive = (document.get("retention") or {}).get("archive_stage")
+    if archive is not None:
+        check_stage_names((archive,), "retention.archive_stage")
     order = tuple(document.get("promotion_order") or ())
     unknown = [s for s in order if s not in stages]
     if unknown:
@@ -188,13 +197,12 @@ def _scan_allow(document: dict[str, Any]) -> tuple[str, ...]:
     return tuple(entries)
 
 
-def check_stage_names(stages: tuple[str, ...]) -> None:
-    """Refuse a stage name a stage tag cannot carry (GTO's grammar), or one listed twice."""
+def check_stage_names(stages: tuple[str, ...], key: str = "stages") -> None:
+    """Refuse a stage name promote would refuse (a DNS-1123 label), or one listed twice."""
     for stage in stages:
         if not _STAGE_RE.match(stage):
             raise ConfigError(
-                f"{FILE}: {stage!r} in 'stages' is not a valid stage name; use letters, digits, "
-                "'-', '_' or '/', starting and ending with a letter or digit (GTO's grammar)"
+                f"{FILE}: {stage!r} in {key!r} is not a valid stage name; use {STAGE_RULE}"
             )
     twice = sorted({stage for stage in stages if stages.count(stage) > 1})
     if twice:

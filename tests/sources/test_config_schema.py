@@ -77,6 +77,10 @@ def test_the_cli_exits_2_and_list_follows_the_promotion_order(registry):
         ('["Prod Stage"]', "'Prod Stage' in 'stages' is not a valid stage name"),
         ('[""]', "'' in 'stages' is not a valid stage name"),
         ('["x!"]', "'x!' in 'stages' is not a valid stage name"),
+        ('["prod/eu"]', "'prod/eu' in 'stages' is not a valid stage name"),
+        ('["Prod_Stage"]', "'Prod_Stage' in 'stages' is not a valid stage name"),
+        ('["-canary"]', "'-canary' in 'stages' is not a valid stage name"),
+        (f'["{"a" * 64}"]', f"'{'a' * 64}' in 'stages' is not a valid stage name"),
         ("[staging, production, staging]", "'stages' lists 'staging' more than once"),
     ],
 )
@@ -88,6 +92,19 @@ def test_stage_names_a_tag_cannot_carry_are_refused_at_load(tmp_path, stages, me
     assert "\n" not in str(raised.value)
 
 
-def test_stage_names_gto_reads_are_accepted(tmp_path):
-    (tmp_path / config.FILE).write_text("stages: [dev, Prod_Stage, team/qa, production]\n")
-    assert config.load(tmp_path).stages == ("dev", "Prod_Stage", "team/qa", "production")
+def test_configured_stage_names_follow_the_rule_promote_applies(registry):
+    # GTO reads `Prod_Stage` and `team/qa` in tags, but promote refuses them (a stage names CI
+    # jobs, environments and Kubernetes labels): a config that loads must name stages promote
+    # accepts, so `stages: [prod/eu]` is refused at load, not at the first promote.
+    (registry / config.FILE).write_text("stages: [dev, prod-eu, team-qa2, production]\n")
+    assert config.load(registry).stages == ("dev", "prod-eu", "team-qa2", "production")
+    change = modelgit.promote(registry, "churn", "0.2.0", "prod-eu")
+    assert change.tag == "churn#prod-eu#1"
+    (registry / config.FILE).write_text("stages: [staging, prod/eu]\n")
+    result = runner.invoke(app, ["promote", "churn", "0.2.0", "prod/eu", "-C", str(registry)])
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.output
+    assert "'prod/eu' in 'stages' is not a valid stage name" in result.stderr
+    assert f"use {config.STAGE_RULE}" in result.stderr
+    (registry / config.FILE).write_text("retention: {archive_stage: Old_Versions}\n")
+    with pytest.raises(ConfigError, match=r"'Old_Versions' in 'retention\.archive_stage'"):
+        config.load(registry)
