@@ -69,7 +69,6 @@ STAGE_RULE = (
 )
 
 
-
 class KeyType(NamedTuple):
     """What one key takes: a name users read, and the check."""
 
