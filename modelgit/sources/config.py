@@ -167,9 +167,6 @@ def parse(text: str) -> Config:
     check(document)
     stages = tuple(document.get("stages") or DEFAULT_STAGES)
     check_stage_names(stages)
-    archive = (document.get("retention") or {}).get("archive_stage")
-    if archive is not None:
-        check_stage_names((archive,), "retention.archive_stage")
     order = tuple(document.get("promotion_order") or ())
     unknown = [s for s in order if s not in stages]
     if unknown:
@@ -196,12 +193,12 @@ def _scan_allow(document: dict[str, Any]) -> tuple[str, ...]:
     return tuple(entries)
 
 
-def check_stage_names(stages: tuple[str, ...], key: str = "stages") -> None:
+def check_stage_names(stages: tuple[str, ...]) -> None:
     """Refuse a stage name promote would refuse (a DNS-1123 label), or one listed twice."""
     for stage in stages:
         if not _STAGE_RE.match(stage):
             raise ConfigError(
-                f"{FILE}: {stage!r} in {key!r} is not a valid stage name; use {STAGE_RULE}"
+                f"{FILE}: {stage!r} in 'stages' is not a valid stage name; use {STAGE_RULE}"
             )
     twice = sorted({stage for stage in stages if stages.count(stage) > 1})
     if twice:
