@@ -13,7 +13,6 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,13 +39,12 @@ from modelgit.pages.site import (
     version_file,
     version_page,
 )
-from modelgit.registry import state as registry
-from modelgit.registry.documents import Documents, read_documents
+from modelgit.registry.documents import Documents, read_models
 from modelgit.registry.lookup import declared, root_of
-from modelgit.registry.state import ModelState
+from modelgit.registry.state import ModelState, active_versions, tags_by_model
 from modelgit.registry.tags import Action
 from modelgit.registry.versions import Version
-from modelgit.sources import config, git, site_output
+from modelgit.sources import config, git, site_output, tag_cache
 from modelgit.sources.pipeline import Artifact
 from modelgit.sources.site_output import Manifest, Stat
 from modelgit.values import Progress
@@ -195,7 +193,8 @@ class _Job:
     out: Path
     before: Manifest
     on_disk: dict[str, Stat | None]
-    states: dict[str, ModelState]
+    tags: dict[str, list[tuple[str, str]]]  # per model: (tag name, object id)
+    tag_objects: dict[str, list[str]]  # what the tag-object cache knew
     order: tuple[str, ...]
     production: str | None
     declarations: dict[str, Artifact]
@@ -220,6 +219,14 @@ class _Built:
     pages: tuple[_Page, ...]
     entry: IndexEntry
     lineage: CardLineage
+
+
+@dataclass(frozen=True)
+class _GroupBuilt:
+    """A group's models built, and the tag objects read for them that the cache lacked."""
+
+    models: dict[str, _Built]
+    tag_objects: dict[str, tag_cache.TagObject]
 
 
 # The job of the current build, set before the pool forks so that workers inherit it.
@@ -275,9 +282,9 @@ def _site_model(job: _Job, state: ModelState, documents: Documents) -> SiteModel
     )
 
 
-def _build_model(job: _Job, name: str, documents: Documents) -> _Built:
+def _build_model(job: _Job, state: ModelState, documents: Documents) -> _Built:
     """Every page of one model but its lineage page (which needs HEAD's pipeline)."""
-    state = job.states[name]
+    name = state.name
     model = _site_model(job, state, documents)
     keys = _page_keys(state, model.cards, documents, job.production)
     folder = model_folder(name)
@@ -291,12 +298,14 @@ def _build_model(job: _Job, name: str, documents: Documents) -> _Built:
     return _Built(tuple(pages), index_entry(model), latest)
 
 
-def _build_group(names: tuple[str, ...]) -> dict[str, _Built]:
-    """A group of models' pages, their documents read with one `cat-file`."""
+def _build_group(names: tuple[str, ...]) -> _GroupBuilt:
+    """A group of models' pages, their tag objects read with one `cat-file` (by the process
+    that builds them, so that each process reads only its own)."""
     job = _JOB
     assert job is not None, "the build's job is set before any model is built"
-    documents = read_documents(job.root, {name: list(job.states[name].versions) for name in names})
-    return {name: _build_model(job, name, documents) for name in names}
+    read = read_models(job.root, {name: job.tags[name] for name in names}, job.tag_objects)
+    built = {name: _build_model(job, read.states[name], read.documents) for name in names}
+    return _GroupBuilt(built, read.tag_objects)
 
 
 def _workers(wanted: int | None, versions: int, models: int) -> int:
@@ -309,16 +318,16 @@ def _workers(wanted: int | None, versions: int, models: int) -> int:
     return max(1, min(wanted, models))
 
 
-def _groups(states: dict[str, ModelState], workers: int) -> list[tuple[str, ...]]:
+def _groups(versions: dict[str, list[Version]], workers: int) -> list[tuple[str, ...]]:
     """Models in name order, cut into groups of about equal versions: a few per worker, so
     that the work stays balanced and the progress bar moves (one process too)."""
-    target = max(1, sum(len(s.versions) for s in states.values()) // (max(workers, 2) * 4))
+    target = max(1, sum(len(v) for v in versions.values()) // (max(workers, 2) * 4))
     groups: list[tuple[str, ...]] = []
     current: list[str] = []
     size = 0
-    for name in sorted(states):
+    for name in sorted(versions):
         current.append(name)
-        size += len(states[name].versions)
+        size += len(versions[name])
         if size >= target:
             groups.append(tuple(current))
             current, size = [], 0
@@ -327,30 +336,35 @@ def _groups(states: dict[str, ModelState], workers: int) -> list[tuple[str, ...]
     return groups
 
 
-def _built(groups: list[tuple[str, ...]], workers: int) -> Iterator[dict[str, _Built]]:
-    """Each group's build, as it finishes."""
+def _built(
+    groups: list[tuple[str, ...]], workers: int, meanwhile: Callable[[], None]
+) -> Iterator[_GroupBuilt]:
+    """Each group's build, as it finishes; `meanwhile` runs in this process once the workers
+    have started (with one process: once every group is built)."""
     if workers == 1:
         for group in groups:
             yield _build_group(group)
+        meanwhile()
         return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        # The first submit forks every worker (then the pool starts its thread): nothing below
+        # runs in a forked process.
         futures = [pool.submit(_build_group, group) for group in groups]
+        meanwhile()
         for future in as_completed(futures):
             yield future.result()
 
 
-def _planned(states: dict[str, ModelState]) -> list[str]:
-    """Every page the build will have, known before any document is read."""
+def _planned(versions: dict[str, list[Version]]) -> list[str]:
+    """Every page the build will have, known from the tag names before any object is read."""
     planned = [site_output.MANIFEST, "style.css", "index.html"]
-    for name in sorted(states):
+    for name in sorted(versions):
         folder = model_folder(name)
         planned += [folder + "index.html", folder + "lineage.html"]
-        planned += [
-            version_file(name, str(Version(e.version or "0.0.0"))) for e in states[name].versions
-        ]
+        planned += [version_file(name, str(version)) for version in versions[name]]
     return planned
 
 
@@ -368,46 +382,54 @@ def site(
     started = time.perf_counter()
     root = root_of(repo)
     target = Path(out)
-    # HEAD's lineage is read on a thread while this one waits for git to list the registry;
-    # it is done before the pool forks, so no thread is running then.
-    with ThreadPoolExecutor(1) as reader:
-        head = reader.submit(_head_lineage, root)
-        before = site_output.read_manifest(target)
-        states = registry.read(root)
-        settings = config.load(root)
-        planned = _planned(states)
-        removed = sorted(set(before.pages) - set(planned))
-        on_disk = site_output.scan(target, planned + removed)
-        site_output.make_folder(target, "")
-        job = _Job(
-            root=root,
-            out=target,
-            before=before,
-            on_disk=on_disk,
-            states=states,
-            order=settings.promotion_order or settings.stages,
-            production=production_stage(settings.stages, settings.promotion_order),
-            declarations=declared(root),
-        )
-        lineages = head.result()
-    versions = sum(len(s.versions) for s in states.values())
+    before = site_output.read_manifest(target)
+    # Only names and object ids here: the processes that build the models read their own
+    # models' tag objects (and messages), so no object is read twice.
+    tags = tags_by_model(git.list_tags(root))
+    names = {name: active_versions(n for n, _ in model_tags) for name, model_tags in tags.items()}
+    settings = config.load(root)
+    planned = _planned(names)
+    removed = sorted(set(before.pages) - set(planned))
+    on_disk = site_output.scan(target, planned + removed)
+    site_output.make_folder(target, "")
+    known = tag_cache.load(root)
+    job = _Job(
+        root=root,
+        out=target,
+        before=before,
+        on_disk=on_disk,
+        tags=tags,
+        tag_objects=known,
+        order=settings.promotion_order or settings.stages,
+        production=production_stage(settings.stages, settings.promotion_order),
+        declarations=declared(root),
+    )
+    versions = sum(len(v) for v in names.values())
     total = len(planned) - 1
-    workers = _workers(jobs, versions, len(states))
+    workers = _workers(jobs, versions, len(tags))
     built: dict[str, _Built] = {}
+    read: dict[str, tag_cache.TagObject] = {}
+    lineages: dict[str, CardLineage] = {}
     _JOB = job
     try:
-        for group in _built(_groups(states, workers), workers):
-            built.update(group)
+        # HEAD's lineage is read while the workers build the models.
+        for group in _built(
+            _groups(names, workers), workers, lambda: lineages.update(_head_lineage(root))
+        ):
+            built.update(group.models)
+            read.update(group.tag_objects)
             if progress is not None:
                 done = sum(len(b.pages) for b in built.values())
                 progress("pages", done, total)
     finally:
         _JOB = None
+    if read:
+        tag_cache.save(root, {**known, **read})
     pages = [_put(job, "style.css", None, style_sheet)]
-    entries = [built[name].entry for name in sorted(states)]
+    entries = [built[name].entry for name in sorted(tags)]
     heading = title or f"Model registry: {root.name}"
     pages.append(_put(job, "index.html", None, lambda: index_page(entries, heading)))
-    for name in sorted(states):
+    for name in sorted(tags):
         graph = lineages.get(name) or built[name].lineage
         relative = model_folder(name) + "lineage.html"
         pages.append(_put(job, relative, None, functools.partial(lineage_page, name, graph)))
@@ -426,7 +448,7 @@ def site(
     )
     return SiteResult(
         out=target,
-        models=len(states),
+        models=len(tags),
         versions=versions,
         pages=len(pages),
         written=tuple(p.relative for p in pages if p.written),

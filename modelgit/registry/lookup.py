@@ -170,10 +170,11 @@ def read_metadata_many(
 ) -> dict[str, tuple[dict[str, Any] | None, str | None, bool]]:
     """`read_metadata` for many tags with a single `cat-file --batch`, by tag name."""
     raws = git.cat_objects(root, [event.object_id for event in events])
-    return {event.tag: _parse(event, raw) for event, raw in zip(events, raws, strict=True)}
+    return {event.tag: metadata_of(event, raw) for event, raw in zip(events, raws, strict=True)}
 
 
-def _parse(event: Event, raw: bytes | None) -> tuple[dict[str, Any] | None, str | None, bool]:
+def metadata_of(event: Event, raw: bytes | None) -> tuple[dict[str, Any] | None, str | None, bool]:
+    """`read_metadata` of a tag object already read (None: it is missing)."""
     if raw is None:
         return None, "tag object is missing", False
     message, signed = git.tag_message(raw)

@@ -127,6 +127,33 @@ def events_from_tags(tags: Iterable[git.TagRef]) -> dict[str, list[Event]]:
     return events
 
 
+def tags_by_model(listed: Iterable[tuple[str, str]]) -> dict[str, list[tuple[str, str]]]:
+    """Tags (name, object id) per model, told apart by their names alone (no tag object is
+    read); tags outside the grammar are skipped."""
+    by_model: dict[str, list[tuple[str, str]]] = {}
+    for tag in listed:
+        fields = tag_fields(tag[0])
+        if fields is not None:
+            by_model.setdefault(fields[0], []).append(tag)
+    return by_model
+
+
+def active_versions(names: Iterable[str]) -> list[Version]:
+    """A model's active versions, lowest first, from its tag names alone: the versions
+    `build_state` keeps (registrations that no deregistration tag cancels)."""
+    registered: list[Version] = []
+    deregistered: set[Version] = set()
+    for name in names:
+        fields = tag_fields(name)
+        if fields is None or fields[2] is None:
+            continue
+        if fields[1] is Action.REGISTER:
+            registered.append(fields[2])
+        elif fields[1] is Action.DEREGISTER:
+            deregistered.add(fields[2])
+    return sorted((v for v in registered if v not in deregistered), key=version_key)
+
+
 def build_state(name: str, events: list[Event]) -> ModelState:
     """Fold one model's events into its versions and current stages.
 

@@ -149,12 +149,7 @@ def read_tags(repo: Path, patterns: Iterable[str] = ("refs/tags",)) -> list[TagR
     cached = tag_cache.load(repo)
     if not cached:
         return _read_tags_cold(repo, patterns)
-    out = _run(repo, ["for-each-ref", f"--format={_LIST_FORMAT}", *patterns])
-    listed = [
-        (fields[0], fields[2])
-        for fields in (line.split("\0") for line in out.splitlines())
-        if len(fields) == 3 and fields[1] == "tag"
-    ]
+    listed = list_tags(repo, patterns)
     missing = [object_id for _, object_id in listed if object_id not in cached]
     if missing:
         found = _tag_objects(repo, patterns, missing)
@@ -164,6 +159,16 @@ def read_tags(repo: Path, patterns: Iterable[str] = ("refs/tags",)) -> list[TagR
         TagRef(name, object_id, *cached[object_id])
         for name, object_id in listed
         if object_id in cached
+    ]
+
+
+def list_tags(repo: Path, patterns: Iterable[str] = ("refs/tags",)) -> list[tuple[str, str]]:
+    """Every annotated tag's name and object id, from a `for-each-ref` that opens no object."""
+    out = _run(repo, ["for-each-ref", f"--format={_LIST_FORMAT}", *patterns])
+    return [
+        (fields[0], fields[2])
+        for fields in (line.split("\0") for line in out.splitlines())
+        if len(fields) == 3 and fields[1] == "tag"
     ]
 
 
@@ -187,7 +192,7 @@ def _tag_objects(
     if len(missing) <= _FEW_TAGS:
         found = {}
         for object_id, raw in zip(missing, cat_objects(repo, missing), strict=True):
-            parsed = _tag_header(raw) if raw is not None else None
+            parsed = tag_header(raw) if raw is not None else None
             if parsed is not None:
                 found[object_id] = parsed
         return found
@@ -200,8 +205,9 @@ def _tag_objects(
     return found
 
 
-def _tag_header(raw: bytes) -> tag_cache.TagObject | None:
-    """The commit, date and tagger in a raw tag object's header, as for-each-ref prints them."""
+def tag_header(raw: bytes) -> tag_cache.TagObject | None:
+    """The commit, date and tagger in a raw tag object's header, as for-each-ref prints them;
+    None when it is not a tag object."""
     header = raw.split(b"\n\n", 1)[0].decode("utf-8", "replace")
     fields = dict(line.split(" ", 1) for line in header.splitlines() if " " in line)
     if "object" not in fields or "tagger" not in fields:

@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import tag_message
+from conftest import git, tag_message
 from typer.testing import CliRunner
 
 import modelgit
@@ -150,3 +150,17 @@ def test_a_pool_build_is_byte_identical_to_one_process(tmp_path, monkeypatch):
 
 def test_a_small_registry_is_built_in_one_process(registry, tmp_path):
     assert modelgit.site(registry, tmp_path / "site").processes == 1
+
+
+def test_a_deregistered_version_loses_its_page_and_the_tags_are_remembered(registry, tmp_path):
+    out = tmp_path / "site"
+    modelgit.site(registry, out)
+    modelgit.deprecate(registry, "churn", "0.1.0")
+    again = modelgit.site(registry, out)
+    assert again.versions == 1 and again.removed == ("models/churn/v0.1.0.html",)
+    assert not (out / "models/churn/v0.1.0.html").exists()
+    assert "Diff against nothing" in (out / "models/churn/v0.2.0.html").read_text()
+    # The build read every tag object; `list` and the next build find them in the cache.
+    cached = json.loads((registry / ".git/modelgit/tag-objects-v1.json").read_text())
+    objects = git(registry, "for-each-ref", "--format=%(objectname)", "refs/tags").split()
+    assert set(objects) <= set(cached)
