@@ -38,12 +38,33 @@ def load(repo: Path, model: str) -> dict[str, list[Any]]:
 
 
 def _encoded(value: Any) -> str | None:
-    """`value` as JSON when JSON carries it exactly (no timestamps, no non-string keys)."""
+    """`value` as JSON when JSON carries it exactly: the encoder refuses timestamps, NaN and
+    infinities, and what it would change silently (a key that is not a string) is looked for.
+    (Decoding the text again to compare cost twice as much as this.)"""
     try:
-        text = json.dumps(value)
-    except (TypeError, ValueError):
+        text = json.dumps(value, allow_nan=False, check_circular=False)
+    except (TypeError, ValueError, RecursionError):
         return None
-    return text if json.loads(text) == value else None
+    return text if _string_keys(value) else None
+
+
+def _string_keys(value: Any) -> bool:
+    """True when every mapping in `value` (documents nest at most a few levels) has only
+    string keys."""
+    kind = type(value)
+    if kind is dict:
+        for key, item in value.items():
+            if type(key) is not str:
+                return False
+            kind = type(item)
+            if (kind is dict or kind is list) and not _string_keys(item):
+                return False
+    elif kind is list:
+        for item in value:
+            kind = type(item)
+            if (kind is dict or kind is list) and not _string_keys(item):
+                return False
+    return True
 
 
 def save(repo: Path, model: str, entries: Mapping[str, list[Any]]) -> None:
