@@ -319,9 +319,9 @@ def _workers(wanted: int | None, versions: int, models: int) -> int:
 
 
 def _groups(versions: dict[str, list[Version]], workers: int) -> list[tuple[str, ...]]:
-    """Models in name order, cut into groups of about equal versions: a few per worker, so
-    that the work stays balanced and the progress bar moves (one process too)."""
-    target = max(1, sum(len(v) for v in versions.values()) // (max(workers, 2) * 4))
+    """Models in name order, cut into groups of about equal versions: several per worker, so
+    that the workers finish together and the progress bar moves (one process too)."""
+    target = max(1, sum(len(v) for v in versions.values()) // (max(workers, 2) * 8))
     groups: list[tuple[str, ...]] = []
     current: list[str] = []
     size = 0

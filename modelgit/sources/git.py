@@ -4,6 +4,7 @@ named function here, run with `cwd=repo` and an environment scrubbed of git's ow
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import subprocess
@@ -208,19 +209,25 @@ def _tag_objects(
 def tag_header(raw: bytes) -> tag_cache.TagObject | None:
     """The commit, date and tagger in a raw tag object's header, as for-each-ref prints them;
     None when it is not a tag object."""
-    header = raw.split(b"\n\n", 1)[0].decode("utf-8", "replace")
+    end = raw.find(b"\n\n")
+    header = (raw if end < 0 else raw[:end]).decode("utf-8", "replace")
     fields = dict(line.split(" ", 1) for line in header.splitlines() if " " in line)
     if "object" not in fields or "tagger" not in fields:
         return None
     who, _, when = fields["tagger"].rpartition(">")
     try:
         seconds, offset = when.split()
-        sign = -1 if offset.startswith("-") else 1
-        zone = timezone(sign * timedelta(hours=int(offset[1:3]), minutes=int(offset[3:5])))
-        created_at = datetime.fromtimestamp(int(seconds), zone).isoformat()
+        created_at = datetime.fromtimestamp(int(seconds), _zone(offset)).isoformat()
     except ValueError:
         created_at = ""
     return tag_cache.TagObject(fields["object"], created_at, f"{who}>")
+
+
+@functools.lru_cache(maxsize=64)  # a registry's tags come from a few time zones
+def _zone(offset: str) -> timezone:
+    """The time zone of a git date's offset (`+0530`)."""
+    sign = -1 if offset.startswith("-") else 1
+    return timezone(sign * timedelta(hours=int(offset[1:3]), minutes=int(offset[3:5])))
 
 
 def cat_objects(repo: Path, specs: list[str]) -> list[bytes | None]:
