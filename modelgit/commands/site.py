@@ -41,7 +41,12 @@ from modelgit.pages.site import (
 )
 from modelgit.registry.documents import Documents, read_models
 from modelgit.registry.lookup import declared, root_of
-from modelgit.registry.state import ModelState, active_versions, tags_by_model
+from modelgit.registry.state import (
+    ModelState,
+    active_versions,
+    tags_by_model,
+    without_cycle_collection,
+)
 from modelgit.registry.tags import Action
 from modelgit.registry.versions import Version
 from modelgit.sources import config, git, site_output, tag_cache
@@ -378,10 +383,18 @@ def site(
 ) -> SiteResult:
     """Build the registry's static site into `out`, writing only pages whose content changed;
     `jobs` processes build it (default: one per core for a large registry)."""
+    # A build makes hundreds of thousands of small objects and no cycle: the collector would
+    # only walk them (and, in a forked worker, copy the pages of the parent's it walks).
+    with without_cycle_collection():
+        return _site(Path(repo), Path(out), title, progress, jobs)
+
+
+def _site(
+    repo: Path, target: Path, title: str | None, progress: Progress | None, jobs: int | None
+) -> SiteResult:
     global _JOB
     started = time.perf_counter()
     root = root_of(repo)
-    target = Path(out)
     before = site_output.read_manifest(target)
     # Only names and object ids here: the processes that build the models read their own
     # models' tag objects (and messages), so no object is read twice.
