@@ -2,6 +2,7 @@
 
 Node ids are typed strings: `stage:<id>`, `file:<path>`, `param:<file>:<key>`, `model:<name>`;
 every node carries `type` and what the commit's dvc.lock says of it (md5, size, value, cmd).
+The nodes and edges come from `pipeline_graph`, which needs no networkx.
 """
 
 from __future__ import annotations
@@ -13,110 +14,18 @@ from dataclasses import dataclass
 
 import networkx as nx
 
+from modelgit.analysis.pipeline_graph import file_node, model_node, pipeline_graph, producing_node
 from modelgit.errors import PipelineError, UnknownTargetError
-from modelgit.sources.pipeline import Artifact, Pipeline, flatten
-
-
-def stage_node(stage_id: str) -> str:
-    """The node id of a stage."""
-    return f"stage:{stage_id}"
-
-
-def file_node(path: str) -> str:
-    """The node id of a file or directory."""
-    return f"file:{path}"
-
-
-def param_node(path: str, key: str) -> str:
-    """The node id of one (flattened) param of a params file."""
-    return f"param:{path}:{key}"
-
-
-def model_node(name: str) -> str:
-    """The node id of a declared model."""
-    return f"model:{name}"
+from modelgit.sources.pipeline import Artifact, Pipeline
 
 
 def build(pipe: Pipeline, artifacts: dict[str, Artifact]) -> nx.DiGraph:
     """The whole pipeline of a revision as a graph; edges follow the data (dep -> stage -> out)."""
+    parts = pipeline_graph(pipe, artifacts)
     graph = nx.DiGraph()
-    for stage in pipe.stages.values():
-        graph.add_node(
-            stage_node(stage.id),
-            type="stage",
-            name=stage.name,
-            dvcfile=stage.dvcfile,
-            cmd=stage.cmd,
-        )
-        for out in stage.outs:
-            graph.add_node(
-                file_node(out.path), type="file", path=out.path, md5=out.md5, size=out.size,
-                produced_by=stage.id, cached=out.path not in stage.uncached,
-            )  # fmt: skip
-            graph.add_edge(stage_node(stage.id), file_node(out.path))
-    for entry in pipe.tracked.values():
-        graph.add_node(
-            file_node(entry.path), type="file", path=entry.path, md5=entry.md5, size=entry.size,
-            produced_by=None, cached=True,
-        )  # fmt: skip
-    outs = {n[5:] for n, d in graph.nodes(data=True) if d["type"] == "file"}
-    folders = {parent for out in outs for parent in _parents(out)}
-    for stage in pipe.stages.values():
-        for dep in stage.deps:
-            for source in _sources(dep.path, outs, folders):
-                if source not in graph:
-                    graph.add_node(
-                        source, type="file", path=source[5:], md5=dep.md5, size=dep.size,
-                        produced_by=None, cached=False,
-                    )  # fmt: skip
-                graph.add_edge(source, stage_node(stage.id))
-        for path, values in stage.params.items():
-            for key, value in flatten(values or {}).items():
-                node = param_node(path, key)
-                graph.add_node(node, type="param", file=path, key=key, value=value)
-                graph.add_edge(node, stage_node(stage.id))
-    for name, artifact in artifacts.items():
-        graph.add_node(model_node(name), type="model", name=name, path=artifact.path)
-        producer = _producing_node(artifact.path, outs)
-        graph.add_edge(producer or file_node(artifact.path), model_node(name))
-        if producer is None:
-            graph.nodes[file_node(artifact.path)].update(type="file", path=artifact.path)
+    graph.add_nodes_from(parts.nodes.items())
+    graph.add_edges_from(parts.edges)
     return graph
-
-
-def _producing_node(path: str, outs: set[str]) -> str | None:
-    current = posixpath.normpath(path)
-    while current and current != ".":
-        if current in outs:
-            return file_node(current)
-        current = posixpath.dirname(current)
-    return None
-
-
-def _parents(path: str) -> list[str]:
-    """The folders above a path (`a/b` and `a` for `a/b/c.csv`)."""
-    parents = []
-    current = posixpath.dirname(posixpath.normpath(path))
-    while current and current != ".":
-        parents.append(current)
-        current = posixpath.dirname(current)
-    return parents
-
-
-def _sources(dep: str, outs: set[str], folders: set[str]) -> list[str]:
-    """The nodes a dependency reads: the output (or output directory) holding it, the outputs
-    inside a dependency directory, or the dependency itself (raw data, code).
-
-    `folders` (every folder holding an output) spares scanning every output for the code and
-    raw-data dependencies of each stage, which made building a 1,000-stage graph quadratic.
-    """
-    holder = _producing_node(dep, outs)
-    if holder is not None:
-        return [holder]
-    if posixpath.normpath(dep) not in folders:
-        return [file_node(dep)]
-    inside = sorted(file_node(o) for o in outs if o.startswith(dep.rstrip("/") + "/"))
-    return inside or [file_node(dep)]
 
 
 @dataclass(frozen=True)
@@ -180,7 +89,7 @@ def _match_file(graph: nx.DiGraph, target: str) -> list[str]:
     path = posixpath.normpath(target)
     if file_node(path) in graph:
         return [file_node(path)]
-    holder = _producing_node(path, {n[5:] for n in graph if n.startswith("file:")})
+    holder = producing_node(path, {n[5:] for n in graph if n.startswith("file:")})
     return [holder] if holder is not None else []
 
 

@@ -10,14 +10,15 @@ from typing import Any
 
 from modelgit.analysis.autobump import is_breaking
 from modelgit.analysis.migration import migration_notes
+from modelgit.analysis.pipeline_graph import pipeline_graph, upstream
 from modelgit.errors import ModelgitError, OutputFileError
 from modelgit.model.metrics import directions_of
 from modelgit.pages.cards import (
     CARD_MARKER,
     BreakingCommit,
     CardLineage,
-    LineageNode,
     ModelCard,
+    drawn_lineage,
     metric_rows,
     production_stage,
     recorded_lineage,
@@ -32,41 +33,15 @@ from modelgit.sources.tree import Tree
 
 
 def pipeline_lineage(root: Path, model: str, commit: str) -> CardLineage | None:
-    """The lineage the version's commit's pipeline gives (the whole upstream DAG)."""
-    from modelgit.analysis import lineage
-    from modelgit.commands.lineage import graph_at
-
+    """The lineage the version's commit's pipeline gives (the whole upstream DAG); None when
+    that pipeline does not parse or has a cycle (the card then draws what the metadata
+    records)."""
     try:
-        _, graph = graph_at(Tree(root, commit))
-        sub = lineage.upstream(graph, model)
-    except ModelgitError:  # an old pipeline that no longer parses: the metadata's lineage
+        pipe = load(Tree(root, commit))
+        graph = upstream(pipeline_graph(pipe, read_artifacts(pipe.dvcfiles)), model)
+    except ModelgitError:
         return None
-    return graph_lineage(sub)
-
-
-def graph_lineage(graph: Any) -> CardLineage:
-    """A networkx lineage graph as the layers and edges a card draws."""
-    import networkx as nx
-
-    layers = [
-        tuple(
-            LineageNode(node, graph.nodes[node]["type"], _label(graph.nodes[node]))
-            for node in sorted(generation)
-        )
-        for generation in nx.topological_generations(graph)
-    ]
-    return CardLineage(tuple(layers), tuple(sorted(graph.edges)))
-
-
-def _label(data: dict[str, Any]) -> str:
-    kind = data["type"]
-    if kind == "stage":
-        return f"stage {data['name']}"
-    if kind == "param":
-        return f"{data['file']}:{data['key']}"
-    if kind == "model":
-        return f"{data['name']} ({data['path']})"
-    return str(data["path"])
+    return drawn_lineage(graph)
 
 
 def _signature(root: Path, event: Event, signed: bool) -> str:

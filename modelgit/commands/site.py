@@ -17,11 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from modelgit.analysis.migration import migration_notes
+from modelgit.analysis.pipeline_graph import pipeline_graph, upstream
 from modelgit.errors import ModelgitError
 from modelgit.model.metrics import direction_of, directions_of, key_metric
 from modelgit.pages.cards import (
     CardLineage,
     ModelCard,
+    drawn_lineage,
     metric_rows,
     production_stage,
     recorded_lineage,
@@ -139,23 +141,25 @@ def _metrics_of(document: dict | None) -> dict:
 
 
 def _head_lineage(root: Path) -> dict[str, CardLineage]:
-    """Each declared model's lineage as HEAD's pipeline has it (one pipeline load)."""
-    from modelgit.analysis import lineage
-    from modelgit.commands.card import graph_lineage
-    from modelgit.commands.lineage import graph_at
+    """Each declared model's lineage as HEAD's pipeline has it (one pipeline load), but a
+    model whose upstream has a cycle (its page then draws what its latest version records)."""
+    from modelgit.sources.pipeline import load, read_artifacts
     from modelgit.sources.tree import Tree
 
     head = git.resolve_commit(root, "HEAD")
     if head is None:
         return {}
     try:
-        _pipe, graph = graph_at(Tree(root, head))
+        pipe = load(Tree(root, head))
+        graph = pipeline_graph(pipe, read_artifacts(pipe.dvcfiles))
     except ModelgitError:
         return {}
     found = {}
-    for _node, data in graph.nodes(data=True):
+    for data in graph.nodes.values():
         if data.get("type") == "model":
-            found[data["name"]] = graph_lineage(lineage.upstream(graph, data["name"]))
+            drawn = drawn_lineage(upstream(graph, data["name"]))
+            if drawn is not None:
+                found[data["name"]] = drawn
     return found
 
 

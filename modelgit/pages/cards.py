@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from modelgit.analysis.migration import MigrationNote
+from modelgit.analysis.pipeline_graph import PipelineGraph, generations
 from modelgit.model.metrics import direction_of
 from modelgit.registry.versions import Version
 from modelgit.values import is_number
@@ -139,6 +140,35 @@ def recorded_lineage(model: str, metadata: dict[str, Any]) -> CardLineage:
     layers += [(node,) for node in stages]
     layers.append((target,))
     return CardLineage(tuple(layers), tuple(edges))
+
+
+def drawn_lineage(graph: PipelineGraph) -> CardLineage | None:
+    """A pipeline graph (a model's upstream) as the layers and edges a card draws; None when
+    it has a cycle."""
+    layers = generations(graph)
+    if layers is None:
+        return None
+    return CardLineage(
+        tuple(
+            tuple(
+                LineageNode(node, graph.nodes[node]["type"], _label(graph.nodes[node]))
+                for node in sorted(layer)
+            )
+            for layer in layers
+        ),
+        tuple(sorted(graph.edges)),
+    )
+
+
+def _label(data: dict[str, Any]) -> str:
+    kind = data["type"]
+    if kind == "stage":
+        return f"stage {data['name']}"
+    if kind == "param":
+        return f"{data['file']}:{data['key']}"
+    if kind == "model":
+        return f"{data['name']} ({data['path']})"
+    return str(data["path"])
 
 
 def verdict(row: MetricRow, against: Any) -> str:
