@@ -57,6 +57,7 @@ def run(
     jobs: list[str],
     root: Path | None,
     workdir_parent: Path | None = None,
+    keep: bool = False,
 ) -> list[str]:
     """Generate (or reuse) the registry, time the builds, return the Markdown rows."""
     workdir = Path(tempfile.mkdtemp(prefix="modelgit-site-bench-", dir=workdir_parent))
@@ -89,7 +90,8 @@ def run(
             rows.append(_row(f"rebuild (nothing changed), --jobs {job}", again, load))
         return rows
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        if not keep:
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 def main() -> None:
@@ -105,6 +107,11 @@ def main() -> None:
     parser.add_argument(
         "--workdir", type=Path, help="where to write the sites (default: the system's temp folder)"
     )
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="leave the sites written (deleting them slows the next runs' file creation here)",
+    )
     args = parser.parse_args()
     os.environ.update(DVC_NO_ANALYTICS="1")
     rows = run(
@@ -115,6 +122,7 @@ def main() -> None:
         args.jobs.split(","),
         args.root,
         args.workdir,
+        args.keep,
     )
     print("\n".join(rows))
 
