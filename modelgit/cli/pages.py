@@ -35,7 +35,7 @@ def card(
     html: Annotated[bool, typer.Option("--html", help="A standalone HTML page.")] = False,
     md: Annotated[bool, typer.Option("--md", help="Markdown (built-in default).")] = False,
     out: Annotated[
-        Path | None,
+        str | None,  # text, not a Path: an empty FILE must be refused, not read as "."
         typer.Option("--out", "-o", metavar="FILE", help="Write to FILE instead of stdout."),
     ] = None,
     as_json: JsonOption = False,
@@ -43,13 +43,14 @@ def card(
 ) -> None:
     """A model card: metrics against the previous and production versions, params, data,
     lineage, schema, environment, trust; a major version adds a migration guide."""
-    if html and md:
-        raise InputError("choose one of --md and --html")
+    if html + md + as_json > 1:
+        raise InputError("choose one of --md, --html and --json")
     found = modelgit.card(repo, reference)
-    if as_json:
+    if as_json and out is None:
         echo(render.to_json(found))
-        return
-    if out is None:
+    elif as_json:
+        echo(f"wrote {modelgit.write_card(found, out, json_text=render.to_json(found))}\n")
+    elif out is None:
         echo(modelgit.card_html(found) if html else modelgit.card_markdown(found))
     else:
         echo(f"wrote {modelgit.write_card(found, out, html=html)}\n")
@@ -59,11 +60,11 @@ def card(
 @funnel
 def site(
     out: Annotated[
-        Path,
+        str,  # text, not a Path: an empty DIR must be refused, not read as "."
         typer.Option(
             "--out", "-o", metavar="DIR", help="Folder to build into (default: _site, built-in)."
         ),
-    ] = Path("_site"),
+    ] = "_site",
     title: Annotated[
         str | None,
         typer.Option(help="The index page's heading (default: the repository's name, built-in)."),

@@ -3,6 +3,7 @@ versions, data, lineage, schema, environment, trust, and a migration guide for a
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -133,28 +134,34 @@ def card(repo: Path | str = ".", reference: str | None = None) -> ModelCard:
     )
 
 
-def write_card(card: ModelCard, out: Path | str, *, html: bool = False) -> Path:
-    """Write `card` as Markdown (or HTML) to `out`, refusing a symlink and any existing file
-    that is not a card modelgit wrote."""
+# A JSON card (`card --json -o`) is recognised by these keys, as no marker can precede JSON.
+_JSON_CARD_KEYS = frozenset({"model", "version", "tag", "commit", "metadata", "migration"})
+# A card is far smaller; a bigger file is not one, and is not read whole to find that out.
+_LARGEST_JSON_CARD = 16 << 20
+
+
+def write_card(
+    card: ModelCard, out: Path | str, *, html: bool = False, json_text: str | None = None
+) -> Path:
+    """Write `card` as Markdown, HTML or (`json_text`, its JSON as the CLI renders it) JSON to
+    `out`, refusing a symlink and any existing file that is not a card modelgit wrote."""
     from modelgit.pages.html import card_html
     from modelgit.pages.markdown import card_markdown
 
     path = Path(out)
+    if not str(out).strip():
+        raise OutputFileError("the card's output file is empty; name a file with -o")
     if path.is_symlink():
         raise OutputFileError(f"{path} is a symlink; modelgit never writes through one")
     if path.exists():
         if not path.is_file():
             raise OutputFileError(f"{path} is not a file modelgit can write a card into")
-        try:
-            with path.open("rb") as existing:
-                start = existing.read(len(CARD_MARKER.encode()))
-        except OSError as exc:
-            raise OutputFileError(f"cannot read {path}: {exc.strerror or exc}") from exc
-        if start != CARD_MARKER.encode():
+        if not _is_card(path):
             raise OutputFileError(
                 f"{path} exists and is not a card modelgit wrote; choose another file with -o"
             )
-    text = card_html(card) if html else card_markdown(card)
+    rendered = card_html if html else card_markdown
+    text = json_text if json_text is not None else rendered(card)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
@@ -169,3 +176,23 @@ def write_card(card: ModelCard, out: Path | str, *, html: bool = False) -> Path:
     except OSError as exc:
         raise OutputFileError(f"cannot write {path}: {exc.strerror or exc}") from exc
     return path
+
+
+def _is_card(path: Path) -> bool:
+    """True when `path` holds a card modelgit wrote: Markdown or HTML starting with the card
+    marker, or a JSON object with a card's keys."""
+    try:
+        with path.open("rb") as existing:
+            start = existing.read(len(CARD_MARKER.encode()))
+            if start == CARD_MARKER.encode():
+                return True
+            if not start.lstrip().startswith(b"{"):
+                return False
+            rest = existing.read(_LARGEST_JSON_CARD)
+    except OSError as exc:
+        raise OutputFileError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    try:
+        found = json.loads(start + rest)
+    except ValueError:
+        return False
+    return isinstance(found, dict) and found.keys() >= _JSON_CARD_KEYS

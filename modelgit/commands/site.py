@@ -18,7 +18,7 @@ from pathlib import Path
 
 from modelgit.analysis.migration import migration_notes
 from modelgit.analysis.pipeline_graph import pipeline_graph, upstream
-from modelgit.errors import ModelgitError
+from modelgit.errors import ModelgitError, OutputFileError
 from modelgit.model.metrics import direction_of, directions_of, key_metric
 from modelgit.pages.cards import (
     CardLineage,
@@ -387,6 +387,8 @@ def site(
 ) -> SiteResult:
     """Build the registry's static site into `out`, writing only pages whose content changed;
     `jobs` processes build it (default: one per core for a large registry)."""
+    if not str(out).strip():  # Path("") is ".": never build into the current folder by accident
+        raise OutputFileError("the site's output folder is empty; name a folder with -o")
     # A build makes hundreds of thousands of small objects and no cycle: the collector would
     # only walk them (and, in a forked worker, copy the pages of the parent's it walks).
     with without_cycle_collection():

@@ -154,12 +154,27 @@ def _schema(card: ModelCard) -> str:
     return "".join(parts) or "<p>No schema declared.</p>"
 
 
+def inline_code(text: str) -> str:
+    """Text whose Markdown code spans (`name`) become `<code>`, everything escaped; an
+    unpaired backtick stays as it is.
+
+    >>> inline_code("feature `a<b>` was removed, 1` left")
+    'feature <code>a&lt;b&gt;</code> was removed, 1` left'
+    """
+    parts = text.split("`")
+    if len(parts) % 2 == 0:  # an odd number of backticks: the last one pairs with nothing
+        parts[-2:] = [f"{parts[-2]}`{parts[-1]}"]
+    return "".join(
+        f"<code>{escape(part)}</code>" if i % 2 else escape(part) for i, part in enumerate(parts)
+    )
+
+
 def _migration(card: ModelCard) -> str:
-    items = "".join(f"<li>{escape(note.text)}</li>" for note in card.migration) or (
+    items = "".join(f"<li>{inline_code(note.text)}</li>" for note in card.migration) or (
         "<li>No input or output changed.</li>"
     )
     commits = "".join(
-        f"<li><code>{escape(c.sha[:12])}</code> {escape(c.subject)}</li>"
+        f"<li><code>{escape(c.sha[:12])}</code> {inline_code(c.subject)}</li>"
         for c in card.breaking_commits
     )
     extra = f"<p>Breaking commits:</p><ul>{commits}</ul>" if commits else ""

@@ -15,7 +15,8 @@ from modelgit.errors import (
 from modelgit.registry import metadata
 from modelgit.registry import state as registry
 from modelgit.registry.state import Event, ModelState
-from modelgit.registry.tags import model_from_tag, model_to_tag, tag_fields
+from modelgit.registry.tags import Action, model_from_tag, model_to_tag, tag_fields
+from modelgit.registry.versions import Version
 from modelgit.sources import config, git, pipeline
 from modelgit.sources.tree import Tree
 from modelgit.values import did_you_mean
@@ -74,6 +75,8 @@ def pick(
     A deprecated (deregistered) version is history: read commands pass `deprecated_ok` and get
     its registration; commands that would deploy it refuse it.
     """
+    if stage is not None and "#" in stage:
+        version, stage = _assigned_by(state, stage), None
     if stage is not None:
         held = state.stages.get(stage)
         if held is None:
@@ -98,6 +101,26 @@ def pick(
             raise UnknownVersionError(f"{state.name} v{version} is deprecated")
         raise UnknownVersionError(f"{state.name} has no version {version} ({_versions(state)})")
     return event
+
+
+def _assigned_by(state: ModelState, stage_tag: str) -> Version:
+    """The version a stage-assignment tag copied from `history` (`churn#production#3`, here
+    `production#3`) assigned: a tag names what it pointed at, as in git."""
+    tag = f"{model_to_tag(state.name)}#{stage_tag}"
+    stage = stage_tag.split("#", 1)[0].rstrip("!")
+    instead = f"use {state.name}#{stage} (what it holds now) or {state.name}@vX.Y.Z"
+    found = next((e for e in state.events if e.tag == tag), None)
+    if found is None:
+        raise UnknownStageError(f"no stage-assignment tag {tag}; {instead}")
+    if found.action is not Action.ASSIGN:
+        raise UnknownVersionError(
+            f"{tag} is a stage-unassignment tag: it names no version; {instead}"
+        )
+    if found.version is None:
+        raise UnknownVersionError(
+            f"{tag} is on a commit no version of {state.name} is registered at"
+        )
+    return found.version
 
 
 def _versions(state: ModelState) -> str:

@@ -31,9 +31,11 @@ class Manifest:
 def read_manifest(out: Path) -> Manifest:
     """The previous build's manifest; refuse a folder holding files modelgit did not write."""
     marker = out / MANIFEST
+    if out.is_symlink():  # a dangling one too: `exists()` follows it
+        _refuse_symlink(out)
     if not out.exists():
         return Manifest()
-    if out.is_symlink() or not out.is_dir():
+    if not out.is_dir():
         raise OutputFileError(f"{out} is not a directory modelgit can write a site into")
     if not marker.is_file():
         if any(out.iterdir()):

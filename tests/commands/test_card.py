@@ -138,3 +138,79 @@ def test_card_writes_lists_and_mappings_as_text(card_registry):
         and "team: ml, tier: 1" in page
         and "[" not in text.split("## Declared meta")[1]
     )
+
+
+def test_html_migration_guide_shows_code_spans_as_code(card_registry):
+    from modelgit.analysis.migration import Migration, MigrationNote
+
+    found = modelgit.card(card_registry, "churn")
+    removed = MigrationNote("input", Migration.REMOVED, "total_<charges>")
+    page = modelgit.card_html(replace(found, migration=(removed,)))
+    guide = page.split("Migration guide", 1)[1].split("</section>", 1)[0]
+    assert "feature <code>total_&lt;charges&gt;</code> was removed: stop sending it" in guide
+    assert "`" not in guide
+    assert "- feature `total_<charges>` was removed" in modelgit.card_markdown(
+        replace(found, migration=(removed,))
+    )  # Markdown keeps its code span
+
+
+def test_card_json_out_writes_the_file_with_the_card_writer_rules(card_registry, tmp_path):
+    import json
+
+    out = tmp_path / "card.json"
+    args = ["card", "churn", "--json", "-o", str(out), "--repo", str(card_registry)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert result.output == f"wrote {out}\n"  # the JSON went to the file, not to stdout
+    written = json.loads(out.read_text())
+    assert (written["tag"], written["previous_version"]) == ("churn@v1.0.0", "0.2.0")
+    assert runner.invoke(app, args).exit_code == 0  # its own JSON card is replaced
+    md = runner.invoke(app, ["card", "churn", "-o", str(out), "--repo", str(card_registry)])
+    assert md.exit_code == 0 and out.read_text().startswith("<!-- modelgit card -->")
+
+    mine = tmp_path / "mine.json"
+    mine.write_text('{"mine": true}\n')
+    link = tmp_path / "link.json"
+    link.symlink_to(mine)
+    for path in (mine, link):
+        refused = runner.invoke(
+            app, ["card", "churn", "--json", "-o", str(path), "--repo", str(card_registry)]
+        )
+        assert refused.exit_code == 2, refused.output
+        assert len(refused.output.strip().splitlines()) == 1
+    assert mine.read_text() == '{"mine": true}\n'
+
+
+def test_card_formats_are_exclusive(card_registry, tmp_path):
+    for flags in (["--json", "--html"], ["--json", "--md"], ["--md", "--html"]):
+        out = tmp_path / "card.out"
+        result = runner.invoke(
+            app, ["card", "churn", *flags, "-o", str(out), "--repo", str(card_registry)]
+        )
+        assert result.exit_code == 2, result.output
+        assert "choose one of --md, --html and --json" in result.output
+        assert not out.exists()
+
+
+def test_card_and_show_of_an_assignment_tag_name_the_version_it_assigned(card_registry):
+    modelgit.promote(card_registry, "churn", "0.2.0", "production")  # production moves on
+    modelgit.unassign(card_registry, "churn", "production")
+    tags = git(card_registry, "tag", "--list", "churn#*").split()
+    first, second = sorted(
+        (t for t in tags if t.startswith("churn#production#")), key=lambda t: int(t.split("#")[2])
+    )
+    assert modelgit.card(card_registry, first).version == "0.1.0"
+    assert modelgit.card(card_registry, second).version == "0.2.0"
+    assert modelgit.show(card_registry, first).version == "0.1.0"  # `show` reads it the same
+    result = runner.invoke(app, ["card", first, "--repo", str(card_registry)])
+    assert result.exit_code == 0 and "# churn v0.1.0" in result.output
+    unassigned = next(t for t in tags if "!#" in t)
+    for reference, says in (
+        (unassigned, "is a stage-unassignment tag"),
+        ("churn#production#99", "no stage-assignment tag churn#production#99"),
+    ):
+        for command in ("card", "show"):
+            result = runner.invoke(app, [command, reference, "--repo", str(card_registry)])
+            assert result.exit_code == 2, result.output
+            assert says in result.output and "churn#production" in result.output
+            assert len(result.output.strip().splitlines()) == 1

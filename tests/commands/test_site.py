@@ -164,3 +164,22 @@ def test_a_deregistered_version_loses_its_page_and_the_tags_are_remembered(regis
     cached = json.loads((registry / ".git/modelgit/tag-objects-v1.json").read_text())
     objects = git(registry, "for-each-ref", "--format=%(objectname)", "refs/tags").split()
     assert set(objects) <= set(cached)
+
+
+def test_output_paths_that_are_symlinks_or_empty_are_refused_by_name(registry, tmp_path):
+    dangling = tmp_path / "dangling"
+    dangling.symlink_to(tmp_path / "missing", target_is_directory=True)
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    linked = tmp_path / "linked"
+    linked.symlink_to(folder, target_is_directory=True)
+    for out, says in (
+        (str(dangling), f"{dangling} is a symlink"),
+        (str(linked), f"{linked} is a symlink"),
+        ("", "output folder is empty"),
+    ):
+        result = runner.invoke(app, ["site", "-o", out, "--repo", str(registry)])
+        assert result.exit_code == 2, result.output
+        assert says in result.output and len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "missing").exists() and list(folder.iterdir()) == []
+    assert not (registry / "index.html").exists()  # '' was not taken for '.'
