@@ -91,6 +91,8 @@ def site(
     removed = f", {len(result.removed)} removed" if result.removed else ""
     models = f"{result.models} model{'s' if result.models != 1 else ''}"
     versions = f"{result.versions} version{'s' if result.versions != 1 else ''}"
+    if result.deprecated:
+        versions += f" ({result.deprecated} deprecated)"
     echo(
         f"{result.out}/index.html: {models}, {versions}; "
         f"{len(result.written)} of {result.pages} pages written, {result.unchanged} "

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from modelgit.pages.cards import (
     production_stage,
     recorded_lineage,
 )
+from modelgit.registry.deprecations import deregistrations, reasons
 from modelgit.registry.lookup import is_deprecated, model_state, pick, read_metadata, root_of
 from modelgit.registry.state import Event, ModelState
 from modelgit.registry.tags import split_reference
@@ -59,16 +61,26 @@ def _declaration(root: Path, commit: str, model: str) -> Artifact | None:
         return None
 
 
-def _previous(state: ModelState, event: Event, document: dict[str, Any]) -> Event | None:
-    """The version `event`'s metadata records as its previous one when that was ever
-    registered (a version `gc` retired since included), else the highest active one below."""
+def recorded_previous(
+    registered: Mapping[str, Event], event: Event, document: dict[str, Any]
+) -> Event | None:
+    """The registration of the version `event`'s metadata records as its previous one, when
+    that was ever registered below it (deprecated or retired since included); `registered`
+    maps each registered version (as text) to its registration."""
     recorded = document.get("previous")
-    if recorded:
-        registered = state.registration(str(recorded))
-        if registered is not None and version_key(registered.version or "") < version_key(
-            event.version or ""
-        ):
-            return registered
+    found = registered.get(str(recorded)) if recorded else None
+    if found is not None and version_key(found.version or "") < version_key(event.version or ""):
+        return found
+    return None
+
+
+def _previous(state: ModelState, event: Event, document: dict[str, Any]) -> Event | None:
+    """The version `event`'s metadata records as its previous one, else the highest active
+    one below it (the site compares the same way)."""
+    registered = {str(e.version): e for e in state.registrations()}
+    recorded = recorded_previous(registered, event, document)
+    if recorded is not None:
+        return recorded
     older = [
         e for e in state.versions if version_key(e.version or "") < version_key(event.version or "")
     ]
@@ -96,6 +108,9 @@ def card(repo: Path | str = ".", reference: str | None = None) -> ModelCard:
     production = production_stage(settings.stages, settings.promotion_order)
     production_version = state.stages.get(production) if production else None
     previous = _previous(state, event, document)
+    retired = is_deprecated(state, event)
+    deregistration = deregistrations(state).get(str(event.version)) if retired else None
+    reason = reasons(root, {"": deregistration})[""] if deregistration else ""
     compared = [e for e in (previous, state.version(production_version or "")) if e is not None]
     others = {e.version: read_metadata(root, e)[0] or {} for e in compared}
     previous_metadata = others.get(previous.version) if previous else None
@@ -122,7 +137,9 @@ def card(repo: Path | str = ".", reference: str | None = None) -> ModelCard:
         production_stage=production,
         production_version=production_version,
         stages=tuple(name for name, held in state.stages.items() if held == event.version),
-        deprecated=state.deprecated or is_deprecated(state, event),
+        deprecated=state.deprecated or retired,
+        version_deprecated=retired,
+        deprecation_reason=reason,
         signed=signed,
         signature=problem or _signature(root, event, signed),
         lineage=pipeline_lineage(root, state.name, event.commit)

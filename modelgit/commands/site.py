@@ -41,11 +41,13 @@ from modelgit.pages.site import (
     version_file,
     version_page,
 )
+from modelgit.registry.deprecations import deregistrations
+from modelgit.registry.deprecations import reasons as deprecation_reasons
 from modelgit.registry.documents import Documents, read_models
 from modelgit.registry.lookup import declared, root_of
 from modelgit.registry.state import (
     ModelState,
-    active_versions,
+    registered_versions,
     tags_by_model,
     without_cycle_collection,
 )
@@ -58,6 +60,8 @@ from modelgit.values import Progress
 
 # Enum's `.value` is a slow descriptor; a registry's history reads it per event.
 _ACTION_TEXT = {action: action.value for action in Action}
+# The events that retire something: a version's deregistration, the model's deprecation.
+_RETIRING = (Action.DEREGISTER, Action.DEPRECATE)
 # Below this many versions a pool costs more than it saves.
 POOL_THRESHOLD = 1000
 
@@ -74,6 +78,7 @@ class SiteResult:
     removed: tuple[str, ...]
     seconds: float
     processes: int = 1  # how many processes built the models' pages
+    deprecated: int = 0  # how many of the versions are deprecated (each has its page too)
 
     @property
     def unchanged(self) -> int:
@@ -87,24 +92,34 @@ def _cards(
     documents: dict[str, tuple[dict | None, str | None, bool]],
     directions: dict[str, str],
     production: str | None,
+    reasons: dict[str, str],
 ) -> tuple[ModelCard, ...]:
+    """Every registered version's card, deprecated ones included, lowest first; each compared
+    with the version its metadata records as previous, as `card` compares it."""
+    from modelgit.commands.card import breaking_commits, recorded_previous
+
+    registrations = state.registrations()
     production_version = state.stages.get(production) if production else None
     production_tag = state.version(production_version or "")
     production_metadata = (
         (documents[production_tag.tag][0] or {}).get("metrics") if production_tag else None
     )
     # Each metric's direction once per model, not once per version.
-    names = {name for event in state.versions for name in _metrics_of(documents[event.tag][0])}
+    names = {name for event in registrations for name in _metrics_of(documents[event.tag][0])}
     directions = {
         name: found for name in names if (found := direction_of(name, directions)) is not None
     }
-    cards: list[ModelCard] = []
-    previous: ModelCard | None = None
-    for event in state.versions:
+    registered = {str(event.version): event for event in registrations}
+    built: dict[str, ModelCard] = {}
+    active_below: ModelCard | None = None  # the highest active version below this one
+    for event in registrations:
         document, problem, signed = documents[event.tag]
         metadata = document or {}
         version = Version(event.version or "0.0.0")
+        recorded = recorded_previous(registered, event, metadata)
+        previous = built[str(recorded.version)] if recorded is not None else active_below
         major = previous is not None and version.major > previous.version.major
+        retired = state.is_deregistered(event.version)
         card = ModelCard(
             model=state.name,
             version=version,
@@ -121,7 +136,9 @@ def _cards(
             production_stage=production,
             production_version=production_version,
             stages=tuple(s for s, held in state.stages.items() if held == event.version),
-            deprecated=state.deprecated,
+            deprecated=state.deprecated or retired,
+            version_deprecated=retired,
+            deprecation_reason=reasons.get(str(version), ""),
             signed=signed,
             signature=problem
             or ("signed (run `modelgit verify` to check)" if signed else "unsigned"),
@@ -129,10 +146,14 @@ def _cards(
             migration=tuple(migration_notes(previous.metadata, metadata))
             if major and previous
             else (),
+            breaking_commits=breaking_commits(root, previous.commit, event.commit)
+            if major and previous
+            else (),
         )
-        cards.append(card)
-        previous = card
-    return tuple(cards)
+        built[str(version)] = card
+        if not retired:
+            active_below = card
+    return tuple(built.values())
 
 
 def _metrics_of(document: dict | None) -> dict:
@@ -164,7 +185,7 @@ def _head_lineage(root: Path) -> dict[str, CardLineage]:
 
 
 # Bump when a version page's layout changes, so every page is rendered again once.
-PAGE_FORMAT = "1"
+PAGE_FORMAT = "2"
 
 
 def _page_keys(
@@ -176,16 +197,16 @@ def _page_keys(
     """Per version: a digest of what its page shows (tag objects are immutable, so their ids
     stand for their documents)."""
     holder = state.version(state.stages.get(production) or "") if production else None
+    objects = {str(e.version): e.object_id for e in state.registrations()}
     keys = []
-    previous = ""
-    for event, card in zip(state.versions, cards, strict=True):
+    for event, card in zip(state.registrations(), cards, strict=True):
         parts = [
-            PAGE_FORMAT, state.name, event.object_id, previous,
+            PAGE_FORMAT, state.name, event.object_id,
+            objects.get(str(card.previous_version), ""),
             holder.object_id if holder else "", ",".join(card.stages), str(state.deprecated),
-            str(documents[event.tag][1]),
+            str(card.version_deprecated), card.deprecation_reason, str(documents[event.tag][1]),
         ]  # fmt: skip
         keys.append(hashlib.sha1("\0".join(parts).encode(), usedforsecurity=False).hexdigest())
-        previous = event.object_id
     return tuple(keys)
 
 
@@ -270,11 +291,14 @@ def _same_bytes(path: Path, content: bytes) -> bool:
         return False
 
 
-def _site_model(job: _Job, state: ModelState, documents: Documents) -> SiteModel:
+def _site_model(
+    job: _Job, state: ModelState, documents: Documents, reasons: dict[str, str]
+) -> SiteModel:
     declaration = job.declarations.get(state.name)
     directions = directions_of(declaration) if declaration else {}
-    cards = _cards(job.root, state, documents, directions, job.production)
-    latest_metrics = cards[-1].metadata.get("metrics") or {} if cards else {}
+    cards = _cards(job.root, state, documents, directions, job.production, reasons)
+    active = [card for card in cards if not card.version_deprecated]
+    latest_metrics = active[-1].metadata.get("metrics") or {} if active else {}
     preferred = declaration.meta.get("key_metric") if declaration else None
     return SiteModel(
         name=state.name,
@@ -282,19 +306,28 @@ def _site_model(job: _Job, state: ModelState, documents: Documents) -> SiteModel
         cards=cards,
         stages=_ordered_stages(state, job.order),
         events=tuple(
-            SiteEvent(e.created_at, e.tag, _ACTION_TEXT[e.action], e.stage, e.version)
+            SiteEvent(
+                e.created_at,
+                e.tag,
+                _ACTION_TEXT[e.action],
+                e.stage,
+                e.version,
+                e.action in _RETIRING or state.is_deregistered(e.version),
+            )
             for e in state.history()
         ),
         key_metric=key_metric(latest_metrics, directions, preferred),
         deprecated=state.deprecated,
-        created={str(e.version): e.created_at for e in state.versions},
+        created={str(e.version): e.created_at for e in state.registrations()},
     )
 
 
-def _build_model(job: _Job, state: ModelState, documents: Documents) -> _Built:
+def _build_model(
+    job: _Job, state: ModelState, documents: Documents, reasons: dict[str, str]
+) -> _Built:
     """Every page of one model but its lineage page (which needs HEAD's pipeline)."""
     name = state.name
-    model = _site_model(job, state, documents)
+    model = _site_model(job, state, documents, reasons)
     keys = _page_keys(state, model.cards, documents, job.production)
     folder = model_folder(name)
     site_output.make_folder(job.out, folder)
@@ -313,8 +346,26 @@ def _build_group(names: tuple[str, ...]) -> _GroupBuilt:
     job = _JOB
     assert job is not None, "the build's job is set before any model is built"
     read = read_models(job.root, {name: job.tags[name] for name in names}, job.tag_objects)
-    built = {name: _build_model(job, read.states[name], read.documents) for name in names}
+    reasons = _deprecation_reasons(job.root, [read.states[name] for name in names])
+    built = {
+        name: _build_model(job, read.states[name], read.documents, reasons.get(name, {}))
+        for name in names
+    }
     return _GroupBuilt(built, read.tag_objects)
+
+
+def _deprecation_reasons(root: Path, states: list[ModelState]) -> dict[str, dict[str, str]]:
+    """Per model, per deprecated version: the reason its deregistration tag gives; one
+    `cat-file` for a group's deregistration tags, none when nothing is deprecated."""
+    retired = {state.name: deregistrations(state) for state in states}
+    found = deprecation_reasons(
+        root, {f"{name}\0{v}": e for name, tags in retired.items() for v, e in tags.items()}
+    )
+    reasons: dict[str, dict[str, str]] = {}
+    for key, text in found.items():
+        name, _, version = key.partition("\0")
+        reasons.setdefault(name, {})[version] = text
+    return reasons
 
 
 def _workers(wanted: int | None, versions: int, models: int) -> int:
@@ -373,6 +424,7 @@ def _planned(versions: dict[str, list[Version]]) -> list[str]:
     for name in sorted(versions):
         folder = model_folder(name)
         planned += [folder + "index.html", folder + "lineage.html"]
+        # Deprecated versions too: a published page stays where it was linked.
         planned += [version_file(name, str(version)) for version in versions[name]]
     return planned
 
@@ -405,7 +457,9 @@ def _site(
     # Only names and object ids here: the processes that build the models read their own
     # models' tag objects (and messages), so no object is read twice.
     tags = tags_by_model(git.list_tags(root))
-    names = {name: active_versions(n for n, _ in model_tags) for name, model_tags in tags.items()}
+    names = {
+        name: registered_versions(n for n, _ in model_tags) for name, model_tags in tags.items()
+    }
     settings = config.load(root)
     planned = _planned(names)
     removed = sorted(set(before.pages) - set(planned))
@@ -474,4 +528,5 @@ def _site(
         removed=tuple(removed),
         seconds=time.perf_counter() - started,
         processes=workers,
+        deprecated=sum(b.entry.deprecated_versions for b in built.values()),
     )

@@ -71,7 +71,9 @@ class ModelCard:
     production_stage: str | None = None
     production_version: Version | None = None
     stages: tuple[str, ...] = ()  # the stages that hold this version now
-    deprecated: bool = False
+    deprecated: bool = False  # the model or this version is deprecated
+    version_deprecated: bool = False  # this version was deprecated (`<name>@vX.Y.Z!`)
+    deprecation_reason: str = ""  # what the deprecation tag says of why, when it says
     signed: bool = False
     signature: str = "unsigned"  # verified | unsigned | the reason it does not verify
     lineage: CardLineage = field(default_factory=lambda: CardLineage((), ()))
@@ -179,6 +181,14 @@ def verdict(row: MetricRow, against: Any) -> str:
         return "same"
     improved = row.value > against if row.direction == "higher" else row.value < against
     return "better" if improved else "worse"
+
+
+def deprecation_text(card: ModelCard) -> str:
+    """What a deprecated card's notice says (`` when it is not deprecated)."""
+    if card.version_deprecated:
+        why = f": {card.deprecation_reason}" if card.deprecation_reason else ""
+        return f"{card.model} v{card.version} is deprecated{why}"
+    return f"{card.model} is deprecated" if card.deprecated else ""
 
 
 def bump_text(card: ModelCard) -> str:

@@ -6,7 +6,7 @@ import functools
 from collections.abc import Sequence
 from typing import Any
 
-from modelgit.pages.cards import CARD_MARKER, ModelCard, bump_text, verdict
+from modelgit.pages.cards import CARD_MARKER, ModelCard, bump_text, deprecation_text, verdict
 from modelgit.pages.charts import dag_svg
 from modelgit.pages.text import escape, plain, shown, size
 
@@ -20,6 +20,8 @@ code{font-size:90%}.better{color:#1a7f37}.worse{color:#cf222e}.deprecated{color:
 .spark{color:#1f6feb;vertical-align:middle}svg text{font:11px system-ui,sans-serif}
 .chart-title{font-weight:600}figure{display:inline-block;margin:0 1rem 1rem 0}
 .stage{background:#ddf4ff;border-radius:1rem;padding:0 .5rem}
+p.deprecated{background:#fff8c5;border:1px solid #d4a72c;border-radius:.3rem;color:#7d4e00;
+padding:.4rem .8rem}
 """.strip()
 
 _MARKS = {"better": "✓", "worse": "✗", "same": "=", "": ""}
@@ -96,7 +98,8 @@ def _summary(card: ModelCard) -> str:
         ("Signature", escape(card.signature)),
     ]
     if card.deprecated:
-        rows.append(("Status", '<strong class="deprecated">DEPRECATED</strong>'))
+        why = f" ({escape(card.deprecation_reason)})" if card.deprecation_reason else ""
+        rows.append(("Status", f'<strong class="deprecated">DEPRECATED</strong>{why}'))
     if card.labels:
         rows.append(("Labels", escape(", ".join(card.labels))))
     cells = "".join(f'<tr><th scope="row">{k}</th><td>{v}</td></tr>' for k, v in rows)
@@ -190,6 +193,11 @@ def card_body(card: ModelCard, heading_level: int = 1) -> str:
     sub = f"h{heading_level + 1}"
     document_ = card.metadata
     parts = [f"<{h}>{escape(card.model)} v{escape(str(card.version))}</{h}>"]
+    if card.deprecated:
+        parts.append(
+            '<p class="deprecated" role="note"><strong>DEPRECATED</strong>: '
+            f"{escape(deprecation_text(card))}</p>"
+        )
     if card.description:
         parts.append(f"<p>{escape(card.description)}</p>")
     parts.append(_summary(card))

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from modelgit.pages.cards import CARD_MARKER, CardLineage, ModelCard, bump_text, verdict
+from modelgit.pages.cards import (
+    CARD_MARKER,
+    CardLineage,
+    ModelCard,
+    bump_text,
+    deprecation_text,
+    verdict,
+)
 from modelgit.pages.text import plain, size
 from modelgit.values import format_value
 
@@ -65,7 +72,8 @@ def _summary(card: ModelCard) -> list[str]:
         ["Signature", card.signature],
     ]
     if card.deprecated:
-        rows.append(["Status", "**DEPRECATED**"])
+        why = f" ({card.deprecation_reason})" if card.deprecation_reason else ""
+        rows.append(["Status", f"**DEPRECATED**{why}"])
     if card.labels:
         rows.append(["Labels", ", ".join(card.labels)])
     return _table(["", ""], rows)
@@ -133,6 +141,8 @@ def card_markdown(card: ModelCard) -> str:
     """The whole card as one Markdown document."""
     document = card.metadata
     lines = [CARD_MARKER, f"# {card.model} v{card.version}", ""]
+    if card.deprecated:
+        lines += [f"> **DEPRECATED**: {deprecation_text(card)}", ""]
     if card.description:
         lines += [card.description, ""]
     lines += _summary(card)

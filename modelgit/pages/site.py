@@ -14,6 +14,9 @@ from modelgit.values import is_number
 
 STYLESHEET = "style.css"
 MAX_CHARTS = 6
+# The timeline's events that retire something: a version's deregistration, the deprecation.
+_RETIRING = ("deregistration", "deprecation")
+_DEPRECATED_MARK = ' <strong class="deprecated">DEPRECATED</strong>'
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,7 @@ class SiteEvent:
     action: str
     stage: str | None
     version: str | None
+    deprecated: bool = False  # a deprecation, or an event of a version deprecated since
 
 
 @dataclass(frozen=True)
@@ -33,7 +37,7 @@ class SiteModel:
 
     name: str
     description: str
-    cards: tuple[ModelCard, ...]  # oldest version first
+    cards: tuple[ModelCard, ...]  # every registered version, deprecated ones too, oldest first
     stages: dict[str, str | None]  # stage -> version it holds now, in promotion order
     events: tuple[SiteEvent, ...]  # newest first
     key_metric: str | None
@@ -51,19 +55,27 @@ class IndexEntry:
     stages: dict[str, str | None]
     key_metric: str | None
     key_values: tuple[float, ...]
-    versions: int
+    versions: int  # registered, deprecated ones included
+    deprecated_versions: int = 0
+
+
+def _active(model: SiteModel) -> list[ModelCard]:
+    """The versions not deprecated: the latest, the charts and the key metric are theirs."""
+    return [card for card in model.cards if not card.version_deprecated]
 
 
 def index_entry(model: SiteModel) -> IndexEntry:
     """The front page's row of a model."""
+    active = _active(model)
     return IndexEntry(
         name=model.name,
         deprecated=model.deprecated,
-        latest=str(model.cards[-1].version) if model.cards else None,
+        latest=str(active[-1].version) if active else None,
         stages=model.stages,
         key_metric=model.key_metric,
         key_values=tuple(value for _, value in _key_values(model)),
         versions=len(model.cards),
+        deprecated_versions=len(model.cards) - len(active),
     )
 
 
@@ -83,7 +95,7 @@ def _nav(prefix: str, model: str | None = None) -> str:
 
 def _key_values(model: SiteModel) -> list[tuple[str, float]]:
     values = []
-    for card in model.cards:
+    for card in _active(model):
         value = (card.metadata.get("metrics") or {}).get(model.key_metric or "")
         if is_number(value):
             values.append((f"v{card.version}", float(value)))
@@ -117,17 +129,26 @@ def index_page(models: list[IndexEntry], title: str) -> str:
                 f"{sparkline(series, f'{model.name} {model.key_metric}')}"
             )
         rows.append([name, latest_cell, *stage_cells, metric])
+    deprecated = sum(m.deprecated_versions for m in models)
     body = (
         f"<h1>{escape(title)}</h1><p>{counted(len(models), 'model')}, "
-        f"{counted(sum(m.versions for m in models), 'version')}.</p>"
+        f"{counted(sum(m.versions for m in models), 'version')}"
+        f"{f' ({deprecated} deprecated)' if deprecated else ''}.</p>"
         + table("Models", ["model", "latest", *stage_names, "key metric"], rows)
     )
     return document(title, body, STYLESHEET, _nav(""))
 
 
+def _version_cell(event: SiteEvent) -> str:
+    if not event.version:
+        return "-"
+    return f"v{escape(str(event.version))}{_DEPRECATED_MARK if event.deprecated else ''}"
+
+
 def _metric_charts(model: SiteModel) -> str:
     names: list[str] = []
-    for card in model.cards:
+    active = _active(model)
+    for card in active:
         for name, value in (card.metadata.get("metrics") or {}).items():
             if is_number(value) and name not in names:
                 names.append(name)
@@ -138,7 +159,7 @@ def _metric_charts(model: SiteModel) -> str:
     for name in names[:MAX_CHARTS]:
         points = [
             (f"v{card.version}", float(value))
-            for card in model.cards
+            for card in active
             if is_number(value := (card.metadata.get("metrics") or {}).get(name))
         ]
         charts.append(f"<figure>{line_chart(points, f'{name} by version')}</figure>")
@@ -154,9 +175,13 @@ def model_page(model: SiteModel) -> str:
     rows = []
     for card in reversed(model.cards):
         key = (card.metadata.get("metrics") or {}).get(model.key_metric or "")
+        link = f'<a href="v{escape(str(card.version))}.html">v{escape(str(card.version))}</a>'
+        if card.version_deprecated:
+            why = f": {escape(card.deprecation_reason)}" if card.deprecation_reason else ""
+            link += f"{_DEPRECATED_MARK}{why}"
         rows.append(
             [
-                f'<a href="v{escape(str(card.version))}.html">v{escape(str(card.version))}</a>',
+                link,
                 escape(model.created.get(str(card.version), "-")),
                 escape(", ".join(holders.get(str(card.version), [])) or "-"),
                 escape(str((card.metadata.get("bump") or {}).get("level", "-"))),
@@ -168,9 +193,11 @@ def model_page(model: SiteModel) -> str:
         [
             escape(e.when),
             f"<code>{escape(e.tag)}</code>",
-            escape(e.action),
+            f'<strong class="deprecated">{escape(e.action)}</strong>'
+            if e.action in _RETIRING
+            else escape(e.action),
             escape(e.stage or "-"),
-            escape(f"v{e.version}" if e.version else "-"),
+            _version_cell(e),
         ]
         for e in model.events
     ]
@@ -195,9 +222,10 @@ def model_page(model: SiteModel) -> str:
             "Registry events, newest first", ["when", "tag", "event", "stage", "version"], timeline
         )
     )
-    if model.cards:
+    active = _active(model)
+    if active:
         parts.append('<h2>Latest version</h2><div class="card">')
-        parts.append(card_body(model.cards[-1], heading_level=3) + "</div>")
+        parts.append(card_body(active[-1], heading_level=3) + "</div>")
     return document(model.name, "".join(parts), f"../../{STYLESHEET}", _nav("../../", model.name))
 
 
@@ -260,7 +288,15 @@ def _diff(previous: ModelCard | None, card: ModelCard) -> str:
 def version_page(model: SiteModel, index: int) -> str:
     """A version's page: its card and what changed since the version before it."""
     card = model.cards[index]
-    previous = model.cards[index - 1] if index > 0 else None
+    # The version the card compares with (its metadata's `previous`, even when deprecated since);
+    # versions sort, so it is found among the cards below this one, nearest first.
+    previous = None
+    if card.previous_version is not None:
+        wanted = card.previous_version
+        previous = next(
+            (model.cards[i] for i in range(index - 1, -1, -1) if model.cards[i].version == wanted),
+            None,
+        )
     body = (
         card_body(card)
         + f"<h2>Diff against {('v' + str(previous.version)) if previous else 'nothing'}</h2>"

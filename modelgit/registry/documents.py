@@ -33,10 +33,10 @@ def read_models(
     listed: Mapping[str, Sequence[tuple[str, str]]],
     known: Mapping[str, Sequence[str]],
 ) -> ModelsRead:
-    """The models' states from their tags (name, object id), and every active version's
-    document, reading with one `cat-file` only the tag objects that neither `known` (what
-    each tag object says, by id) nor each model's document cache answers; each document cache
-    then keeps exactly its model's versions."""
+    """The models' states from their tags (name, object id), and every registered version's
+    document (deprecated ones included), reading with one `cat-file` only the tag objects that
+    neither `known` (what each tag object says, by id) nor each model's document cache
+    answers; each document cache then keeps exactly its model's versions."""
     cached = {model: document_cache.load(root, model) for model in listed}
     wanted = [
         object_id
@@ -61,7 +61,7 @@ def read_models(
     documents: Documents = {}
     for model, state in states.items():
         kept: dict[str, list[Any]] = {}
-        for event in state.versions:
+        for event in state.registrations():
             entry = cached[model].get(event.object_id)
             if entry is not None:
                 documents[event.tag] = (entry[0], None, entry[1])

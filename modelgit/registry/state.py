@@ -154,6 +154,17 @@ def active_versions(names: Iterable[str]) -> list[Version]:
     return sorted((v for v in registered if v not in deregistered), key=version_key)
 
 
+def registered_versions(names: Iterable[str]) -> list[Version]:
+    """Every version a model ever registered, lowest first, from its tag names alone: the
+    versions `ModelState.registrations` lists (deregistered ones included)."""
+    registered = []
+    for name in names:
+        fields = tag_fields(name)
+        if fields is not None and fields[1] is Action.REGISTER and fields[2] is not None:
+            registered.append(fields[2])
+    return sorted(registered, key=version_key)
+
+
 def build_state(name: str, events: list[Event]) -> ModelState:
     """Fold one model's events into its versions and current stages.
 

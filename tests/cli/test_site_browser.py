@@ -48,6 +48,7 @@ def links(dom: str, page: Path) -> list[Path]:
 def test_site_in_a_real_browser(retrained, tmp_path):
     modelgit.bump(retrained, "minor")  # churn@v0.3.0
     modelgit.promote(retrained, "churn", "0.2.0", "production")
+    modelgit.deprecate(retrained, "churn", "0.1.0", message="trained on a leaked split")
     out = tmp_path / "site"
     modelgit.site(retrained, out)
     index, model_page = out / "index.html", out / "models/churn/index.html"
@@ -60,7 +61,11 @@ def test_site_in_a_real_browser(retrained, tmp_path):
         accuracy = metadata.parse(tag_message(retrained, f"churn@v{version}"))["metrics"][
             "accuracy"
         ]
-        assert re.search(rf"v{version}</a></td>.*?<td class=\"num\">{accuracy}</td>", page_dom)
+        marked = ' <strong class="deprecated">DEPRECATED</strong>: trained on a leaked split'
+        mark = re.escape(marked) if version == "0.1.0" else ""  # a deprecated row says so
+        assert re.search(
+            rf"v{version}</a>{mark}</td>.*?<td class=\"num\">{accuracy}</td>", page_dom
+        )
     assert "<svg" in page_dom and "<title>accuracy by version</title>" in page_dom
 
     # Every internal link of every page resolves to a file the site holds.
@@ -74,7 +79,9 @@ def test_site_in_a_real_browser(retrained, tmp_path):
         for target in links(text, page):
             assert target.is_file(), f"{page.relative_to(out)} links to missing {target}"
             queue.append(target)
-    assert len(seen) == 6  # index, model, lineage, three versions
+    assert len(seen) == 6  # index, model, lineage, three versions (the deprecated one too)
+    deprecated_dom = rendered(out / "models/churn/v0.1.0.html")
+    assert "churn v0.1.0 is deprecated: trained on a leaked split" in deprecated_dom
 
     shots = Path(os.environ.get("MODELGIT_SCREENSHOTS", tmp_path))
     shots.mkdir(parents=True, exist_ok=True)

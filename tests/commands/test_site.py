@@ -4,11 +4,13 @@ files modelgit did not write."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import git, tag_message
+from conftest import BIN, git, tag_message
 from typer.testing import CliRunner
 
 import modelgit
@@ -152,14 +154,14 @@ def test_a_small_registry_is_built_in_one_process(registry, tmp_path):
     assert modelgit.site(registry, tmp_path / "site").processes == 1
 
 
-def test_a_deregistered_version_loses_its_page_and_the_tags_are_remembered(registry, tmp_path):
+def test_a_deregistered_version_keeps_its_page_and_the_tags_are_remembered(registry, tmp_path):
     out = tmp_path / "site"
     modelgit.site(registry, out)
     modelgit.deprecate(registry, "churn", "0.1.0")
     again = modelgit.site(registry, out)
-    assert again.versions == 1 and again.removed == ("models/churn/v0.1.0.html",)
-    assert not (out / "models/churn/v0.1.0.html").exists()
-    assert "Diff against nothing" in (out / "models/churn/v0.2.0.html").read_text()
+    assert (again.versions, again.deprecated, again.removed) == (2, 1, ())
+    assert "is deprecated" in (out / "models/churn/v0.1.0.html").read_text()
+    assert "Diff against v0.1.0" in (out / "models/churn/v0.2.0.html").read_text()
     # The build read every tag object; `list` and the next build find them in the cache.
     cached = json.loads((registry / ".git/modelgit/tag-objects-v1.json").read_text())
     objects = git(registry, "for-each-ref", "--format=%(objectname)", "refs/tags").split()
@@ -183,3 +185,89 @@ def test_output_paths_that_are_symlinks_or_empty_are_refused_by_name(registry, t
         assert says in result.output and len(result.output.strip().splitlines()) == 1
     assert not (tmp_path / "missing").exists() and list(folder.iterdir()) == []
     assert not (registry / "index.html").exists()  # '' was not taken for '.'
+
+
+@pytest.fixture
+def major_registry(retrained):
+    """v0.1.0 (production), v0.2.0, and v1.0.0 after a breaking commit (as test_card's)."""
+    modelgit.promote(retrained, "churn", "0.1.0", "production")
+    git(retrained, "commit", "--allow-empty", "-q", "-m", "feat!: scores use the new scaler")
+    modelgit.bump(retrained, "major")
+    return retrained
+
+
+def gto(repo: Path, *args: str) -> None:
+    proc = subprocess.run(
+        [os.path.join(BIN, "gto"), *args], cwd=repo, capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+
+
+def test_a_version_page_compares_with_its_recorded_previous_version_once_retired(
+    major_registry, tmp_path
+):
+    gto(major_registry, "deprecate", "churn", "v0.2.0")  # GTO's deregistration tag
+    out = tmp_path / "site"
+    for retire_all in (False, True):
+        if retire_all:
+            modelgit.deprecate(major_registry, "churn", "0.1.0", force=True)  # every earlier one
+        modelgit.site(major_registry, out)
+        page = (out / "models/churn/v1.0.0.html").read_text()
+        found = modelgit.card(major_registry, "churn@v1.0.0")
+        assert found.previous_version == "0.2.0"
+        assert "| Bump | major from 0.2.0 |" in modelgit.card_markdown(found)
+        assert '<th scope="row">Bump</th><td>major from 0.2.0</td>' in page
+        assert "Migration guide: v0.2.0 → v1.0.0" in page
+        assert "feat!: scores use the new scaler" in page  # the breaking commit, as `card` has it
+        assert "Diff against v0.2.0" in page and "first version" not in page
+        previous = metadata.parse(tag_message(major_registry, "churn@v0.2.0"))["metrics"]
+        assert {row.name: row.previous for row in found.metrics} == previous
+        accuracy = f"<td>{previous['accuracy']}</td>"  # the previous column of the metrics table
+        assert accuracy in page.split("<caption>Metrics", 1)[1].split("</table>", 1)[0]
+
+
+def test_deprecated_versions_keep_their_marked_rows_and_pages(registry, tmp_path):
+    out = tmp_path / "site"
+    modelgit.site(registry, out)
+    published = (out / "models/churn/v0.1.0.html").read_text()
+    modelgit.deprecate(registry, "churn", "0.1.0", message="trained on leaked test rows")
+    rebuilt = modelgit.site(registry, out)
+    assert rebuilt.removed == () and (rebuilt.versions, rebuilt.deprecated) == (2, 1)
+    assert "models/churn/v0.1.0.html" in rebuilt.written  # the same page, now with its notice
+    page = (out / "models/churn/v0.1.0.html").read_text()
+    assert page != published
+    assert (
+        '<p class="deprecated" role="note"><strong>DEPRECATED</strong>: '
+        "churn v0.1.0 is deprecated: trained on leaked test rows</p>"
+    ) in page
+    model = (out / "models/churn/index.html").read_text()
+    versions = model.split("<caption>Versions, newest first", 1)[1].split("</table>", 1)[0]
+    assert re.search(
+        r'<a href="v0.1.0.html">v0.1.0</a> <strong class="deprecated">DEPRECATED</strong>: '
+        r"trained on leaked test rows</td>",
+        versions,
+    )
+    assert '<a href="v0.2.0.html">v0.2.0</a></td>' in versions  # an active one is not marked
+    timeline = model.split("<caption>Registry events", 1)[1].split("</table>", 1)[0]
+    rows = {
+        re.search(r"<code>([^<]+)</code>", row).group(1): row
+        for row in timeline.split("<tr>")[1:]
+        if "<code>" in row
+    }
+    assert '<strong class="deprecated">deregistration</strong>' in rows["churn@v0.1.0!"]
+    assert 'v0.1.0 <strong class="deprecated">DEPRECATED</strong>' in rows["churn@v0.1.0"]
+    assert "DEPRECATED" not in rows["churn@v0.2.0"]
+    index = (out / "index.html").read_text()
+    assert "<p>1 model, 2 versions (1 deprecated).</p>" in index
+    assert 'href="models/churn/v0.2.0.html">v0.2.0</a>' in index  # latest is the active one
+    said = runner.invoke(app, ["site", "-o", str(out), "--repo", str(registry)]).output
+    assert "1 model, 2 versions (1 deprecated); 0 of 6 pages written" in said  # nothing new
+
+
+def test_a_deregistration_without_a_reason_says_only_that(registry, tmp_path):
+    gto(registry, "deprecate", "churn", "v0.1.0")  # GTO's default message is no reason
+    modelgit.site(registry, tmp_path / "site")
+    page = (tmp_path / "site/models/churn/v0.1.0.html").read_text()
+    assert "<strong>DEPRECATED</strong>: churn v0.1.0 is deprecated</p>" in page
+    card = modelgit.card_markdown(modelgit.card(registry, "churn@v0.1.0"))
+    assert "> **DEPRECATED**: churn v0.1.0 is deprecated\n" in card
