@@ -197,9 +197,10 @@ def _page_keys(
     """Per version: a digest of what its page shows (tag objects are immutable, so their ids
     stand for their documents)."""
     holder = state.version(state.stages.get(production) or "") if production else None
-    objects = {str(e.version): e.object_id for e in state.registrations()}
+    registrations = state.registrations()
+    objects = {str(e.version): e.object_id for e in registrations}
     keys = []
-    for event, card in zip(state.registrations(), cards, strict=True):
+    for event, card in zip(registrations, cards, strict=True):
         parts = [
             PAGE_FORMAT, state.name, event.object_id,
             objects.get(str(card.previous_version), ""),

@@ -17,11 +17,9 @@ _DEFAULT_SUBJECT = re.compile(
 
 def deregistrations(state: ModelState) -> dict[str, Event]:
     """Each deprecated version's latest deregistration tag, by version."""
-    found: dict[str, Event] = {}
-    for event in reversed(state.history()):  # oldest first: a later tag wins
-        if event.action is Action.DEREGISTER and event.version is not None:
-            found[str(event.version)] = event
-    return found
+    events = [e for e in state.events if e.action is Action.DEREGISTER and e.version is not None]
+    events.sort(key=lambda e: (e.created_at, e.counter or 0))  # oldest first: a later tag wins
+    return {str(event.version): event for event in events}
 
 
 def reasons(root: Path, events: dict[str, Event]) -> dict[str, str]:
