@@ -60,8 +60,6 @@ from modelgit.values import Progress
 
 # Enum's `.value` is a slow descriptor; a registry's history reads it per event.
 _ACTION_TEXT = {action: action.value for action in Action}
-# The events that retire something: a version's deregistration, the model's deprecation.
-_RETIRING = (Action.DEREGISTER, Action.DEPRECATE)
 # Below this many versions a pool costs more than it saves.
 POOL_THRESHOLD = 1000
 
@@ -313,7 +311,7 @@ def _site_model(
                 _ACTION_TEXT[e.action],
                 e.stage,
                 e.version,
-                e.action in _RETIRING or state.is_deregistered(e.version),
+                state.is_deregistered(e.version),
             )
             for e in state.history()
         ),

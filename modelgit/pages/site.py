@@ -28,7 +28,7 @@ class SiteEvent:
     action: str
     stage: str | None
     version: str | None
-    deprecated: bool = False  # a deprecation, or an event of a version deprecated since
+    deprecated: bool = False  # an event of a version deprecated since (its `!` tag too)
 
 
 @dataclass(frozen=True)

@@ -271,3 +271,14 @@ def test_a_deregistration_without_a_reason_says_only_that(registry, tmp_path):
     assert "<strong>DEPRECATED</strong>: churn v0.1.0 is deprecated</p>" in page
     card = modelgit.card_markdown(modelgit.card(registry, "churn@v0.1.0"))
     assert "> **DEPRECATED**: churn v0.1.0 is deprecated\n" in card
+    modelgit.deprecate(registry, "churn", force=True)  # the whole model: `churn@deprecated`
+    modelgit.site(registry, tmp_path / "site")
+    model = (tmp_path / "site/models/churn/index.html").read_text()
+    assert re.search(
+        r'<code>churn@deprecated</code></td><td><strong class="deprecated">deprecation</strong>',
+        model,
+    )
+    assert re.search(
+        r'<code>churn@v0.1.0!</code></td><td><strong class="deprecated">deregistration</strong>',
+        model,
+    )
