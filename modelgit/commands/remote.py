@@ -122,8 +122,9 @@ _ORDER = {Action.REGISTER: 0, Action.DEREGISTER: 1, Action.ASSIGN: 2, Action.UNA
 
 def show_remote(url: str, reference: str | None = None) -> VersionInfo:
     """One version at `url` with its metadata, fetching only that tag object (cached)."""
+    from modelgit.commands.show import version_info
     from modelgit.registry import metadata
-    from modelgit.registry.lookup import is_deprecated, pick
+    from modelgit.registry.lookup import pick
 
     model, version, stage = split_reference(reference) if reference else (None, None, None)
     state = _state(url, model)
@@ -135,15 +136,4 @@ def show_remote(url: str, reference: str | None = None) -> VersionInfo:
     if raw is None:
         raise RemoteError(f"{url} did not send the tag object of {event.tag}")
     message, signed = git.tag_message(raw)
-    document = metadata.parse(message)
-    assert event.version is not None
-    return VersionInfo(
-        model=state.name,
-        version=event.version,
-        tag=event.tag,
-        commit=event.commit,
-        metadata=metadata.to_jsonable(document),
-        assigned_stages=tuple(s for s, v in state.stages.items() if v == event.version),
-        deprecated=is_deprecated(state, event),
-        signed=signed,
-    )
+    return version_info(state, event, metadata.parse(message), signed)

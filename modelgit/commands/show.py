@@ -18,7 +18,7 @@ from modelgit.registry.lookup import (
     read_metadata,
     root_of,
 )
-from modelgit.registry.state import Event
+from modelgit.registry.state import Event, ModelState
 from modelgit.registry.tags import Action, split_reference
 from modelgit.registry.versions import Version
 from modelgit.sources import config, pipeline
@@ -109,8 +109,20 @@ def show(repo: Path | str = ".", reference: str | None = None) -> VersionInfo:
         from modelgit.model.facts import derive_metadata  # only tags without metadata
 
         document = derive_metadata(root, event)
-    assert event.version is not None
     values = document.get("metrics") or {}
+    return version_info(
+        state, event, document, signed,
+        derived=derived,
+        problem=problem,
+        key_metric=_key_of(root, state.name, values if isinstance(values, dict) else {}),
+    )  # fmt: skip
+
+
+def version_info(
+    state: ModelState, event: Event, document: dict[str, Any], signed: bool, **extra: Any
+) -> VersionInfo:
+    """A version's `VersionInfo` from its registration and metadata document, here or remote."""
+    assert event.version is not None
     return VersionInfo(
         model=state.name,
         version=event.version,
@@ -120,9 +132,7 @@ def show(repo: Path | str = ".", reference: str | None = None) -> VersionInfo:
         assigned_stages=tuple(s for s, v in state.stages.items() if v == event.version),
         deprecated=is_deprecated(state, event),
         signed=signed,
-        derived=derived,
-        problem=problem,
-        key_metric=_key_of(root, state.name, values if isinstance(values, dict) else {}),
+        **extra,
     )
 
 
