@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from generate_registry import generate
-from timing import BIN, ratio_row, timed
+from timing import BIN, ratio_row, registry_arguments, timed
 
 
 def run(models: int, versions: int, stage_tags: int, repeat: int) -> list[str]:
@@ -69,10 +69,7 @@ def run(models: int, versions: int, stage_tags: int, repeat: int) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", type=int, default=50)
-    parser.add_argument("--versions", type=int, default=250)
-    parser.add_argument("--stage-tags", type=int, default=20)
-    parser.add_argument("--repeat", type=int, default=3)
+    registry_arguments(parser)
     args = parser.parse_args()
     print("\n".join(run(args.models, args.versions, args.stage_tags, args.repeat)))
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from generate_registry import generate
-from timing import BIN
+from timing import BIN, registry_arguments
 
 
 def _run(command: list[str], cwd: Path) -> tuple[float, float, float]:
@@ -96,10 +96,7 @@ def run(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", type=int, default=50)
-    parser.add_argument("--versions", type=int, default=250)
-    parser.add_argument("--stage-tags", type=int, default=20)
-    parser.add_argument("--repeat", type=int, default=3)
+    registry_arguments(parser)
     parser.add_argument(
         "--jobs", default="auto,1", help="comma-separated --jobs values to time (auto: default)"
     )

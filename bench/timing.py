@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import subprocess
 import sys
@@ -38,3 +39,12 @@ def ratio_row(label: str, mine: float, other: float | None, floor: float) -> str
     peer = f"{other:.3f}" if other is not None else "-"
     ratio = f"{other / mine:.1f}x" if other is not None else "-"
     return f"| {label} | {mine:.3f} | {peer} | {ratio} | {mine / floor:.1f}x |"
+
+
+def registry_arguments(parser: argparse.ArgumentParser) -> None:
+    """The generated registry's shape (`generate_registry.py`) and the repeat count, which the
+    registry, remote and site benchmarks all take."""
+    parser.add_argument("--models", type=int, default=50)
+    parser.add_argument("--versions", type=int, default=250)
+    parser.add_argument("--stage-tags", type=int, default=20)
+    parser.add_argument("--repeat", type=int, default=3)
