@@ -47,6 +47,7 @@ _COMMANDS = {
     "modelgit.commands.scan": ("scan", "ScanResult"),
     "modelgit.commands.publish": ("publish", "PublishResult", "PublishedFile"),
     "modelgit.sources.outputs": ("write_generated",),
+    "modelgit.sources.git": ("start_ls_remote_tags",),
     "modelgit.commands.ci": (
         "ci_init", "ci_release", "ci_release_since", "ci_report", "CiInitResult", "CiAuth",
         "ReleaseResult", "ReleaseKind", "ReportResult",
@@ -61,7 +62,11 @@ _COMMANDS = {
     "modelgit.errors": ("ModelgitError", "InputError", "CheckFailedError"),
 }  # fmt: skip
 # The CLI's command names, for functions whose module name for them says more.
-_ALIASES = {"list": "list_models", "lineage": "lineage_of"}
+_ALIASES = {
+    "list": "list_models",
+    "lineage": "lineage_of",
+    "prefetch_remote": "start_ls_remote_tags",
+}
 _EXPORTS = {name: module for module, names in _COMMANDS.items() for name in names}
 _EXPORTS.update({alias: _EXPORTS[name] for alias, name in _ALIASES.items()})
 

@@ -3,6 +3,7 @@ named function here, run with `cwd=repo` and an environment scrubbed of git's ow
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import functools
 import os
@@ -12,7 +13,7 @@ import time
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import NamedTuple
+from typing import BinaryIO, NamedTuple
 
 from modelgit.errors import (
     GitError,
@@ -480,19 +481,114 @@ def writer_lock(repo: Path, key: str, timeout: float = 30.0) -> Iterator[None]:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
+class _Started(NamedTuple):
+    """A `git ls-remote --tags` started ahead of its reader."""
+
+    process: subprocess.Popen[bytes]
+    output: BinaryIO
+    cwd: Path
+
+
+# Reads started ahead, by URL; ls_remote_tags takes them, whatever is left is stopped at exit.
+_STARTED: dict[str, _Started] = {}
+
+
+def _ls_remote_cwd() -> Path:
+    cwd = Path.cwd()
+    return cwd if cwd.is_dir() else Path("/")
+
+
+def _ls_remote_args(url: str) -> list[str]:
+    # `--` keeps a URL that starts with `-` (`--upload-pack=...`) from being taken as an option.
+    return ["ls-remote", "--tags", "--", url]
+
+
+def start_ls_remote_tags(url: str) -> None:
+    """Start reading the tags at `url` in the background: the next `ls_remote_tags(url)` from
+    the same directory waits for this read instead of starting its own. The console script
+    calls it before its imports, which take longer than the read."""
+    if url in _STARTED:
+        return
+    # Into a file, not a pipe: a pipe would stall git at 64 KiB until the reader came.
+    output = _scratch_file()
+    cwd = _ls_remote_cwd()
+    try:
+        process = subprocess.Popen(
+            ["git", *_ls_remote_args(url)],
+            cwd=cwd,
+            env=_env(),
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.PIPE,
+        )
+    except OSError:  # git missing: the read proper says so
+        output.close()
+        return
+    if not _STARTED:
+        atexit.register(_stop_unread)
+    _STARTED[url] = _Started(process, output, cwd)
+
+
+def _scratch_file() -> BinaryIO:
+    if hasattr(os, "memfd_create"):  # Linux: in memory, and no tempfile import
+        return open(os.memfd_create("modelgit-ls-remote"), "w+b")
+    import tempfile
+
+    return tempfile.TemporaryFile()
+
+
+def _stop(started: _Started) -> None:
+    # SIGTERM: git exits, and its transport (ssh, a remote helper, upload-pack) sees its input
+    # close and follows. Its stderr is not read: a transport may hold it open a while longer.
+    process = started.process
+    with contextlib.suppress(OSError):
+        process.terminate()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=1)
+    if process.stderr is not None:
+        process.stderr.close()
+    started.output.close()
+
+
+def _stop_unread() -> None:
+    """Stop the reads nobody took (the command failed before it read, or read elsewhere)."""
+    while _STARTED:
+        _stop(_STARTED.popitem()[1])
+
+
+def _ls_remote_output(url: str) -> str:
+    """`git ls-remote --tags URL`'s output: the read started ahead if there is one from this
+    directory, else a new one."""
+    args, cwd = _ls_remote_args(url), _ls_remote_cwd()
+    started = _STARTED.pop(url, None)
+    if started is None or started.cwd != cwd:
+        if started is not None:
+            _stop(started)
+        return _run(cwd, args)
+    _, stderr = started.process.communicate()
+    with started.output:
+        if started.process.returncode != 0:
+            raise GitError(args, stderr.decode("utf-8", "replace"))
+        started.output.seek(0)
+        return started.output.read().decode("utf-8", "replace")
+
+
 def ls_remote_tags(url: str) -> list[TagRef]:
     """Every annotated tag of a remote repository, from one `git ls-remote --tags` (no clone).
 
     Only names, tag object ids and commits travel: dates and taggers are left empty.
     """
-    out = _run(Path.cwd() if Path.cwd().is_dir() else Path("/"), ["ls-remote", "--tags", url])
+    out = _ls_remote_output(url)
     # Only an annotated tag has a peeled line (its commit, `name^{}`); a lightweight one names a
     # commit. Git prints the peeled line right after its tag's, so one pass of a regex pairs
     # them (a third of the time of splitting 27,000 lines); should a peeled line ever stand
     # alone, the line-by-line reading below decides.
     pairs = _PEELED_PAIR.findall(out)
     if len(pairs) == out.count("^{}\n") + out.endswith("^{}"):
-        return [TagRef(name, object_id, commit, "", "") for object_id, name, commit in pairs]
+        make = tuple.__new__  # a NamedTuple's own constructor costs a third more per tag
+        return [
+            make(TagRef, (name, object_id, commit, "", "")) for object_id, name, commit in pairs
+        ]
     objects: dict[str, str] = {}
     peeled: dict[str, str] = {}
     for line in out.splitlines():
@@ -522,7 +618,8 @@ def fetch_tag_objects(cache: Path, url: str, tags: dict[str, str]) -> dict[str, 
         # trees and files at home where the server allows it.
         specs = [f"+refs/tags/{name}:refs/modelgit/{tags[name]}" for name in missing]
         _run(
-            cache, ["fetch", "--quiet", "--depth", "1", "--filter=tree:0", "--no-tags", url, *specs]
+            cache,
+            ["fetch", "--quiet", "--depth", "1", "--filter=tree:0", "--no-tags", "--", url, *specs],
         )
         fetched = cat_objects(cache, [tags[n] for n in missing])
         found.update(zip(missing, fetched, strict=True))
