@@ -1,5 +1,5 @@
 """`python -m modelgit` runs the CLI."""
 
-from modelgit.cli.app import main
+from modelgit.cli.entry import main
 
 main()

@@ -38,7 +38,7 @@ def test_the_wheel_ships_templates_example_and_schemas(wheel):
     [entry_points] = [name for name in names if name.endswith(".dist-info/entry_points.txt")]
     scripts = configparser.ConfigParser()
     scripts.read_string(archive.read(entry_points).decode())
-    assert dict(scripts["console_scripts"]) == {"modelgit": "modelgit.cli.app:main"}
+    assert dict(scripts["console_scripts"]) == {"modelgit": "modelgit.cli.entry:main"}
 
 
 @pytest.mark.slow

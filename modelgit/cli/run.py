@@ -1,10 +1,12 @@
-"""The `modelgit` command line: global options, then one module per group of commands.
+"""Running the `modelgit` command line: the global options, and the app with only the invoked
+command's module loaded (`cli/app.py` is the app with every command).
 
 Each command parses its arguments, calls one `modelgit` function and renders the result; the
 shared app, the error funnel and the output settings are in `cli/base.py`.
 """
 
 import copy
+import importlib
 import os
 import sys
 from pathlib import Path
@@ -13,11 +15,21 @@ from typing import Annotated
 import typer
 import typer.main
 
-from modelgit.cli import checks, ci, deploy, pages, read, storage, write  # noqa: F401
+from modelgit.cli.arguments import invoked
 from modelgit.cli.base import app, funnel, output
 from modelgit.errors import InputError
 
-__all__ = ["app", "funnel", "main"]
+# The module declaring each command or group: a run imports only its own command's module
+# (tests/cli/test_app.py holds this map to what the modules declare).
+COMMAND_MODULES = {
+    "init": "write", "bump": "write", "promote": "write", "rollback": "write",
+    "deprecate": "write", "unassign": "write",
+    "list": "read", "show": "read", "history": "read", "changelog": "read", "diff": "read",
+    "lineage": "read", "impact": "read", "config": "read",
+    "manifest": "deploy", "rollout": "deploy", "publish": "deploy",
+    "get": "storage", "gc": "storage", "verify": "checks", "scan": "checks",
+    "card": "pages", "site": "pages", "ci": "ci",
+}  # fmt: skip
 
 # `--help` lists commands in the order a user meets them; one not named here goes last.
 ORDER = (
@@ -32,9 +44,15 @@ def command_name(command: typer.models.CommandInfo) -> str:
     return command.name or typer.main.get_command_name(command.callback.__name__)  # type: ignore[union-attr]
 
 
-app.registered_commands.sort(
-    key=lambda c: ORDER.index(command_name(c)) if command_name(c) in ORDER else len(ORDER)
-)
+def load_commands(name: str | None = None) -> None:
+    """Declare the command or group `name` on the app, or every one when `name` is None or
+    unknown (help, suggestions for a mistyped name and completion see them all)."""
+    modules = [COMMAND_MODULES[name]] if name in COMMAND_MODULES else set(COMMAND_MODULES.values())
+    for module in sorted(modules):
+        importlib.import_module(f"modelgit.cli.{module}")
+    app.registered_commands.sort(
+        key=lambda c: ORDER.index(command_name(c)) if command_name(c) in ORDER else len(ORDER)
+    )
 
 
 def _version(shown: bool) -> None:
@@ -89,26 +107,12 @@ _USAGE_ERROR: type[Exception] = _CLICK_ERRORS["UsageError"]
 _CLICK_EXCEPTION: type[Exception] = _CLICK_ERRORS["ClickException"]
 
 
-# The global options that may come before a command's name, and whether each takes a value.
-_GLOBAL_OPTIONS = {"-C": True, "--quiet": False, "-q": False, "--plain": False}
-
-
-def invoked(args: list[str]) -> str | None:
-    """The command or group named in `args`, when only global options come before it; None
-    when something else does (`--help`, `--version`, a typo): then click sees every command."""
-    index = 0
-    while index < len(args) and args[index] in _GLOBAL_OPTIONS:
-        index += 1 + _GLOBAL_OPTIONS[args[index]]
-    if index >= len(args) or args[index].startswith("-"):
-        return None
-    return args[index]
-
-
 def app_for(args: list[str]) -> typer.Typer:
     """The app with only the command `args` invokes: click then builds one command's options,
     not all of them (a twentieth of a short command's time). Anything else gets the whole app,
     so help, suggestions for a mistyped name and shell completion see every command."""
     name = invoked(args)
+    load_commands(name)
     commands = [c for c in app.registered_commands if command_name(c) == name]
     groups = [g for g in app.registered_groups if g.name == name]
     if not commands and not groups:
@@ -119,7 +123,8 @@ def app_for(args: list[str]) -> typer.Typer:
 
 
 def main() -> None:
-    """Console-script entry point: click's usage errors leave as one `error:` line, exit 2."""
+    """Run the command line (the console script is `entry.main`): click's usage errors leave
+    as one `error:` line, exit 2."""
     command = typer.main.get_command(app_for(sys.argv[1:]))
     try:
         code = command.main(prog_name="modelgit", standalone_mode=False)

@@ -18,6 +18,8 @@ from typer.testing import CliRunner
 
 import modelgit
 from modelgit.cli.app import app, app_for, funnel, invoked
+from modelgit.cli.arguments import remote_url
+from modelgit.cli.run import COMMAND_MODULES, command_name
 
 runner = CliRunner()
 PACKAGE = Path(modelgit.__file__).parent
@@ -321,6 +323,49 @@ def test_console_script_smoke(registry):
     )
 
 
+def test_each_command_is_loaded_from_the_module_that_declares_it(registry):
+    declared = {command_name(c): c.callback.__module__ for c in app.registered_commands}
+    for group in app.registered_groups:
+        (module,) = {c.callback.__module__ for c in group.typer_instance.registered_commands}
+        declared[group.name] = module
+    assert {name: f"modelgit.cli.{m}" for name, m in COMMAND_MODULES.items()} == declared
+    # A run imports its own command's module only.
+    modules = _modules_after(["list", "--json"], registry)
+    assert {m for m in modules if m.startswith("modelgit.cli.")} == {
+        "modelgit.cli.arguments", "modelgit.cli.base", "modelgit.cli.entry", "modelgit.cli.read",
+        "modelgit.cli.render", "modelgit.cli.run",
+    }  # fmt: skip
+
+
+def test_the_entry_point_finds_the_url_to_read_ahead():
+    assert remote_url(["list", "--remote", "u", "--json"]) == "u"
+    assert remote_url(["-q", "--plain", "history", "churn", "--remote=u"]) == "u"
+    assert remote_url(["show", "churn@v1.0.0", "--json", "--remote", "u"]) == "u"
+    # Not from another directory, not for other commands, not past `--`, not without a value.
+    assert remote_url(["-C", "elsewhere", "list", "--remote", "u"]) is None
+    assert remote_url(["promote", "--remote", "u"]) is None
+    assert remote_url(["list", "--", "--remote", "u"]) is None
+    assert remote_url(["list", "--remote"]) is None and remote_url(["--remote", "u"]) is None
+
+
+def test_the_console_script_reads_a_remote_as_the_api_does(registry, tmp_path):
+    bare = tmp_path / "origin.git"
+    git(tmp_path, "clone", "-q", "--bare", str(registry), str(bare))
+    script = os.path.join(BIN, "modelgit")
+    listed = subprocess.run(
+        [script, "list", "--remote", bare.as_uri(), "--json"], capture_output=True, text=True
+    )
+    assert listed.returncode == 0, listed.stderr
+    shown = [(m["name"], m["latest"], m["stages"]) for m in json.loads(listed.stdout)]
+    assert shown == [(m.name, m.latest, m.stages) for m in modelgit.list_remote(bare.as_uri())]
+    assert shown[0][:2] == ("churn", "0.2.0")
+    missing = (tmp_path / "missing.git").as_uri()
+    failed = subprocess.run([script, "list", "--remote", missing], capture_output=True, text=True)
+    assert failed.returncode == 2
+    assert failed.stderr.startswith(f"error: cannot read tags of {missing}: fatal:")
+    assert failed.stderr.count("\n") == 1
+
+
 def test_the_entry_point_builds_only_the_invoked_command(tmp_path):
     assert invoked(["-C", "repo", "-q", "--plain", "list", "--json"]) == "list"
     assert invoked(["--help", "list"]) is None and invoked(["-Crepo", "list"]) is None
@@ -381,7 +426,7 @@ def _exits(path: Path, helpers: tuple[str, ...] = ()) -> list[tuple[str, int, st
 
 # The ways out of the CLI besides the funnel: --version's eager callback (exit 0) and the entry
 # point's guard for a pipe closed while click itself wrote help or usage (exit 0).
-ALLOWED_EXITS = {("cli/app.py", "_version"), ("cli/app.py", "main")}
+ALLOWED_EXITS = {("cli/run.py", "_version"), ("cli/run.py", "main")}
 FUNNEL = ("funnel", "_fail", "_closed_pipe")
 
 
