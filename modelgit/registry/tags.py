@@ -25,8 +25,9 @@ _SUFFIX = (
     rf"(?:(?:#(?P<stage>{_NAME})|@v(?P<version>{SEMVER_PATTERN}))(?P<cancel>!?)|@(?P<deprecated>deprecated))"
     r"(?:#(?P<counter>[0-9]+))?"
 )
-# The whole grammar, for reference and for the test that the split parse below agrees with it.
-TAG_RE = re.compile(rf"(?P<artifact>{_ARTIFACT}){_SUFFIX}")  # use with fullmatch
+# The whole grammar, for reference and for the test that the split parse below agrees with it
+# (a pattern, not compiled here: compiling it would cost every command a millisecond).
+TAG_PATTERN = rf"(?P<artifact>{_ARTIFACT}){_SUFFIX}"  # use with re.fullmatch
 # Neither part of an artifact name may hold `@` or `#`, so a tag splits at the first of them
 # into the artifact and a suffix; a registry repeats both (50 models, 250 versions, a few
 # stages), so each distinct part is matched once and parsing thousands of tags is lookups.
@@ -80,21 +81,21 @@ def tag_fields(tag: str) -> tuple[str, Action, Version | None, str | None, int |
     cut = at if hashed < 0 or 0 <= at < hashed else hashed
     if cut < 0:
         return None
-    model = _model_part(tag[:cut])
-    rest = _suffix_part(tag[cut:])
+    model = model_part(tag[:cut])
+    rest = suffix_part(tag[cut:])
     if model is None or rest is None:
         return None
     return (model, *rest)
 
 
 @functools.lru_cache(maxsize=4096)
-def _model_part(artifact: str) -> str | None:
+def model_part(artifact: str) -> str | None:
     """The model an artifact spelling names (`sub=name` -> `sub:name`), None if invalid."""
     return model_from_tag(artifact) if _ARTIFACT_RE.fullmatch(artifact) else None
 
 
 @functools.lru_cache(maxsize=16384)
-def _suffix_part(suffix: str) -> tuple[Action, Version | None, str | None, int | None] | None:
+def suffix_part(suffix: str) -> tuple[Action, Version | None, str | None, int | None] | None:
     """(action, version, stage, counter) from what follows the artifact, None if invalid."""
     match = _SUFFIX_RE.fullmatch(suffix)
     if match is None:

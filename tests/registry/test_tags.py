@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from modelgit.errors import InvalidNameError
+from modelgit.registry.state import events_from_tags
 from modelgit.registry.tags import (
-    TAG_RE,
+    TAG_PATTERN,
     Action,
     TagName,
     check_new_model_name,
@@ -17,6 +20,7 @@ from modelgit.registry.tags import (
     parse_tag,
     split_reference,
 )
+from modelgit.sources.git import TagRef
 
 
 @pytest.mark.parametrize(
@@ -100,10 +104,17 @@ pieces = st.sampled_from(
 def test_the_split_parse_agrees_with_the_whole_grammar(tag):
     # parse_tag splits a tag at its first `@`/`#` and caches each part; the single regex of
     # the whole grammar must decide every text the same way.
-    match = TAG_RE.fullmatch(tag)
+    match = re.fullmatch(TAG_PATTERN, tag)
     parsed = parse_tag(tag)
     assert (match is None) == (parsed is None), tag
     if parsed is not None:
         assert parsed.model == match["artifact"].replace("=", ":")
         assert (parsed.version, parsed.stage) == (match["version"], match["stage"])
         assert parsed.counter == (int(match["counter"]) if match["counter"] else None)
+    # The registry's hot loop inlines the split parse: it must read every text the same way.
+    events = events_from_tags([TagRef(tag, "object", "commit", "", "")])
+    if parsed is None:
+        assert events == {}, tag
+    else:
+        [event] = events[parsed.model]
+        assert (event.model, event.action, event.version, event.stage, event.counter) == parsed
