@@ -105,7 +105,7 @@ def _history_key(event: Event) -> tuple[datetime, int, int]:
     return (_when(event), event.counter or 0, _PRIORITY[event.action])
 
 
-def events_from_tags(tags: Iterable[git.TagRef]) -> dict[str, list[Event]]:
+def events_from_tags(tags: Iterable[git.TagRow]) -> dict[str, list[Event]]:
     """Registry events per model from raw tags; tags outside the grammar are skipped."""
     events: dict[str, list[Event]] = {}
     # The hot loop of every registry read (13,500 tags in a large registry). It is
@@ -215,7 +215,8 @@ def build_state(name: str, events: list[Event]) -> ModelState:
         for index in unversioned:
             registered = by_commit.get(events[index].commit)
             version = registered.version if registered else None
-            events[index] = events[index]._replace(version=version)
+            event = events[index]  # Event._replace, without its keyword handling
+            events[index] = tuple.__new__(Event, (*event[:7], version, *event[8:]))
     versions = sorted(
         (e for e in registrations if e.version not in deregistered) if deregistered
         else registrations,
@@ -289,7 +290,7 @@ def read(repo: Path, model: str | None = None) -> dict[str, ModelState]:
         return {model: build_state(model, events_from_tags(tags).get(model, []))}
 
 
-def fold(tags: Iterable[git.TagRef]) -> dict[str, ModelState]:
+def fold(tags: Iterable[git.TagRow]) -> dict[str, ModelState]:
     """The registry state of every model the tags name, by name (for tags read elsewhere, as
     `ls-remote` reads them)."""
     with without_cycle_collection():

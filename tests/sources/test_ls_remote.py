@@ -27,8 +27,8 @@ def _bare_with_tags(where: Path, *tags: str) -> Path:
     return bare
 
 
-def _names(tags: list[git_module.TagRef]) -> set[str]:
-    return {tag.name for tag in tags}
+def _names(tags: list[git_module.TagRow]) -> set[str]:
+    return {tag[0] for tag in tags}
 
 
 def test_a_read_started_ahead_serves_the_next_read_once(tmp_path):
