@@ -93,9 +93,7 @@ def gc(
     if model is not None:
         name = model_from_tag(model)
         if name not in states:
-            from modelgit.registry.lookup import choose
-
-            choose(sorted(states), name)  # raises, naming the known models
+            registry.choose(sorted(states), name)  # raises, naming the known models
     events = [event for state in states.values() for event in state.versions]
     documents = read_metadata_many(root, events)
     parents = {

@@ -46,12 +46,8 @@ def _states(url: str) -> dict[str, ModelState]:
 
 
 def _state(url: str, model: str | None) -> ModelState:
-    # The lookup helpers (and the YAML parser under them) are imported only when a model is
-    # named: `list --remote` needs neither.
-    from modelgit.registry.lookup import choose
-
     states = _states(url)
-    return states[choose(sorted(states), model_from_tag(model) if model else None)]
+    return states[registry.choose(sorted(states), model_from_tag(model) if model else None)]
 
 
 def list_remote(url: str) -> list[ModelSummary]:

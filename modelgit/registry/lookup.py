@@ -8,13 +8,12 @@ from typing import Any
 from modelgit.errors import (
     IncompleteCloneError,
     MetadataError,
-    UnknownModelError,
     UnknownStageError,
     UnknownVersionError,
 )
 from modelgit.registry import metadata
 from modelgit.registry import state as registry
-from modelgit.registry.state import Event, ModelState
+from modelgit.registry.state import Event, ModelState, choose
 from modelgit.registry.tags import Action, model_from_tag, model_to_tag, tag_fields
 from modelgit.registry.versions import Version
 from modelgit.sources import config, git, pipeline
@@ -33,23 +32,6 @@ def declared(root: Path) -> dict[str, pipeline.Artifact]:
     if head is None:
         return {}
     return pipeline.read_artifacts(pipeline.load_dvcfiles(Tree(root, head)))
-
-
-def choose(names: list[str], model: str | None) -> str:
-    """The model meant: `model` if given and known, else the only one there is."""
-    if model is not None:
-        model = model_from_tag(model)
-        if model not in names:
-            known = ", ".join(names) or "none"
-            raise UnknownModelError(f"unknown model {model!r}; known models: {known}")
-        return model
-    if len(names) == 1:
-        return names[0]
-    if not names:
-        raise UnknownModelError(
-            "no model is declared; add one to the `artifacts:` section of dvc.yaml"
-        )
-    raise UnknownModelError(f"several models are declared ({', '.join(names)}); name one")
 
 
 def model_state(root: Path, model: str | None) -> ModelState:

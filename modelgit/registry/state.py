@@ -10,7 +10,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from modelgit.registry.tags import Action, model_part, model_to_tag, suffix_part, tag_fields
+from modelgit.errors import UnknownModelError
+from modelgit.registry.tags import (
+    Action,
+    model_from_tag,
+    model_part,
+    model_to_tag,
+    suffix_part,
+    tag_fields,
+)
 from modelgit.registry.versions import Version, version_key
 from modelgit.sources import git
 
@@ -274,6 +282,23 @@ def _is_deprecated(events: list[Event], deprecations: list[Event]) -> bool:
         return False
     deprecated_at = max(_when(e) for e in deprecations)
     return all(_when(e) < deprecated_at for e in events if e.action is not Action.DEPRECATE)
+
+
+def choose(names: list[str], model: str | None) -> str:
+    """The model meant: `model` if given and known, else the only one there is."""
+    if model is not None:
+        model = model_from_tag(model)
+        if model not in names:
+            known = ", ".join(names) or "none"
+            raise UnknownModelError(f"unknown model {model!r}; known models: {known}")
+        return model
+    if len(names) == 1:
+        return names[0]
+    if not names:
+        raise UnknownModelError(
+            "no model is declared; add one to the `artifacts:` section of dvc.yaml"
+        )
+    raise UnknownModelError(f"several models are declared ({', '.join(names)}); name one")
 
 
 def read(repo: Path, model: str | None = None) -> dict[str, ModelState]:

@@ -295,9 +295,11 @@ def test_read_commands_never_import_dvc(registry, args):
 
 
 def test_list_remote_loads_no_yaml_parser(registry):
-    # `ls-remote` output is all `list --remote` reads: no metadata, no config, no PyYAML.
+    # `ls-remote` output is all `list --remote` and `history --remote` read: no metadata, no
+    # config, no PyYAML.
     modules = _modules_after(["list", "--remote", ".", "--json"], registry)
     assert "modelgit.commands.remote" in modules and "yaml" not in modules
+    assert "yaml" not in _modules_after(["history", "--remote", ".", "--json"], registry)
     assert "yaml" in _modules_after(["show", "--remote", ".", "--json"], registry)
 
 
