@@ -498,8 +498,10 @@ _STARTED: dict[str, _Started] = {}
 
 
 def _ls_remote_cwd() -> Path:
-    cwd = Path.cwd()
-    return cwd if cwd.is_dir() else Path("/")
+    try:
+        return Path.cwd()
+    except OSError:  # the directory was removed under us: a URL needs none
+        return Path("/")
 
 
 def _ls_remote_args(url: str) -> list[str]:
@@ -513,9 +515,12 @@ def start_ls_remote_tags(url: str) -> None:
     calls it before its imports, which take longer than the read."""
     if url in _STARTED:
         return
-    # Into a file, not a pipe: a pipe would stall git at 64 KiB until the reader came.
-    output = _scratch_file()
     cwd = _ls_remote_cwd()
+    try:
+        # Into a file, not a pipe: a pipe would stall git at 64 KiB until the reader came.
+        output = _scratch_file()
+    except OSError:  # out of file descriptors, say: the read proper will run git itself
+        return
     try:
         process = subprocess.Popen(
             ["git", *_ls_remote_args(url)],
@@ -525,7 +530,7 @@ def start_ls_remote_tags(url: str) -> None:
             stdout=output,
             stderr=subprocess.PIPE,
         )
-    except OSError:  # git missing: the read proper says so
+    except OSError:  # git missing, say: the read proper says so
         output.close()
         return
     if not _STARTED:

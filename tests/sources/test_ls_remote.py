@@ -105,3 +105,16 @@ def test_a_read_nobody_takes_is_stopped_at_exit(tmp_path):
     started = subprocess.run([sys.executable, "-c", code], env=env, timeout=60, check=False)
     assert started.returncode == 0
     assert _processes_naming(str(marker)) == []
+
+
+def test_the_console_script_reads_a_remote_from_a_removed_directory(tmp_path):
+    url = _bare_with_tags(tmp_path, "churn@v0.1.0").as_uri()
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    script = Path(sys.executable).parent / "modelgit"
+    listed = subprocess.run(
+        ["sh", "-c", f'cd "{gone}" && rmdir "{gone}" && exec "{script}" list --remote "{url}"'],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.split()[-2:] == ["churn", "v0.1.0"]
