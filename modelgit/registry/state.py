@@ -276,10 +276,14 @@ def _is_deprecated(events: list[Event], deprecations: list[Event]) -> bool:
     decides it.
 
     GTO orders by date here (a deprecation carries no counter): a model that gets a new event
-    after its deprecation is active again, and a tie goes to the other event.
+    after its deprecation is active again, and a tie goes to the other event. A deprecation
+    read without its date (`ls-remote` sends none) counts as the latest event, as
+    `history --remote` places it.
     """
     if not deprecations:
         return False
+    if any(not e.created_at for e in deprecations):
+        return True
     deprecated_at = max(_when(e) for e in deprecations)
     return all(_when(e) < deprecated_at for e in events if e.action is not Action.DEPRECATE)
 

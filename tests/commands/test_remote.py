@@ -51,6 +51,14 @@ def test_show_fetches_one_tag_object_once(origin):
     assert show_remote(url, "churn@v0.1.0").metadata == shown.metadata  # from the cache
 
 
+def test_a_deprecated_model_reads_deprecated_without_dates(origin):
+    repo, url = origin
+    modelgit.deprecate(repo, "churn", message="replaced", force=True)
+    git(repo, "push", "-q", url, "--tags")
+    ((local,), (remote,)) = modelgit.list_models(repo), list_remote(url)
+    assert local.deprecated and remote.deprecated
+
+
 def test_an_unreachable_remote_is_one_line(tmp_path):
     with pytest.raises(modelgit.InputError) as caught:
         list_remote((tmp_path / "nothing.git").as_uri())
