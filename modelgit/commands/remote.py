@@ -129,6 +129,11 @@ def show_remote(url: str, reference: str | None = None) -> VersionInfo:
         raw = git.fetch_tag_objects(cache_dir(), url, {event.tag: event.object_id})[event.tag]
     except GitError as exc:
         raise RemoteError(f"cannot fetch {event.tag} from {url}: {_why(exc)}") from exc
+    except OSError as exc:
+        raise RemoteError(
+            f"cannot keep fetched tags in {cache_dir()}: {exc.strerror or exc}; point "
+            "XDG_CACHE_HOME at a writable folder"
+        ) from exc
     if raw is None:
         raise RemoteError(f"{url} did not send the tag object of {event.tag}")
     message, signed = git.tag_message(raw)

@@ -458,26 +458,35 @@ def writer_lock(repo: Path, key: str, timeout: float = 30.0) -> Iterator[None]:
     """
     import hashlib  # only writers lock: the read path does not load it
 
+    folder = common_dir(repo) / "modelgit" / "locks"
+    name = hashlib.sha256(key.encode()).hexdigest()[:24]
+    busy = (
+        f"another process has been writing tags of {key} for over {timeout:.0f} s; "
+        "try again when it has finished"
+    )
+    with _file_lock(folder / f"{name}.lock", timeout, busy):
+        yield
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path, timeout: float, busy: str) -> Iterator[None]:
+    """Hold an exclusive lock on the file `path` (made if missing); RegistryBusyError(`busy`)
+    after `timeout` seconds of waiting. Without `fcntl` (Windows) nothing is locked."""
     try:
         import fcntl
     except ImportError:  # pragma: no cover - Windows
         yield
         return
-    folder = common_dir(repo) / "modelgit" / "locks"
-    folder.mkdir(parents=True, exist_ok=True)
-    name = hashlib.sha256(key.encode()).hexdigest()[:24]
+    path.parent.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + timeout
-    with open(folder / f"{name}.lock", "a+b") as handle:
+    with open(path, "a+b") as handle:
         while True:
             try:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
                 if time.monotonic() > deadline:
-                    raise RegistryBusyError(
-                        f"another process has been writing tags of {key} for over "
-                        f"{timeout:.0f} s; try again when it has finished"
-                    ) from None
+                    raise RegistryBusyError(busy) from None
                 time.sleep(0.02)
         try:
             yield
@@ -613,7 +622,17 @@ def ls_remote_tags(url: str) -> list[TagRow]:
 def fetch_tag_objects(cache: Path, url: str, tags: dict[str, str]) -> dict[str, bytes | None]:
     """Raw tag objects by tag name, fetched into the bare repository `cache` only when it lacks
     them (`tags` maps each name to its object id; tag objects are immutable, so a cached one
-    is never stale)."""
+    is never stale). Concurrent fetches into one cache wait for each other."""
+    busy = f"another process has been fetching into {cache} for over {_FETCH_WAIT:.0f} s"
+    with _file_lock(cache.with_name(f"{cache.name}.lock"), _FETCH_WAIT, busy):
+        return _fetch_tag_objects(cache, url, tags)
+
+
+# A fetch is a network round trip or two; one stuck longer than this is not waited for.
+_FETCH_WAIT = 300.0
+
+
+def _fetch_tag_objects(cache: Path, url: str, tags: dict[str, str]) -> dict[str, bytes | None]:
     if not (cache / "HEAD").is_file():
         cache.mkdir(parents=True, exist_ok=True)
         _run(cache, ["init", "--bare", "--quiet"])

@@ -3,8 +3,12 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+
 import pytest
-from conftest import git
+from conftest import BIN, git
 
 import modelgit
 from modelgit.commands.remote import cache_dir, history_remote, list_remote, show_remote
@@ -57,6 +61,31 @@ def test_a_deprecated_model_reads_deprecated_without_dates(origin):
     git(repo, "push", "-q", url, "--tags")
     ((local,), (remote,)) = modelgit.list_models(repo), list_remote(url)
     assert local.deprecated and remote.deprecated
+
+
+def test_concurrent_shows_share_the_tag_cache(origin):
+    _repo, url = origin
+    script = os.path.join(BIN, "modelgit")
+    references = ["churn@v0.1.0", "churn@v0.2.0", "churn#production", "churn#staging"] * 2
+    runs = [
+        subprocess.Popen([script, "show", ref, "--remote", url, "--json"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for ref in references
+    ]  # fmt: skip
+    outcomes = [(run.wait(), *run.communicate()) for run in runs]
+    assert [(code, err) for code, _out, err in outcomes] == [(0, "")] * len(references)
+    tags = [json.loads(out)["tag"] for _code, out, _err in outcomes]
+    assert tags == ["churn@v0.1.0", "churn@v0.2.0", "churn@v0.1.0", "churn@v0.2.0"] * 2
+
+
+def test_an_unusable_tag_cache_is_one_line(origin, tmp_path, monkeypatch):
+    _repo, url = origin
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(not_a_folder))
+    with pytest.raises(modelgit.InputError) as caught:
+        show_remote(url, "churn@v0.1.0")
+    assert str(caught.value).startswith(f"cannot keep fetched tags in {not_a_folder}")
 
 
 def test_an_unreachable_remote_is_one_line(tmp_path):
