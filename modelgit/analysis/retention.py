@@ -43,8 +43,12 @@ class RetentionPlan:
     model: str
     kept: dict[str, tuple[str, ...]]
     retired: tuple[str, ...]
+    # Deregistered (deprecated) before this plan: storage only they use is freed, unless the
+    # deregistration is younger than keep_days, which keeps it a while (`recently_retired`),
+    # so that a deprecation can be undone with its bytes.
     already_retired: tuple[str, ...] = field(default=())
     archive: tuple[str, ...] = field(default=())
+    recently_retired: tuple[str, ...] = field(default=())
 
 
 def days(count: int | None) -> str:
@@ -148,18 +152,29 @@ def plan(
             if version in held and not held[version]:
                 held[version].append(f"parent of {child}")
                 pending.append(f"{name}@v{version}")
+    window = now - timedelta(days=policy.keep_days) if policy.keep_days is not None else None
     plans = []
     for state in states:
         mine = reasons[state.name]
-        gone = {e.version or "" for e in state.events if e.action is Action.DEREGISTER}
+        retired_at: dict[str, datetime] = {}
+        for event in state.events:
+            if event.action is Action.DEREGISTER and event.version:
+                when = _when(event.created_at)
+                retired_at[event.version] = max(when, retired_at.get(event.version, when))
+        recent = {
+            version
+            for version, when in retired_at.items()
+            if window is not None and policy.keep_days and when >= window
+        }
         kept = {v: tuple(why) for v, why in mine.items() if why}
         plans.append(
             RetentionPlan(
                 model=state.name,
                 kept=kept,
                 retired=tuple(v for v, why in mine.items() if not why),
-                already_retired=tuple(sorted(gone, key=version_key)),
+                already_retired=tuple(sorted(set(retired_at) - recent, key=version_key)),
                 archive=_to_archive(state, policy, kept, now),
+                recently_retired=tuple(sorted(recent, key=version_key)),
             )
         )
     return plans

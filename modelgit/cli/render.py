@@ -1069,6 +1069,12 @@ def retention_text(result: Any) -> str:
                 f"  already retired: {listed} (storage only they use {freed}; "
                 "the cache here, with --cloud the DVC remote too)"
             )
+        if plan.recently_retired:
+            listed = ", ".join(f"v{version}" for version in plan.recently_retired)
+            lines.append(
+                f"  recently retired: {listed} (retired less than {days} ago: their storage "
+                "stays until then)"
+            )
     if result.applied:
         lines.append("")
         archived = (
@@ -1083,6 +1089,11 @@ def retention_text(result: Any) -> str:
             f"{result.removed_remote_objects} remote object(s), "
             f"{len(result.removed_published)} published copy(ies)"
         )
+        if result.pushed_tags:
+            lines.append(f"pushed to origin first: {', '.join(result.pushed_tags)}")
+        elif result.retired_tags or result.archived_tags:
+            tags = " ".join([*result.retired_tags, *result.archived_tags])
+            lines.append(f"the tags are local; publish them with `git push origin {tags}`")
     elif any(plan.retired or plan.archive or plan.already_retired for plan in result.plans):
         lines.append("")
         lines.append("nothing changed: this is the plan; `modelgit gc --apply` carries it out")

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from modelgit.analysis.retention import Retention, RetentionPlan, plan
-from modelgit.errors import ConfigError
+from modelgit.errors import ConfigError, GitError, RemoteError
 from modelgit.registry import state as registry
 from modelgit.registry.lookup import (
     check_complete_clone,
@@ -19,8 +19,8 @@ from modelgit.registry.lookup import (
     root_of,
 )
 from modelgit.registry.published import PUBLISHED_ROOT
-from modelgit.registry.tags import is_dns_label, model_from_tag, model_to_tag
-from modelgit.sources import config
+from modelgit.registry.tags import Action, is_dns_label, model_from_tag, model_to_tag, tag_fields
+from modelgit.sources import config, git
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,8 @@ class GcResult:
     removed_cache_objects: int = 0
     removed_remote_objects: int = 0
     removed_published: tuple[str, ...] = ()
+    # With `cloud`: the deregistration tags pushed to origin before its storage was freed.
+    pushed_tags: tuple[str, ...] = ()
 
 
 def policy_of(root: Path, **overrides: Any) -> Retention:
@@ -135,11 +137,20 @@ def gc(
         }
         | {
             event.commit
+            for item in plans
+            for version in item.recently_retired
+            if (event := states[item.model].registration(version)) is not None
+        }
+        | {
+            event.commit
             for name, state in states.items()
             if name not in {p.model for p in plans}
             for event in state.versions
         }
     )
+    # The DVC remote is shared: its bytes go only once everyone can see why (the
+    # deregistration tags on origin), as teammates' clones and `list --remote` read them.
+    pushed = push_retirements(root) if cloud else ()
     removed_local, removed_remote = dvc.collect_garbage(
         root, kept_commits, cloud=cloud, remote=remote
     )
@@ -160,4 +171,35 @@ def gc(
         removed_cache_objects=removed_local,
         removed_remote_objects=removed_remote,
         removed_published=tuple(published),
+        pushed_tags=pushed,
     )
+
+
+def push_retirements(root: Path, remote: str = "origin") -> tuple[str, ...]:
+    """Push every deregistration tag `remote` lacks (none without such a remote); a refused
+    push stops `gc` before any shared storage is freed."""
+    if not git.has_remote(root, remote):
+        return ()
+    theirs = set(git.remote_tags(root, [], remote))
+    ours = [name for name, _ in git.list_tag_names(root, ["refs/tags"])]
+    missing = tuple(sorted(name for name in ours if name not in theirs and _retires(name)))
+    if missing:
+        try:
+            git.push_tags(root, missing, remote)
+        except GitError as exc:
+            # What the server said (a hook's message) says more than git's own summary.
+            said = [
+                line[7:].strip() for line in exc.stderr.splitlines() if line.startswith("remote:")
+            ]
+            reason = "; ".join(line for line in said if line) or exc.first_line
+            raise RemoteError(
+                f"cannot push the deregistration tags to {remote} ({reason}); "
+                "nothing was freed: the DVC remote is shared, so its bytes go only once "
+                f"{remote} shows they are retired"
+            ) from exc
+    return missing
+
+
+def _retires(tag: str) -> bool:
+    fields = tag_fields(tag)
+    return fields is not None and fields[1] is Action.DEREGISTER

@@ -27,21 +27,12 @@ def cache_dir() -> Path:
     return Path(base) / "modelgit" / "remote-tags.git"
 
 
-def _why(error: GitError) -> str:
-    """Git's own reason: its first `fatal:`/`error:` line (the last is often only advice)."""
-    lines = [line.strip() for line in error.stderr.splitlines() if line.strip()]
-    for line in lines:
-        if line.startswith(("fatal:", "error:")):
-            return line
-    return lines[0] if lines else str(error)
-
-
 def _states(url: str) -> dict[str, ModelState]:
     with registry.without_cycle_collection():
         try:
             tags = git.ls_remote_tags(url)
         except GitError as exc:
-            raise RemoteError(f"cannot read tags of {url}: {_why(exc)}") from exc
+            raise RemoteError(f"cannot read tags of {url}: {exc.first_line}") from exc
         return registry.fold(tags)
 
 
@@ -128,7 +119,7 @@ def show_remote(url: str, reference: str | None = None) -> VersionInfo:
     try:
         raw = git.fetch_tag_objects(cache_dir(), url, {event.tag: event.object_id})[event.tag]
     except GitError as exc:
-        raise RemoteError(f"cannot fetch {event.tag} from {url}: {_why(exc)}") from exc
+        raise RemoteError(f"cannot fetch {event.tag} from {url}: {exc.first_line}") from exc
     except OSError as exc:
         raise RemoteError(
             f"cannot keep fetched tags in {cache_dir()}: {exc.strerror or exc}; point "

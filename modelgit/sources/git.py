@@ -332,6 +332,11 @@ def push_tag(repo: Path, tag: str, remote: str = "origin") -> None:
     _run(repo, ["push", "--quiet", remote, f"refs/tags/{tag}:refs/tags/{tag}"])
 
 
+def push_tags(repo: Path, tags: Iterable[str], remote: str = "origin") -> None:
+    """Push `tags` to `remote` in one push (nothing is forced: a tag there stays as it is)."""
+    _run(repo, ["push", "--quiet", remote, *(f"refs/tags/{tag}" for tag in tags)])
+
+
 def delete_local_tag(repo: Path, tag: str, object_id: str) -> None:
     """Remove the local tag `tag` only while it still is `object_id` (the one we just made)."""
     _run(repo, ["update-ref", "-d", f"refs/tags/{tag}", object_id])

@@ -231,6 +231,27 @@ def test_cloud_gc_refuses_while_origin_has_registry_tags_this_clone_lacks(origin
     assert applied.retired_tags == () and object_path(store, md5_of(repo, "0.1.0")).is_file()
 
 
+def test_cloud_gc_frees_shared_bytes_only_once_origin_shows_the_retirement(origin, tmp_path):
+    repo, store, bare = origin
+    clone = clone_of(bare, tmp_path / "clone", store)
+    hook = bare / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\necho 'tags are frozen today' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    with pytest.raises(modelgit.InputError, match=r"cannot push .*frozen today.*nothing was freed"):
+        gc(clone, keep_last=1, keep_days=0, apply=True, cloud=True)
+    assert object_path(store, md5_of(repo, "0.1.0")).is_file()  # origin never saw why
+    assert "churn@v0.1.0!" in git(clone, "tag")  # the local tags stay: nothing is lost
+
+    hook.unlink()
+    # The retirement written by the refused run is pushed now, before its bytes go.
+    applied = gc(clone, keep_last=1, keep_days=0, apply=True, cloud=True)
+    assert applied.retired_tags == () and applied.pushed_tags == ("churn@v0.1.0!",)
+    assert not object_path(store, md5_of(repo, "0.1.0")).exists()
+    teammate = clone_of(bare, tmp_path / "teammate", store)
+    rows = {row.version: row.deprecated for row in modelgit.list_versions(teammate, "churn")}
+    assert rows == {"0.1.0": True, "0.2.0": False, "0.3.0": False}
+
+
 def test_archived_versions_are_retired_and_gto_agrees(three_versions):
     repo, _ = three_versions
     (repo / ".modelgit.yaml").write_text("retention:\n  archive_stage: archived\n")
@@ -288,16 +309,32 @@ def test_the_plan_names_already_retired_versions_whose_storage_apply_frees(three
     cache = repo / ".dvc" / "cache"
     runner = CliRunner()
 
+    # Deprecated a moment ago: within keep_days its bytes stay, so the deprecation can be
+    # undone with them (a deprecated version stays readable).
     planned = runner.invoke(app, ["gc", "-C", str(repo)])
+    assert planned.exit_code == 0, planned.output
+    assert "recently retired: v0.1.0 (retired less than 90 days ago" in planned.stdout
+    assert json.loads(runner.invoke(app, ["gc", "--json", "-C", str(repo)]).stdout)["plans"][0][
+        "recently_retired"
+    ] == ["0.1.0"]
+    kept = runner.invoke(app, ["gc", "--apply", "-C", str(repo)])
+    assert kept.exit_code == 0, kept.output
+    assert object_path(cache, md5["0.1.0"]).is_file()
+    assert modelgit.verify(repo, "churn@v0.1.0")[0].ok
+
+    # Past the window (none, here), the storage only it used goes.
+    planned = runner.invoke(app, ["gc", "--keep-days", "0", "-C", str(repo)])
     assert planned.exit_code == 0, planned.output
     assert "churn: keep 2, retire 0" in planned.stdout
     assert "already retired: v0.1.0" in planned.stdout
     assert "freed by `modelgit gc --apply`" in planned.stdout
-    as_json = json.loads(runner.invoke(app, ["gc", "--json", "-C", str(repo)]).stdout)
+    as_json = json.loads(
+        runner.invoke(app, ["gc", "--json", "--keep-days", "0", "-C", str(repo)]).stdout
+    )
     assert as_json["plans"][0]["already_retired"] == ["0.1.0"]
     assert object_path(cache, md5["0.1.0"]).is_file()  # a plan frees nothing
 
-    applied = runner.invoke(app, ["gc", "--apply", "-C", str(repo)])
+    applied = runner.invoke(app, ["gc", "--apply", "--keep-days", "0", "-C", str(repo)])
     assert applied.exit_code == 0, applied.output
     assert "retired 0 version(s)" in applied.stdout
     assert not object_path(cache, md5["0.1.0"]).exists()
