@@ -108,7 +108,8 @@ def show(
         echo(render.version_json(info))
         return
     if info.problem:
-        warn(f"{info.problem}; showing what the tag and its commit say")
+        shown = "the tag and its commit say" if info.derived else "the tag says"
+        warn(f"{info.problem}; showing what {shown}")
     echo(render.version_text(info, output.look(), metadata=yaml))
 
 

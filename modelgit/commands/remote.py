@@ -108,10 +108,15 @@ _ORDER = {Action.REGISTER: 0, Action.DEREGISTER: 1, Action.ASSIGN: 2, Action.UNA
 
 
 def show_remote(url: str, reference: str | None = None) -> VersionInfo:
-    """One version at `url` with its metadata, fetching only that tag object (cached)."""
+    """One version at `url` with its metadata, fetching only that tag object (cached).
+
+    A tag without usable metadata (GTO wrote it, say) is shown with `problem` set and empty
+    metadata: with no clone there is no commit to derive it from. The key metric is ranked by
+    metric names alone, as the model's declaration in dvc.yaml is not read either.
+    """
     from modelgit.commands.show import version_info
-    from modelgit.registry import metadata
-    from modelgit.registry.lookup import pick
+    from modelgit.model.metrics import key_metric
+    from modelgit.registry.lookup import metadata_of, pick
 
     model, version, stage = split_reference(reference) if reference else (None, None, None)
     state = _state(url, model)
@@ -127,5 +132,12 @@ def show_remote(url: str, reference: str | None = None) -> VersionInfo:
         ) from exc
     if raw is None:
         raise RemoteError(f"{url} did not send the tag object of {event.tag}")
-    message, signed = git.tag_message(raw)
-    return version_info(state, event, metadata.parse(message), signed)
+    document, problem, signed = metadata_of(event, raw)
+    if document is None:
+        problem = f"{problem} (with no clone, nothing is derived from the commit)"
+    values = (document or {}).get("metrics") or {}
+    return version_info(
+        state, event, document or {}, signed,
+        problem=problem,
+        key_metric=key_metric(values if isinstance(values, dict) else {}, {}),
+    )  # fmt: skip

@@ -88,6 +88,27 @@ def test_an_unusable_tag_cache_is_one_line(origin, tmp_path, monkeypatch):
     assert str(caught.value).startswith(f"cannot keep fetched tags in {not_a_folder}")
 
 
+def test_show_reads_tags_gto_wrote_and_ranks_the_key_metric(origin):
+    repo, url = origin
+    gto = os.path.join(BIN, "gto")
+    subprocess.run([gto, "register", "legacy", "--version", "v1.0.0"], cwd=repo, check=True,
+                   capture_output=True)  # fmt: skip
+    git(repo, "push", "-q", url, "--tags")
+    legacy = show_remote(url, "legacy")
+    assert (legacy.version, legacy.metadata, legacy.derived) == ("1.0.0", {}, False)
+    assert "no metadata" in (legacy.problem or "") and "no clone" in (legacy.problem or "")
+    script = os.path.join(BIN, "modelgit")
+    shown = subprocess.run([script, "show", "legacy", "--remote", url], capture_output=True,
+                           text=True)  # fmt: skip
+    assert shown.returncode == 0 and shown.stdout.startswith("legacy v1.0.0")
+    assert shown.stderr.count("\n") == 1 and "showing what the tag says" in shown.stderr
+    assert (
+        show_remote(url, "churn@v0.2.0").key_metric
+        == modelgit.show(repo, "churn@v0.2.0").key_metric
+        == "accuracy"
+    )
+
+
 def test_an_unreachable_remote_is_one_line(tmp_path):
     with pytest.raises(modelgit.InputError) as caught:
         list_remote((tmp_path / "nothing.git").as_uri())
