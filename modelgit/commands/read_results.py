@@ -23,7 +23,7 @@ class ModelSummary:
     latest: str | None
     stages: dict[str, str | None]
     deprecated: bool = False
-    declared: bool = True
+    declared: bool | None = True  # None when unknown: a remote read reads no dvc.yaml
     # With `list_models(metrics=True)`: "latest" or a stage -> its version's key metric.
     metrics: dict[str, KeyMetric] | None = None
 

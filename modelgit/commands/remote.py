@@ -49,6 +49,7 @@ def list_remote(url: str) -> list[ModelSummary]:
             latest=state.latest.version if state.latest else None,
             stages=dict(state.stages),
             deprecated=state.deprecated,
+            declared=None,  # no dvc.yaml is read
         )
         for name, state in sorted(_states(url).items())
     ]

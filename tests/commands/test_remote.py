@@ -29,6 +29,7 @@ def test_list_and_history_need_no_clone(origin):
     repo, url = origin
     (summary,) = list_remote(url)
     (local,) = modelgit.list_models(repo)
+    assert (local.declared, summary.declared) == (True, None)  # no dvc.yaml is read remotely
     assert (summary.name, summary.latest, summary.stages) == (
         local.name,
         local.latest,
