@@ -32,6 +32,8 @@ def remote_url(args: list[str]) -> str | None:
     index = command_index(args)
     if index is None or args[index] not in READ_REMOTE or "-C" in args[:index]:
         return None
+    if "-h" in args or "--help" in args:  # help reads nothing: no host is to be contacted
+        return None
     rest = args[index + 1 :]
     for position, arg in enumerate(rest):
         if arg == "--":

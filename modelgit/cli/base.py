@@ -6,12 +6,13 @@ one-line unexpected error (3) unless MODELGIT_DEBUG is set. `funnel` also gives 
 `--quiet` and `--plain`, so no command can miss them.
 """
 
+import contextlib
 import functools
 import inspect
 import os
 import shutil
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -19,7 +20,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from modelgit.cli import render
-from modelgit.errors import ModelgitError
+from modelgit.errors import InputError, ModelgitError
 
 app = typer.Typer(
     name="modelgit",
@@ -102,7 +103,8 @@ def funnel(command: F) -> F:
             if kwargs.pop(parameter.name, False):
                 setattr(output, parameter.name, True)
         try:
-            result = command(*args, **kwargs)
+            with _within(kwargs):
+                result = command(*args, **kwargs)
             sys.stdout.flush()
             return result
         except BrokenPipeError:
@@ -128,6 +130,28 @@ def funnel(command: F) -> F:
         **{p.name: p.annotation for p in shared},
     }
     return wrapper  # type: ignore[return-value]
+
+
+@contextlib.contextmanager
+def _within(kwargs: dict[str, Any]) -> Iterator[None]:
+    """A command's own `-C/--repo DIR` means what `modelgit -C DIR` means (as `git -C`): run
+    there, so a relative path (`--remote`, `--out`, a file argument) is taken from DIR, not
+    only the repository. The directory is restored afterwards (a test runs many commands)."""
+    repo = kwargs.get("repo")
+    if not isinstance(repo, Path) or repo == Path():
+        yield
+        return
+    try:
+        before = os.getcwd()
+        os.chdir(repo)
+    except OSError as exc:
+        raise InputError(f"cannot change to {repo}: {exc.strerror}") from None
+    kwargs["repo"] = Path()
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            os.chdir(before)
 
 
 _SHARED = [

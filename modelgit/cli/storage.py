@@ -16,6 +16,7 @@ from modelgit.cli.base import (
     examples,
     funnel,
     progress_wanted,
+    warn,
 )
 
 
@@ -52,11 +53,15 @@ def get(
             "-C",
             metavar="URL|DIR",
             help="The repository to read: a directory, or a git URL read without a full clone, "
-            "as `dvc get` does (default: the current directory).",
+            "as `dvc get` does (default: the current directory). As with `dvc get`, -o stays "
+            "relative to where you are; `modelgit -C DIR get` runs in DIR.",
         ),
     ] = ".",
     force: Annotated[
-        bool, typer.Option("--force", help="Replace an existing, different file at PATH.")
+        bool,
+        typer.Option(
+            "--force", help="Replace an existing, different file at PATH (never a folder)."
+        ),
     ] = False,
     as_json: JsonOption = False,
 ) -> None:
@@ -68,6 +73,8 @@ def get(
         working_copy = local.is_dir() and not (local / "HEAD").is_file()
         where = {"repo": local} if working_copy else {"url": source}
         result = modelgit.get(reference, out, force=force, progress=progress, **where)
+    if result.deprecated:
+        warn(f"{result.tag} is deprecated; it is served all the same")
     if as_json:
         echo(render.to_json(result))
         return

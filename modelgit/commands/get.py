@@ -26,6 +26,7 @@ class GetResult:
     version: str
     tag: str
     already_there: bool = False
+    deprecated: bool = False  # the version was deprecated (retired): still served, flagged
 
 
 def _file_md5(path: Path) -> str:
@@ -113,7 +114,9 @@ def get(
         raise OutputFileError(f"{target} is a symlink; modelgit never writes through one")
     if target.exists():
         if content_md5(target) == md5:
-            return GetResult(target, md5, artifact.get("size"), info.version, info.tag, True)
+            return GetResult(
+                target, md5, artifact.get("size"), info.version, info.tag, True, info.deprecated
+            )
         if target.is_dir():
             # --force replaces a file, never a folder: a folder may hold anything.
             raise OutputFileError(
@@ -141,4 +144,6 @@ def get(
         raise OutputFileError(f"cannot write {target}: {exc.strerror or exc}") from exc
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    return GetResult(target, md5, artifact.get("size"), info.version, info.tag)
+    return GetResult(
+        target, md5, artifact.get("size"), info.version, info.tag, deprecated=info.deprecated
+    )

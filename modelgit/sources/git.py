@@ -27,15 +27,18 @@ from modelgit.sources import tag_cache
 # A git hook or a parent git process sets GIT_DIR, GIT_INDEX_FILE and friends; left in place they
 # would point our git calls at another repository than the `repo` we were given. As pre-commit
 # does, every GIT_* variable is dropped except those that configure how git reaches remotes,
-# whom it records, and which config it reads.
+# whom it records, which config it reads, and its tracing.
 _KEPT_GIT_VARIABLES = frozenset({
     "GIT_EXEC_PATH", "GIT_SSH", "GIT_SSH_COMMAND", "GIT_SSL_CAINFO", "GIT_SSL_NO_VERIFY",
     "GIT_HTTP_PROXY_AUTHMETHOD", "GIT_ALLOW_PROTOCOL", "GIT_ASKPASS", "GIT_TERMINAL_PROMPT",
+    "GIT_SSH_VARIANT", "GIT_PROXY_COMMAND", "GIT_PROXY_SSL_CERT", "GIT_PROXY_SSL_KEY",
+    "GIT_PROXY_SSL_CAINFO", "GIT_HTTP_USER_AGENT", "GIT_HTTP_LOW_SPEED_LIMIT",
+    "GIT_HTTP_LOW_SPEED_TIME", "GIT_CURL_VERBOSE",
     "GIT_CONFIG_NOSYSTEM", "GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM", "GIT_CONFIG_COUNT",
     "GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_AUTHOR_DATE",
     "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "GIT_COMMITTER_DATE",
 })  # fmt: skip
-_KEPT_GIT_PREFIXES = ("GIT_CONFIG_KEY_", "GIT_CONFIG_VALUE_")
+_KEPT_GIT_PREFIXES = ("GIT_CONFIG_KEY_", "GIT_CONFIG_VALUE_", "GIT_TRACE")
 _FIELD = "%00"
 _TAG_FORMAT = _FIELD.join(
     [

@@ -348,6 +348,7 @@ def test_the_entry_point_finds_the_url_to_read_ahead():
     assert remote_url(["promote", "--remote", "u"]) is None
     assert remote_url(["list", "--", "--remote", "u"]) is None
     assert remote_url(["list", "--remote"]) is None and remote_url(["--remote", "u"]) is None
+    assert remote_url(["list", "--help", "--remote", "u"]) is None
 
 
 def test_the_console_script_reads_a_remote_as_the_api_does(registry, tmp_path):

@@ -98,6 +98,16 @@ def test_the_command_line_takes_a_working_copy_or_a_bare_repository(published, t
     )
     assert by_url.exit_code == 0, by_url.output
     assert "md5 checked" in by_url.stdout
+    # A deprecated version is served all the same, flagged in the text and the JSON.
+    modelgit.deprecate(repo, "churn", "0.1.0", "superseded")
+    retired = runner.invoke(
+        app,
+        ["get", "churn@v0.1.0", "-o", str(tmp_path / "c.pkl"), "--repo", str(repo), "--json"],
+    )
+    assert retired.exit_code == 0, retired.output
+    assert json.loads(retired.stdout)["deprecated"] is True
+    assert retired.stderr == "warning: churn@v0.1.0 is deprecated; it is served all the same\n"
+    assert json.loads(by_dir.stdout)["deprecated"] is False
 
 
 def test_a_folder_is_never_replaced(published, tmp_path):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from pathlib import Path
 
 import pytest
 from conftest import BIN, git
@@ -132,6 +133,13 @@ def test_the_command_line_reads_a_remote(origin):
     assert shown.exit_code == 0 and json.loads(shown.stdout)["tag"] == "churn@v0.2.0"
     wrong = runner.invoke(app, ["list", "churn", "--remote", url])
     assert wrong.exit_code == 2
+    # A command's own -C is `modelgit -C`: a relative URL is taken from there.
+    bare = Path(url.removeprefix("file://"))
+    here = runner.invoke(app, ["list", "-C", str(bare.parent), "--remote", bare.name, "--json"])
+    assert here.exit_code == 0, here.output
+    assert json.loads(here.stdout)[0]["name"] == "churn"
+    nowhere = runner.invoke(app, ["list", "-C", str(bare / "nowhere"), "--remote", url])
+    assert nowhere.exit_code == 2 and nowhere.stderr.startswith("error: cannot change to ")
 
 
 def test_remote_history_is_in_counter_order_as_local_history_is(retrained, tmp_path, monkeypatch):
