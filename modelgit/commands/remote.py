@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from modelgit.commands.read_results import HistoryEntry, ModelSummary, VersionInfo
-from modelgit.errors import GitError, RemoteError
+from modelgit.errors import GitError, RemoteError, UnknownModelError
 from modelgit.registry import state as registry
 from modelgit.registry.state import Event, ModelState
 from modelgit.registry.tags import Action, model_from_tag, split_reference
@@ -38,6 +38,12 @@ def _states(url: str) -> dict[str, ModelState]:
 
 def _state(url: str, model: str | None) -> ModelState:
     states = _states(url)
+    if model is None and len(states) != 1:  # tags name the models here, not a dvc.yaml
+        if not states:
+            raise UnknownModelError(f"{url} has no registry tags: no model is registered there")
+        raise UnknownModelError(
+            f"{url} registers several models ({', '.join(sorted(states))}); name one"
+        )
     return states[registry.choose(sorted(states), model_from_tag(model) if model else None)]
 
 

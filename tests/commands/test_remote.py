@@ -111,6 +111,19 @@ def test_show_reads_tags_gto_wrote_and_ranks_the_key_metric(origin):
     )
 
 
+def test_a_remote_without_the_model_meant_says_what_it_registers(origin, tmp_path):
+    repo, url = origin
+    empty = tmp_path / "empty.git"
+    git(tmp_path, "init", "-q", "--bare", str(empty))
+    with pytest.raises(modelgit.InputError, match="no model is registered there"):
+        show_remote(empty.as_uri())
+    subprocess.run([os.path.join(BIN, "gto"), "register", "legacy", "--version", "v1.0.0"],
+                   cwd=repo, check=True, capture_output=True)  # fmt: skip
+    git(repo, "push", "-q", url, "--tags")
+    with pytest.raises(modelgit.InputError, match=r"registers several models \(churn, legacy\)"):
+        history_remote(url)
+
+
 def test_an_unreachable_remote_is_one_line(tmp_path):
     with pytest.raises(modelgit.InputError) as caught:
         list_remote((tmp_path / "nothing.git").as_uri())
