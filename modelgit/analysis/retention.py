@@ -110,7 +110,14 @@ def _rule_reasons(state: ModelState, policy: Retention, now: datetime) -> dict[s
             keep(holder, f"held by {stage} now")
     if policy.keep_stages and window is not None:
         for stage, held, until in _stage_spans(state, now):
-            if stage != policy.archive_stage and window <= until < now:  # a holder is kept "now"
+            # A holding that ended within the window, or "after now": a stage tag is dated
+            # max(now, latest + 1 s), so two quick moves date the second in the future. The
+            # current holder already has its reason ("now").
+            if (
+                stage != policy.archive_stage
+                and until >= window
+                and state.stages.get(stage) != held
+            ):
                 keep(held, f"held by {stage} within {days(policy.keep_days)}")
     return reasons
 

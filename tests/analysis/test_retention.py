@@ -171,3 +171,18 @@ def test_archiving_plans_the_versions_that_left_a_stage():
     # Without an archive stage the same tags are an ordinary stage, which keeps its version.
     (result,) = plan([state], Retention(keep_last=1, keep_days=None), NOW)
     assert "0.2.0" in result.kept and result.archive == ()
+
+
+def test_a_stage_left_a_moment_ago_keeps_its_version_whatever_the_tag_dates_say():
+    # Two promotions in one second: the second tag is dated a second in the future. The version
+    # production left must stay for a rollback, and the plan must not depend on the clock.
+    events = [register("churn", minor, days_ago=30) for minor in (1, 2, 3)]
+    events += [
+        move("churn", "production", 1, 1, days_ago=0),
+        move("churn", "production", 2, 2, days_ago=-1 / 86400),
+    ]
+    state = build_state("churn", events)
+    (result,) = plan([state], Retention(keep_last=1, keep_days=7), NOW)
+    assert result.kept["0.1.0"] == ("held by production within 7 days",)
+    assert result.kept["0.2.0"] == ("held by production now",)
+    assert result.retired == ()
