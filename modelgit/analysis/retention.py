@@ -108,7 +108,7 @@ def _rule_reasons(state: ModelState, policy: Retention, now: datetime) -> dict[s
     for stage, holder in state.stages.items():
         if stage != policy.archive_stage:
             keep(holder, f"held by {stage} now")
-    if policy.keep_stages and window is not None:
+    if policy.keep_stages and window is not None and policy.keep_days:  # 0 days: nothing
         for stage, held, until in _stage_spans(state, now):
             # A holding that ended within the window, or "after now": a stage tag is dated
             # max(now, latest + 1 s), so two quick moves date the second in the future. The

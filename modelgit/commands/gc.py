@@ -150,7 +150,7 @@ def gc(
     )
     # The DVC remote is shared: its bytes go only once everyone can see why (the
     # deregistration tags on origin), as teammates' clones and `list --remote` read them.
-    pushed = push_retirements(root) if cloud else ()
+    pushed = push_retirements(root, archived) if cloud else ()
     removed_local, removed_remote = dvc.collect_garbage(
         root, kept_commits, cloud=cloud, remote=remote
     )
@@ -159,7 +159,7 @@ def gc(
         folders = [
             f"{PUBLISHED_ROOT}/{model_to_tag(item.model)}/v{version}"
             for item in plans
-            for version in item.retired
+            for version in (*item.retired, *item.already_retired)
         ]
         published = dvc.remove_remote_folders(root, folders, remote)
     return GcResult(
@@ -175,14 +175,18 @@ def gc(
     )
 
 
-def push_retirements(root: Path, remote: str = "origin") -> tuple[str, ...]:
-    """Push every deregistration tag `remote` lacks (none without such a remote); a refused
-    push stops `gc` before any shared storage is freed."""
+def push_retirements(
+    root: Path, written: list[str] | tuple[str, ...] = (), remote: str = "origin"
+) -> tuple[str, ...]:
+    """Push every deregistration tag `remote` lacks, and the tags `written` by this run (its
+    archive tags: another clone's next stage tag takes the next counter); none without such a
+    remote. A refused push stops `gc` before any shared storage is freed."""
     if not git.has_remote(root, remote):
         return ()
     theirs = set(git.remote_tags(root, [], remote))
     ours = [name for name, _ in git.list_tag_names(root, ["refs/tags"])]
-    missing = tuple(sorted(name for name in ours if name not in theirs and _retires(name)))
+    wanted = {name for name in ours if _retires(name)} | set(written)
+    missing = tuple(sorted(name for name in wanted if name not in theirs))
     if missing:
         try:
             git.push_tags(root, missing, remote)
@@ -194,8 +198,8 @@ def push_retirements(root: Path, remote: str = "origin") -> tuple[str, ...]:
             reason = "; ".join(line for line in said if line) or exc.first_line
             raise RemoteError(
                 f"cannot push the deregistration tags to {remote} ({reason}); "
-                "nothing was freed: the DVC remote is shared, so its bytes go only once "
-                f"{remote} shows they are retired"
+                "nothing was freed, and the tags stay in this clone: the DVC remote is shared, "
+                f"so its bytes go only once {remote} shows they are retired"
             ) from exc
     return missing
 

@@ -252,6 +252,23 @@ def test_cloud_gc_frees_shared_bytes_only_once_origin_shows_the_retirement(origi
     assert rows == {"0.1.0": True, "0.2.0": False, "0.3.0": False}
 
 
+def test_cloud_gc_pushes_its_archive_tags_and_frees_hand_deprecated_copies(origin, tmp_path):
+    repo, store, bare = origin
+    modelgit.publish(repo, "churn@v0.1.0")
+    published = store / "modelgit" / "churn" / "v0.1.0"
+    assert published.is_dir()
+    clone = clone_of(bare, tmp_path / "clone", store)
+    modelgit.deprecate(clone, "churn", "0.1.0", "superseded")  # by hand, before any gc
+    modelgit.promote(clone, "churn", "0.3.0", "production", force=True)  # v0.2.0 leaves it
+    applied = gc(clone, keep_last=3, keep_days=0, archive_stage="archived", apply=True, cloud=True)
+    assert applied.archived_tags == ("churn#archived#3",)
+    assert not published.exists() and applied.removed_published
+    on_origin = git(bare, "tag").split()
+    # Another clone's next stage tag must see the archive tag's counter.
+    assert {"churn#archived#3", "churn@v0.1.0!"} <= set(on_origin)
+    assert set(applied.pushed_tags) == {"churn#archived#3", "churn@v0.1.0!"}
+
+
 def test_archived_versions_are_retired_and_gto_agrees(three_versions):
     repo, _ = three_versions
     (repo / ".modelgit.yaml").write_text("retention:\n  archive_stage: archived\n")
