@@ -532,6 +532,9 @@ def version_json(info: VersionInfo) -> str:
     """`show --json`: the metadata document plus what the registry says of the tag."""
     return to_json(
         {
+            # A tag without usable metadata still names its model and version.
+            "model": info.model,
+            "version": info.version,
             **info.metadata,
             "tag": info.tag,
             "commit": info.commit,

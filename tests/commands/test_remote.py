@@ -8,6 +8,7 @@ import os
 import subprocess
 from pathlib import Path
 
+import jsonschema
 import pytest
 from conftest import BIN, git
 
@@ -103,6 +104,12 @@ def test_show_reads_tags_gto_wrote_and_ranks_the_key_metric(origin):
     shown = subprocess.run([script, "show", "legacy", "--remote", url], capture_output=True,
                            text=True)  # fmt: skip
     assert shown.returncode == 0 and shown.stdout.startswith("legacy v1.0.0")
+    as_json = subprocess.run([script, "show", "legacy", "--remote", url, "--json"],
+                             capture_output=True, text=True, check=True)  # fmt: skip
+    schema = json.loads(
+        (Path(modelgit.__file__).parent / "cli/schemas/show.schema.json").read_text()
+    )
+    jsonschema.validate(json.loads(as_json.stdout), schema, cls=jsonschema.Draft202012Validator)
     assert shown.stderr.count("\n") == 1 and "showing what the tag says" in shown.stderr
     assert (
         show_remote(url, "churn@v0.2.0").key_metric
