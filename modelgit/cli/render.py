@@ -544,6 +544,7 @@ def version_json(info: VersionInfo) -> str:
             "derived": info.derived,
             "problem": info.problem,
             "key_metric": info.key_metric,
+            "model_deprecated": info.model_deprecated,
         }
     )
 
@@ -554,6 +555,8 @@ def version_text(info: VersionInfo, look: Look = PLAIN, *, metadata: bool = Fals
     doc = info.metadata
     stages = f"  [{', '.join(info.assigned_stages)}]" if info.assigned_stages else ""
     deprecated = "  " + paint("DEPRECATED", "deprecated", look) if _deprecated(info) else ""
+    if info.model_deprecated:
+        deprecated += "  " + paint("MODEL DEPRECATED", "deprecated", look)
     rows: list[tuple[str, str]] = [("tag", info.tag), ("commit", info.commit[:12])]
     author = str(doc.get("created_by") or "").split(" <")[0]
     created = doc.get("created_at")

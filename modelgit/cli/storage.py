@@ -73,8 +73,9 @@ def get(
         working_copy = local.is_dir() and not (local / "HEAD").is_file()
         where = {"repo": local} if working_copy else {"url": source}
         result = modelgit.get(reference, out, force=force, progress=progress, **where)
-    if result.deprecated:
-        warn(f"{result.tag} is deprecated; it is served all the same")
+    if result.deprecated or result.model_deprecated:
+        what = result.tag if result.deprecated else f"the model of {result.tag}"
+        warn(f"{what} is deprecated; it is served all the same")
     if as_json:
         echo(render.to_json(result))
         return

@@ -26,7 +26,8 @@ class GetResult:
     version: str
     tag: str
     already_there: bool = False
-    deprecated: bool = False  # the version was deprecated (retired): still served, flagged
+    deprecated: bool = False  # the version was deprecated: served all the same, flagged
+    model_deprecated: bool = False  # the whole model was: likewise
 
 
 def _file_md5(path: Path) -> str:
@@ -115,7 +116,14 @@ def get(
     if target.exists():
         if content_md5(target) == md5:
             return GetResult(
-                target, md5, artifact.get("size"), info.version, info.tag, True, info.deprecated
+                target,
+                md5,
+                artifact.get("size"),
+                info.version,
+                info.tag,
+                True,
+                info.deprecated,
+                info.model_deprecated,
             )
         if target.is_dir():
             # --force replaces a file, never a folder: a folder may hold anything.
@@ -145,5 +153,11 @@ def get(
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return GetResult(
-        target, md5, artifact.get("size"), info.version, info.tag, deprecated=info.deprecated
+        target,
+        md5,
+        artifact.get("size"),
+        info.version,
+        info.tag,
+        deprecated=info.deprecated,
+        model_deprecated=info.model_deprecated,
     )

@@ -43,6 +43,7 @@ class VersionInfo:
     derived: bool = False  # True when the tag carried no metadata (e.g. GTO wrote it)
     problem: str | None = None  # why the tag's own metadata could not be used
     key_metric: str | None = None  # the metric this model headlines (declared or guessed)
+    model_deprecated: bool = False  # the whole model was deprecated (`<name>@deprecated`)
 
 
 @dataclass(frozen=True)

@@ -132,6 +132,7 @@ def version_info(
         assigned_stages=tuple(s for s, v in state.stages.items() if v == event.version),
         deprecated=is_deprecated(state, event),
         signed=signed,
+        model_deprecated=state.deprecated,
         **extra,
     )
 

@@ -108,6 +108,18 @@ def test_the_command_line_takes_a_working_copy_or_a_bare_repository(published, t
     assert json.loads(retired.stdout)["deprecated"] is True
     assert retired.stderr == "warning: churn@v0.1.0 is deprecated; it is served all the same\n"
     assert json.loads(by_dir.stdout)["deprecated"] is False
+    # A whole-model deprecation is flagged too.
+    modelgit.deprecate(repo, "churn", message="replaced", force=True)
+    whole = runner.invoke(
+        app, ["get", "churn@v0.3.0", "-o", str(tmp_path / "d.pkl"), "--repo", str(repo), "--json"]
+    )
+    assert whole.exit_code == 0, whole.output
+    assert json.loads(whole.stdout)["model_deprecated"] is True
+    assert (
+        whole.stderr
+        == "warning: the model of churn@v0.3.0 is deprecated; it is served all the same\n"
+    )
+    assert modelgit.show(repo, "churn@v0.3.0").model_deprecated
 
 
 def test_a_folder_is_never_replaced(published, tmp_path):
