@@ -62,7 +62,7 @@ class Check:
     detail: str
     mismatches: tuple[Mismatch, ...] = ()  # for a field: each value the commit does not give
     problems: tuple[str, ...] = ()  # for bytes: each changed, missing or extra file, named
-    waived: bool = False  # not checked because the caller asked so (`check_bytes=False`)
+    waived: bool = False  # not checked on purpose: asked so (`--no-bytes`), or bytes gc freed
 
     @property
     def ok(self) -> bool:
@@ -134,7 +134,7 @@ def verify(
         replace(
             verify_one(
                 root, event, require_signed=require_signed, check_bytes=check_bytes,
-                progress=progress,
+                progress=progress, retired=is_deprecated(state, event),
             ),
             deprecated=is_deprecated(state, event),
         )
@@ -149,8 +149,9 @@ def verify_one(
     require_signed: bool = False,
     check_bytes: bool = True,
     progress: Progress | None = None,
+    retired: bool = False,
 ) -> Verification:
-    """Every check of one version."""
+    """Every check of one version (`retired`: deregistered, so `gc` may have freed its bytes)."""
     document, problem, signed = read_metadata(root, event)
     checks = [Check("tag", Status.OK, f"{event.tag} is an annotated tag on {event.commit[:12]}")]
     derived = _derive(root, event, document)
@@ -167,7 +168,7 @@ def verify_one(
         not_derivable = tuple(
             k for k in document if k not in _IDENTITY and not _compared(k, derived)
         )
-    checks.append(_bytes_check(root, document or {}, derived, check_bytes, progress))
+    checks.append(_bytes_check(root, document or {}, derived, check_bytes, progress, retired))
     notes: tuple[str, ...] = ()
     signature = _signature(root, event, signed, require_signed)
     if signature is not None:
@@ -327,8 +328,10 @@ def _bytes_check(
     derived: _Derived,
     check_bytes: bool,
     progress: Progress | None,
+    retired: bool = False,
 ) -> Check:
-    """The artifact's bytes (every file of a directory) hashed again against the commit's hash."""
+    """The artifact's bytes (every file of a directory) hashed again against the commit's hash;
+    a retired version's bytes found nowhere are not checked (`gc` frees them on purpose)."""
     if not check_bytes:
         return Check("artifact bytes", Status.NOT_CHECKED, "--no-bytes: not hashed", waived=True)
     # The commit's dvc.lock says which bytes the version is; the tag's copy when it cannot be read.
@@ -337,6 +340,9 @@ def _bytes_check(
     if not path or not md5:
         return Check("artifact bytes", Status.NOT_CHECKED, "no artifact hash to check against")
     found = rehash(root, str(path), str(md5), size if isinstance(size, int) else None, progress)
+    if retired and found.absent:
+        why = "the version is retired, and its bytes are gone from the cache and the remote "
+        return Check("artifact bytes", Status.NOT_CHECKED, why + "(gc frees them)", waived=True)
     if not found.ok:
         return Check("artifact bytes", Status.FAILED, "; ".join(found.problems),
                      problems=found.problems)  # fmt: skip

@@ -204,7 +204,11 @@ def _directory(
     if not problems and size is not None and hasher.done != size:
         problems.append(f"{path}: its files hold {hasher.done} bytes, not {size}")
     ordered = tuple(s for s in (WORKSPACE, CACHE, REMOTE) if s in sources)
-    return Rehash(path, ordered, hasher.files, hasher.done, tuple(problems), listing=listed_in)
+    # Not one file anywhere (gc freed them all, say), which is not the same as some missing.
+    absent = not in_workspace and bool(files) and not sources and len(problems) == len(files)
+    return Rehash(
+        path, ordered, hasher.files, hasher.done, tuple(problems), absent, listing=listed_in
+    )
 
 
 def _opener(file: Path) -> Callable[[], IO[bytes]] | None:

@@ -70,6 +70,15 @@ def test_apply_with_cloud_frees_only_retired_bytes(three_versions):
         (check,) = modelgit.verify(repo, f"churn@v{kept}")
         assert check.ok
     assert gc(repo, keep_last=1, keep_days=0).plans[0].retired == ()  # idempotent
+    # verify --all stays green: a retired version's freed bytes are not a failure...
+    every = {v.tag: v for v in modelgit.verify(repo, "churn", all_versions=True)}
+    assert all(v.ok for v in every.values())
+    (freed,) = [c for c in every["churn@v0.1.0"].checks if c.name == "artifact bytes"]
+    assert freed.status.value == "not checked" and "retired" in freed.detail
+    # ...but an active version's missing bytes are.
+    object_path(cache, md5["0.2.0"]).unlink()
+    object_path(store, md5["0.2.0"]).unlink()
+    assert not modelgit.verify(repo, "churn@v0.2.0")[0].ok
 
 
 def test_a_bad_policy_is_an_input_error(three_versions):
