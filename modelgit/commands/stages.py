@@ -16,7 +16,7 @@ from modelgit.errors import (
     UnknownStageError,
 )
 from modelgit.registry import record
-from modelgit.registry.lookup import model_state, pick, root_of
+from modelgit.registry.lookup import check_remote_has_no_news_of, model_state, pick, root_of
 from modelgit.registry.metadata import dump_yaml, utc_now
 from modelgit.registry.metadata import parse as parse_message
 from modelgit.registry.state import Event, ModelState
@@ -144,6 +144,8 @@ def promote(
     _check_stage(stage, settings, force)
     model, named, source = _referenced(model)
     state = model_state(root, model)
+    if push:  # before any tag: what origin knows and this clone does not
+        check_remote_has_no_news_of(root, state.name)
     if state.deprecated:
         raise PromotionError(f"{state.name} is deprecated; it cannot be promoted")
     if version is None and named is None and source is None:
@@ -258,6 +260,8 @@ def rollback(
     stage = referenced_stage or stage
     to = to or named
     state = model_state(root, model)
+    if push:  # before any tag: what origin knows and this clone does not
+        check_remote_has_no_news_of(root, state.name)
     known = sorted({e.stage for e in state.events if e.stage} | set(config.load(root).stages))
     if stage not in known:
         raise UnknownStageError(
@@ -310,6 +314,8 @@ def deprecate(
     model, named, _ = _referenced(model)
     version = version or named
     state = model_state(root, model)
+    if push:  # before any tag: what origin knows and this clone does not
+        check_remote_has_no_news_of(root, state.name)
     if version is None:
         if state.deprecated:
             return StageChange(state.name, StageAction.DEPRECATE, None, None, None, None,
@@ -381,6 +387,8 @@ def unassign(
         raise InvalidNameError("unassign needs a stage: MODEL#STAGE, e.g. churn#production")
     root = root_of(repo)
     state = model_state(root, model)
+    if push:  # before any tag: what origin knows and this clone does not
+        check_remote_has_no_news_of(root, state.name)
     current = state.stages.get(stage)
     if current is None:
         return StageChange(

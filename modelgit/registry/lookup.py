@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from modelgit.errors import (
+    GitError,
     IncompleteCloneError,
     MetadataError,
     UnknownStageError,
@@ -146,6 +147,28 @@ def check_remote_has_nothing_newer(root: Path, model: str, remote: str = "origin
         raise IncompleteCloneError(
             f"{remote} has version tags of {model} that this clone lacks ({shown}); run "
             "`git fetch --tags --unshallow` (or `git fetch --tags`) first"
+        )
+
+
+def check_remote_has_no_news_of(root: Path, model: str, remote: str = "origin") -> None:
+    """Refuse when `remote` has registry tags of `model` this clone lacks (versions, stage
+    moves, deprecations), before a tag this clone writes is pushed there: it would take a
+    counter already taken, or promote a version retired meanwhile. No such remote: no check."""
+    if not git.has_remote(root, remote):
+        return
+    prefix = f"refs/tags/{model_to_tag(model)}"
+    patterns = [f"{prefix}@*", f"{prefix}#*"]
+    try:
+        theirs = set(git.remote_tags(root, patterns, remote))
+    except GitError:  # unreachable: the push that follows fails and says so, tag kept
+        return
+    ours = {name for name, _ in git.list_tag_names(root, patterns)}
+    missing = sorted(theirs - ours)
+    if missing:
+        shown = ", ".join(missing[:3]) + (" ..." if len(missing) > 3 else "")
+        raise IncompleteCloneError(
+            f"{remote} has tags of {model} that this clone lacks ({shown}); run "
+            "`git fetch --tags` first, then decide again"
         )
 
 

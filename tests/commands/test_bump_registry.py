@@ -52,6 +52,24 @@ def test_bump_push_refuses_when_origin_has_newer_versions(retrained, tmp_path):
     assert "churn@v0.3.0" not in tags(retrained)
 
 
+def test_stage_pushes_refuse_while_origin_knows_more_of_the_model(retrained, tmp_path):
+    # A stale clone would promote a version origin has retired, or take a taken counter.
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "clone", "--quiet", "--bare", str(retrained), str(origin))
+    git(retrained, "remote", "add", "origin", str(origin))
+    git(origin, "tag", "-a", "-m", "retired elsewhere", "churn@v0.1.0!", "churn@v0.1.0^{commit}")
+    before = tags(retrained)
+    with pytest.raises(IncompleteCloneError, match=r"origin has tags of churn .*churn@v0\.1\.0!"):
+        modelgit.promote(retrained, "churn", "0.1.0", "staging", push=True)
+    with pytest.raises(IncompleteCloneError, match="git fetch --tags"):
+        modelgit.deprecate(retrained, "churn", "0.2.0", push=True)
+    assert tags(retrained) == before  # refused before any tag
+    git(retrained, "fetch", "-q", "--tags", "origin")
+    with pytest.raises(modelgit.InputError, match="deprecated"):
+        modelgit.promote(retrained, "churn", "0.1.0", "staging", push=True)
+    assert modelgit.promote(retrained, "churn", "0.2.0", "staging", push=True).pushed_to
+
+
 def test_a_rejected_push_removes_only_the_tag_it_created(retrained, tmp_path):
     origin = tmp_path / "origin.git"
     git(tmp_path, "clone", "--quiet", "--bare", str(retrained), str(origin))
