@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -10,7 +11,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from modelgit.errors import OutputFileError, VerificationError
+from modelgit.errors import OutputFileError, PipelineError, VerificationError
 from modelgit.values import Progress
 
 _CHUNK = 1 << 20
@@ -132,6 +133,7 @@ def get(
             )
         if not force:
             raise OutputFileError(f"{target} exists and differs from {info.tag}; pass --force")
+    made = [folder for folder in (target.parent, *target.parent.parents) if not folder.exists()]
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         # Download beside the target, check, then move: a failed or corrupt download never
@@ -139,19 +141,33 @@ def get(
         scratch = Path(tempfile.mkdtemp(prefix=".modelgit-get-", dir=target.parent))
     except OSError as exc:
         raise OutputFileError(f"cannot write into {target.parent}: {exc.strerror or exc}") from exc
+    landed_at_target = False
     try:
         landed = scratch / name
-        _fetch(repo, url, info.tag, path, md5, landed, progress)
+        try:
+            _fetch(repo, url, info.tag, path, md5, landed, progress)
+        except PipelineError as exc:
+            if info.deprecated:  # retired: gc frees such bytes on purpose
+                raise PipelineError(
+                    f"{info.tag} is retired, and its bytes are not to be had (gc frees a retired "
+                    f"version's storage): {exc}"
+                ) from exc
+            raise
         found = content_md5(landed)
         if found != md5:
             raise VerificationError(f"{info.tag}: downloaded bytes have md5 {found}, not {md5}")
         if target.exists():
             target.unlink()
         os.replace(landed, target)
+        landed_at_target = True
     except OSError as exc:
         raise OutputFileError(f"cannot write {target}: {exc.strerror or exc}") from exc
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+        if not landed_at_target:  # leave no folder behind that only this download made
+            for folder in made:
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
     return GetResult(
         target,
         md5,

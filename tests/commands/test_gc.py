@@ -50,7 +50,7 @@ def test_plan_says_what_is_kept_and_why(three_versions):
     assert "churn@v0.1.0!" not in git(repo, "tag")  # a plan changes nothing
 
 
-def test_apply_with_cloud_frees_only_retired_bytes(three_versions):
+def test_apply_with_cloud_frees_only_retired_bytes(three_versions, tmp_path):
     repo, store = three_versions
     tags_before = set(git(repo, "tag").split())
     md5 = {v: md5_of(repo, v) for v in ("0.1.0", "0.2.0", "0.3.0")}
@@ -75,6 +75,11 @@ def test_apply_with_cloud_frees_only_retired_bytes(three_versions):
     assert all(v.ok for v in every.values())
     (freed,) = [c for c in every["churn@v0.1.0"].checks if c.name == "artifact bytes"]
     assert freed.status.value == "not checked" and "retired" in freed.detail
+    # get says why a retired version's bytes are gone, and leaves no folder it made.
+    out = tmp_path / "new" / "folder" / "churn.pkl"
+    with pytest.raises(modelgit.InputError, match=r"churn@v0\.1\.0 is retired, and its bytes"):
+        modelgit.get("churn@v0.1.0", out, repo=repo)
+    assert not (tmp_path / "new").exists()
     # ...but an active version's missing bytes are.
     object_path(cache, md5["0.2.0"]).unlink()
     object_path(store, md5["0.2.0"]).unlink()
