@@ -129,8 +129,10 @@ def scan(
         ),
     ] = None,
     as_json: JsonOption = False,
+    repo: RepoOption = Path(),
 ) -> None:
     """Refuse pickle globals not on the allow-list (numpy, sklearn, torch...), loading nothing."""
+    # A -C DIR has been entered by now (the funnel): PATHs are taken from there.
     result = modelgit.scan(list(paths), allow=allow)
     echo(render.scan_json(result) if as_json else render.scan_text(result))
     if not result.safe:

@@ -62,6 +62,10 @@ def test_bump_refuses_an_unsafe_pickle_unless_allowed(project, tmp_path):
     scanned = runner.invoke(app, ["scan", str(evil)])
     assert scanned.exit_code == 1
     assert scanned.stdout == f"{evil}: unknown global posix.system\n"
+    # The command's own -C takes PATHs from DIR, as `modelgit -C DIR scan` does.
+    relative = runner.invoke(app, ["scan", "-C", str(project), str(evil.relative_to(project))])
+    assert relative.exit_code == 1
+    assert relative.stdout == "models/evil.pkl: unknown global posix.system\n"
     assert scanned.stderr == "error: 1 finding(s): do not load these files\n"
     [finding] = modelgit.scan([evil]).findings
     assert (finding.module, finding.name) == ("posix", "system")
