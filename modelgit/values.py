@@ -15,6 +15,8 @@ GTO_NAME = r"[a-zA-Z0-9](?:[a-zA-Z0-9\-/_]*[a-zA-Z0-9])?"
 # A Kubernetes DNS-1123 label: names modelgit creates (models, stages) are used as labels, CI
 # job and environment names unchanged. registry/tags.py and sources/config.py both check it.
 DNS_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+# The stages a project has until .modelgit.yaml names its own (GTO's usual pair).
+DEFAULT_STAGES = ("staging", "production")
 
 
 def is_number(value: Any) -> TypeGuard[int | float]:

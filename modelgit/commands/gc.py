@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from modelgit.analysis.retention import Retention, RetentionPlan, plan
-from modelgit.errors import ConfigError, GitError, RemoteError
+from modelgit.errors import ConfigError, GitError, InputError, RemoteError
 from modelgit.registry import state as registry
 from modelgit.registry.lookup import (
     check_complete_clone,
@@ -78,6 +78,8 @@ def gc(
     """Plan retention (default) or apply it: deregistration tags, archive-stage tags (with an
     archive stage), then `dvc gc` of what only retired versions used, and (with `cloud`) their
     remote objects and published copies."""
+    if cloud and not apply:
+        raise InputError("cloud frees storage, which only apply does: pass apply=True as well")
     root = root_of(repo)
     check_complete_clone(root)  # a plan over a clone that cannot see every tag is wrong
     policy = policy_of(

@@ -19,6 +19,7 @@ from modelgit.registry.state import Event, ModelState
 from modelgit.registry.tags import Action, model_from_tag, split_reference
 from modelgit.registry.versions import version_key
 from modelgit.sources import git
+from modelgit.values import DEFAULT_STAGES
 
 
 def cache_dir() -> Path:
@@ -53,12 +54,21 @@ def list_remote(url: str) -> list[ModelSummary]:
         ModelSummary(
             name=name,
             latest=state.latest.version if state.latest else None,
-            stages=dict(state.stages),
+            stages=_stages(state),
             deprecated=state.deprecated,
             declared=None,  # no dvc.yaml is read
         )
         for name, state in sorted(_states(url).items())
     ]
+
+
+def _stages(state: ModelState) -> dict[str, str | None]:
+    """The built-in stages (None where no version holds them) in their order, then the others
+    by name, as a local `list` with no stages configured shows them (the remote's
+    .modelgit.yaml is not read)."""
+    stages = {**dict.fromkeys(DEFAULT_STAGES), **state.stages}
+    order = {stage: index for index, stage in enumerate(DEFAULT_STAGES)}
+    return {s: stages[s] for s in sorted(stages, key=lambda s: (order.get(s, len(order)), s))}
 
 
 def history_remote(url: str, model: str | None = None) -> list[HistoryEntry]:

@@ -54,10 +54,9 @@ from typing import Any, NamedTuple
 import yaml
 
 from modelgit.errors import ConfigError
-from modelgit.values import DNS_LABEL
+from modelgit.values import DEFAULT_STAGES, DNS_LABEL
 
 FILE = ".modelgit.yaml"
-DEFAULT_STAGES = ("staging", "production")
 DEFAULT_ALLOWED_SIGNERS = ".modelgit/allowed_signers"
 _IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
 ALLOW_ENTRY = re.compile(rf"{_IDENT}(\.{_IDENT})*(\.\*)?")  # a scan.allow entry

@@ -129,6 +129,10 @@ def test_a_remote_without_the_model_meant_says_what_it_registers(origin, tmp_pat
     git(repo, "push", "-q", url, "--tags")
     with pytest.raises(modelgit.InputError, match=r"registers several models \(churn, legacy\)"):
         history_remote(url)
+    # Every built-in stage has its column, held or not, as a local `list` gives them.
+    stages = {m.name: m.stages for m in list_remote(url)}
+    assert stages["legacy"] == {"staging": None, "production": None}
+    assert list(stages["churn"]) == ["staging", "production"]
 
 
 def test_an_unreachable_remote_is_one_line(tmp_path):
