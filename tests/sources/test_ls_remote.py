@@ -117,4 +117,4 @@ def test_the_console_script_reads_a_remote_from_a_removed_directory(tmp_path):
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert listed.returncode == 0, listed.stderr
-    assert listed.stdout.split()[-2:] == ["churn", "v0.1.0"]
+    assert listed.stdout.splitlines()[-1].split()[:2] == ["churn", "v0.1.0"]
