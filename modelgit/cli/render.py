@@ -1078,8 +1078,8 @@ def retention_text(result: Any) -> str:
         if plan.recently_retired:
             listed = ", ".join(f"v{version}" for version in plan.recently_retired)
             lines.append(
-                f"  recently retired: {listed} (retired less than {days} ago: their storage "
-                "stays until then)"
+                f"  recently retired: {listed} (retired less than {days} ago: gc does not free "
+                "their storage before then)"
             )
     if result.applied:
         lines.append("")
