@@ -114,8 +114,17 @@ def gc(
 
     if cloud:
         dvc.check_remote(root, remote)  # before any tag is written
-        # The DVC remote is shared: what origin registered since this clone fetched is kept.
+        # Deregistrations made earlier in this clone alone were planned without origin's
+        # view: pushing them now could retire what a teammate has promoted since.
+        check_no_unpublished_retirements(root)
+    # What origin registered or moved since this clone fetched must be in the plan (a version
+    # a teammate promoted meanwhile is not retired). An unreachable origin cannot be asked:
+    # the shared remote is then left alone, a local retirement goes ahead.
+    try:
         check_remote_has_no_other_tags(root)
+    except GitError:
+        if cloud:
+            raise
 
     # Archive first: should a stage policy refuse an archive tag, nothing is retired yet.
     archived: list[str] = []
@@ -152,7 +161,7 @@ def gc(
     )
     # The DVC remote is shared: its bytes go only once everyone can see why (the
     # deregistration tags on origin), as teammates' clones and `list --remote` read them.
-    pushed = push_retirements(root, archived) if cloud else ()
+    pushed = push_retirements(root, [*archived, *retired]) if cloud else ()
     removed_local, removed_remote = dvc.collect_garbage(
         root, kept_commits, cloud=cloud, remote=remote
     )
@@ -177,18 +186,39 @@ def gc(
     )
 
 
+def _unpublished_retirements(root: Path, remote: str = "origin") -> list[str]:
+    """Deregistration tags this clone has and `remote` lacks (none without such a remote)."""
+    if not git.has_remote(root, remote):
+        return []
+    theirs = set(git.remote_tags(root, [], remote))
+    ours = [name for name, _ in git.list_tag_names(root, ["refs/tags"])]
+    return sorted(name for name in ours if _retires(name) and name not in theirs)
+
+
+def check_no_unpublished_retirements(root: Path, remote: str = "origin") -> None:
+    """Refuse `--cloud` while this clone holds deregistrations `remote` lacks that this run did
+    not write: they were planned without `remote`'s view, so publishing them is the user's
+    decision, not a side effect of freeing storage."""
+    unpublished = _unpublished_retirements(root, remote)
+    if unpublished:
+        shown = " ".join(unpublished)
+        raise RemoteError(
+            f"this clone has deregistrations {remote} lacks ({', '.join(unpublished)}); check "
+            f"them against {remote}'s stages (`git fetch --tags`, `modelgit list`), publish "
+            f"them with `git push {remote} {shown}`, then run `modelgit gc --apply --cloud` again"
+        )
+
+
 def push_retirements(
     root: Path, written: list[str] | tuple[str, ...] = (), remote: str = "origin"
 ) -> tuple[str, ...]:
-    """Push every deregistration tag `remote` lacks, and the tags `written` by this run (its
-    archive tags: another clone's next stage tag takes the next counter); none without such a
-    remote. A refused push stops `gc` before any shared storage is freed."""
+    """Push the tags this run wrote (deregistrations, and archive tags: another clone's next
+    stage tag takes the next counter); none without such a remote. A refused push stops `gc`
+    before any shared storage is freed."""
     if not git.has_remote(root, remote):
         return ()
     theirs = set(git.remote_tags(root, [], remote))
-    ours = [name for name, _ in git.list_tag_names(root, ["refs/tags"])]
-    wanted = {name for name in ours if _retires(name)} | set(written)
-    missing = tuple(sorted(name for name in wanted if name not in theirs))
+    missing = tuple(sorted(name for name in written if name and name not in theirs))
     if missing:
         try:
             git.push_tags(root, missing, remote)

@@ -257,13 +257,32 @@ def test_cloud_gc_frees_shared_bytes_only_once_origin_shows_the_retirement(origi
     assert "churn@v0.1.0!" in git(clone, "tag")  # the local tags stay: nothing is lost
 
     hook.unlink()
-    # The retirement written by the refused run is pushed now, before its bytes go.
+    # The refused run's retirement stays this clone's: publishing it is the user's decision,
+    # not a side effect of freeing storage (it was planned without origin's view).
+    with pytest.raises(modelgit.InputError, match=r"lacks \(churn@v0\.1\.0!\).*git push origin"):
+        gc(clone, keep_last=1, keep_days=0, apply=True, cloud=True)
+    assert object_path(store, md5_of(repo, "0.1.0")).is_file()
+    git(clone, "push", "-q", "origin", "churn@v0.1.0!")
     applied = gc(clone, keep_last=1, keep_days=0, apply=True, cloud=True)
-    assert applied.retired_tags == () and applied.pushed_tags == ("churn@v0.1.0!",)
+    assert applied.retired_tags == () and applied.pushed_tags == ()
     assert not object_path(store, md5_of(repo, "0.1.0")).exists()
     teammate = clone_of(bare, tmp_path / "teammate", store)
     rows = {row.version: row.deprecated for row in modelgit.list_versions(teammate, "churn")}
     assert rows == {"0.1.0": True, "0.2.0": False, "0.3.0": False}
+
+
+def test_a_stale_clone_does_not_retire_what_a_teammate_promoted_meanwhile(origin, tmp_path):
+    repo, store, bare = origin
+    stale = clone_of(bare, tmp_path / "stale", store)
+    modelgit.promote(repo, "churn", "0.1.0", "staging", push=False)
+    git(repo, "push", "-q", str(bare), "--tags")  # the teammate's promotion reaches origin
+    before = git(stale, "tag")
+    with pytest.raises(modelgit.InputError, match=r"lacks \(churn#staging#\d+\).*git fetch"):
+        gc(stale, keep_last=1, keep_days=0, apply=True)  # plain --apply asks origin too
+    assert git(stale, "tag") == before
+    git(stale, "fetch", "-q", "--tags")
+    (plan,) = gc(stale, keep_last=1, keep_days=0).plans
+    assert "0.1.0" in plan.kept and "held by staging now" in plan.kept["0.1.0"]
 
 
 def test_cloud_gc_pushes_its_archive_tags_and_frees_hand_deprecated_copies(origin, tmp_path):
@@ -272,7 +291,7 @@ def test_cloud_gc_pushes_its_archive_tags_and_frees_hand_deprecated_copies(origi
     published = store / "modelgit" / "churn" / "v0.1.0"
     assert published.is_dir()
     clone = clone_of(bare, tmp_path / "clone", store)
-    modelgit.deprecate(clone, "churn", "0.1.0", "superseded")  # by hand, before any gc
+    modelgit.deprecate(clone, "churn", "0.1.0", "superseded", push=True)  # by hand, before gc
     modelgit.promote(clone, "churn", "0.3.0", "production", force=True)  # v0.2.0 leaves it
     applied = gc(clone, keep_last=3, keep_days=0, archive_stage="archived", apply=True, cloud=True)
     assert applied.archived_tags == ("churn#archived#3",)
@@ -280,7 +299,7 @@ def test_cloud_gc_pushes_its_archive_tags_and_frees_hand_deprecated_copies(origi
     on_origin = git(bare, "tag").split()
     # Another clone's next stage tag must see the archive tag's counter.
     assert {"churn#archived#3", "churn@v0.1.0!"} <= set(on_origin)
-    assert set(applied.pushed_tags) == {"churn#archived#3", "churn@v0.1.0!"}
+    assert applied.pushed_tags == ("churn#archived#3",)
 
 
 def test_archived_versions_are_retired_and_gto_agrees(three_versions):
