@@ -139,7 +139,9 @@ def show_remote(url: str, reference: str | None = None) -> VersionInfo:
     state = _state(url, model)
     event = pick(state, version, stage, deprecated_ok=True)
     try:
-        raw = git.fetch_tag_objects(cache_dir(), url, {event.tag: event.object_id})[event.tag]
+        # The fetch runs in the cache: a path or remote name is resolved here first.
+        source = git.absolute_url(url)
+        raw = git.fetch_tag_objects(cache_dir(), source, {event.tag: event.object_id})[event.tag]
     except GitError as exc:
         raise RemoteError(f"cannot fetch {event.tag} from {url}: {exc.first_line}") from exc
     except OSError as exc:

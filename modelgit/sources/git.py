@@ -627,6 +627,25 @@ def ls_remote_tags(url: str) -> list[TagRow]:
     return [(name, objects[name], commit, "", "") for name, commit in peeled.items()]
 
 
+def absolute_url(url: str) -> str:
+    """`url` as git run in another directory must be given it: a local path made absolute, and
+    a remote name of the repository here replaced by that remote's URL (itself made absolute);
+    any other URL as it is."""
+    if "://" in url or url.startswith("-"):
+        return url
+    if Path(url).expanduser().exists():
+        return str(Path(url).expanduser().resolve())
+    here = _ls_remote_cwd()
+    try:
+        named = _run(here, ["remote", "get-url", url]).strip()
+        top = Path(_run(here, ["rev-parse", "--show-toplevel"]).strip())
+    except GitError:  # not a remote name here (or not in a repository): git will say
+        return url
+    if "://" not in named and (top / named).exists():  # git reads it from the top
+        return str((top / named).resolve())
+    return named
+
+
 def fetch_tag_objects(cache: Path, url: str, tags: dict[str, str]) -> dict[str, bytes | None]:
     """Raw tag objects by tag name, fetched into the bare repository `cache` only when it lacks
     them (`tags` maps each name to its object id; tag objects are immutable, so a cached one

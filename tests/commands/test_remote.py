@@ -135,6 +135,17 @@ def test_a_remote_without_the_model_meant_says_what_it_registers(origin, tmp_pat
     assert list(stages["churn"]) == ["staging", "production"]
 
 
+def test_show_takes_a_relative_path_or_a_remote_name_as_list_does(origin, monkeypatch):
+    repo, url = origin
+    bare = Path(url.removeprefix("file://"))
+    monkeypatch.chdir(bare.parent)  # the fetch itself runs in the cache, elsewhere
+    assert show_remote(bare.name, "churn@v0.1.0").tag == "churn@v0.1.0"
+    git(repo, "remote", "add", "origin", str(bare))
+    monkeypatch.chdir(repo)
+    assert [m.name for m in list_remote("origin")] == ["churn"]
+    assert show_remote("origin", "churn#staging").tag == "churn@v0.2.0"  # not cached yet
+
+
 def test_an_unreachable_remote_is_one_line(tmp_path):
     with pytest.raises(modelgit.InputError) as caught:
         list_remote((tmp_path / "nothing.git").as_uri())
