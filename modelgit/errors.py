@@ -58,6 +58,13 @@ class GitError(InputError):
         errors = [line for line in lines if line.startswith(("fatal:", "error:"))]
         return (errors or lines or ["no message"])[0]
 
+    @property
+    def reason(self) -> str:
+        """What the server said (`remote:` lines, a hook's message), else `first_line`: for a
+        refused push, git's own summary only says that some refs failed."""
+        said = [line[7:].strip() for line in self.stderr.splitlines() if line.startswith("remote:")]
+        return "; ".join(line for line in said if line) or self.first_line
+
 
 class InvalidNameError(InputError):
     """A model, stage, tag name or version breaks the grammar."""

@@ -223,13 +223,8 @@ def push_retirements(
         try:
             git.push_tags(root, missing, remote)
         except GitError as exc:
-            # What the server said (a hook's message) says more than git's own summary.
-            said = [
-                line[7:].strip() for line in exc.stderr.splitlines() if line.startswith("remote:")
-            ]
-            reason = "; ".join(line for line in said if line) or exc.first_line
             raise RemoteError(
-                f"cannot push the deregistration tags to {remote} ({reason}); "
+                f"cannot push the deregistration tags to {remote} ({exc.reason}); "
                 "nothing was freed, and the tags stay in this clone: the DVC remote is shared, "
                 f"so its bytes go only once {remote} shows they are retired"
             ) from exc

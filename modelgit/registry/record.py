@@ -85,7 +85,7 @@ def push_created(root: Path, tag: str, remote: str = "origin") -> str:
         git.push_tag(root, tag, remote)
     except GitError as exc:
         raise PushError(
-            f"created {tag} locally, but pushing it to {remote} failed: {exc.first_line}; "
+            f"created {tag} locally, but pushing it to {remote} failed: {exc.reason}; "
             f"publish it with `git push {remote} {tag}`"
         ) from exc
     return remote

@@ -68,6 +68,11 @@ def test_stage_pushes_refuse_while_origin_knows_more_of_the_model(retrained, tmp
     with pytest.raises(modelgit.InputError, match="deprecated"):
         modelgit.promote(retrained, "churn", "0.1.0", "staging", push=True)
     assert modelgit.promote(retrained, "churn", "0.2.0", "staging", push=True).pushed_to
+    hook = origin / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\necho 'stage tags need a review' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    with pytest.raises(modelgit.ModelgitError, match=r"failed: stage tags need a review; publish"):
+        modelgit.promote(retrained, "churn", "0.2.0", "production", push=True)  # the hook's reason
 
 
 def test_a_rejected_push_removes_only_the_tag_it_created(retrained, tmp_path):
