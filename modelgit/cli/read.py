@@ -65,7 +65,10 @@ def list_command(
     """Every model with its latest version and the version in each stage."""
     if remote is not None:
         if model is not None or metrics:
-            raise InputError("--remote lists models only (`show MODEL --remote URL` for one)")
+            raise InputError(
+                "--remote lists models only: `history MODEL --remote URL` for a model's "
+                "versions and stages, `show MODEL --remote URL` for one version"
+            )
         found = modelgit.list_remote(remote)
         echo(render.models_json(found) if as_json else render.models_table(found, output.look()))
         return
