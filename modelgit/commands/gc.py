@@ -35,7 +35,7 @@ class GcResult:
     removed_cache_objects: int = 0
     removed_remote_objects: int = 0
     removed_published: tuple[str, ...] = ()
-    # With `cloud`: the deregistration tags pushed to origin before its storage was freed.
+    # With `cloud`: the tags this run wrote, pushed to origin before its storage was freed.
     pushed_tags: tuple[str, ...] = ()
 
 
