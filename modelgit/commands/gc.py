@@ -215,20 +215,18 @@ def push_retirements(
     """Push the tags this run wrote (deregistrations, and archive tags: another clone's next
     stage tag takes the next counter); none without such a remote. A refused push stops `gc`
     before any shared storage is freed."""
-    if not git.has_remote(root, remote):
+    tags = tuple(sorted(name for name in written if name))  # just made: origin has none
+    if not tags or not git.has_remote(root, remote):
         return ()
-    theirs = set(git.remote_tags(root, [], remote))
-    missing = tuple(sorted(name for name in written if name and name not in theirs))
-    if missing:
-        try:
-            git.push_tags(root, missing, remote)
-        except GitError as exc:
-            raise RemoteError(
-                f"cannot push the deregistration tags to {remote} ({exc.reason}); "
-                "nothing was freed, and the tags stay in this clone: the DVC remote is shared, "
-                f"so its bytes go only once {remote} shows they are retired"
-            ) from exc
-    return missing
+    try:
+        git.push_tags(root, tags, remote)
+    except GitError as exc:
+        raise RemoteError(
+            f"cannot push the deregistration tags to {remote} ({exc.reason}); "
+            "nothing was freed, and the tags stay in this clone: the DVC remote is shared, "
+            f"so its bytes go only once {remote} shows they are retired"
+        ) from exc
+    return tags
 
 
 def _retires(tag: str) -> bool:

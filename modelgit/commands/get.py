@@ -8,7 +8,7 @@ import json
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
 from modelgit.errors import OutputFileError, PipelineError, VerificationError
@@ -114,18 +114,13 @@ def get(
         target = target / name  # like `cp FILE DIR`: the file goes inside the folder
     if target.is_symlink():
         raise OutputFileError(f"{target} is a symlink; modelgit never writes through one")
+    result = GetResult(
+        target, md5, artifact.get("size"), info.version, info.tag,
+        deprecated=info.deprecated, model_deprecated=info.model_deprecated,
+    )  # fmt: skip
     if target.exists():
         if content_md5(target) == md5:
-            return GetResult(
-                target,
-                md5,
-                artifact.get("size"),
-                info.version,
-                info.tag,
-                True,
-                info.deprecated,
-                info.model_deprecated,
-            )
+            return replace(result, already_there=True)
         if target.is_dir():
             # --force replaces a file, never a folder: a folder may hold anything.
             raise OutputFileError(
@@ -168,12 +163,4 @@ def get(
             for folder in made:
                 with contextlib.suppress(OSError):
                     folder.rmdir()
-    return GetResult(
-        target,
-        md5,
-        artifact.get("size"),
-        info.version,
-        info.tag,
-        deprecated=info.deprecated,
-        model_deprecated=info.model_deprecated,
-    )
+    return result

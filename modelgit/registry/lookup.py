@@ -136,14 +136,23 @@ def check_complete_clone(root: Path) -> None:
         )
 
 
+def _only_there(
+    root: Path, patterns: list[str], remote: str, registry_only: bool = False
+) -> tuple[list[str], str]:
+    """The tags under `patterns` that `remote` has and this clone lacks (asks ls-remote), and
+    the first few of them as a message shows them."""
+    theirs = set(git.remote_tags(root, patterns, remote))
+    if registry_only:
+        theirs = {name for name in theirs if tag_fields(name)}
+    ours = {name for name, _ in git.list_tag_names(root, patterns or ["refs/tags"])}
+    missing = sorted(theirs - ours)
+    return missing, ", ".join(missing[:3]) + (" ..." if len(missing) > 3 else "")
+
+
 def check_remote_has_nothing_newer(root: Path, model: str, remote: str = "origin") -> None:
     """Refuse when `remote` has version tags of `model` that this clone lacks (asks ls-remote)."""
-    prefix = f"refs/tags/{model_to_tag(model)}@"
-    theirs = set(git.remote_tags(root, [f"{prefix}*"], remote))
-    ours = {name for name, _ in git.list_tag_names(root, [f"{prefix}*"])}
-    missing = sorted(theirs - ours)
+    missing, shown = _only_there(root, [f"refs/tags/{model_to_tag(model)}@*"], remote)
     if missing:
-        shown = ", ".join(missing[:3]) + (" ..." if len(missing) > 3 else "")
         raise IncompleteCloneError(
             f"{remote} has version tags of {model} that this clone lacks ({shown}); run "
             "`git fetch --tags --unshallow` (or `git fetch --tags`) first"
@@ -157,15 +166,11 @@ def check_remote_has_no_news_of(root: Path, model: str, remote: str = "origin") 
     if not git.has_remote(root, remote):
         return
     prefix = f"refs/tags/{model_to_tag(model)}"
-    patterns = [f"{prefix}@*", f"{prefix}#*"]
     try:
-        theirs = set(git.remote_tags(root, patterns, remote))
+        missing, shown = _only_there(root, [f"{prefix}@*", f"{prefix}#*"], remote)
     except GitError:  # unreachable: the push that follows fails and says so, tag kept
         return
-    ours = {name for name, _ in git.list_tag_names(root, patterns)}
-    missing = sorted(theirs - ours)
     if missing:
-        shown = ", ".join(missing[:3]) + (" ..." if len(missing) > 3 else "")
         raise IncompleteCloneError(
             f"{remote} has tags of {model} that this clone lacks ({shown}); run "
             "`git fetch --tags` first, then decide again"
@@ -177,11 +182,8 @@ def check_remote_has_no_other_tags(root: Path, remote: str = "origin") -> None:
     no such remote has nobody to ask."""
     if not git.has_remote(root, remote):
         return
-    theirs = {name for name in git.remote_tags(root, [], remote) if tag_fields(name)}
-    ours = {name for name, _ in git.list_tag_names(root, ["refs/tags"])}
-    missing = sorted(theirs - ours)
+    missing, shown = _only_there(root, [], remote, registry_only=True)
     if missing:
-        shown = ", ".join(missing[:3]) + (" ..." if len(missing) > 3 else "")
         raise IncompleteCloneError(
             f"{remote} has registry tags this clone lacks ({shown}); run `git fetch --tags` "
             "first, so that nothing they keep is freed"
